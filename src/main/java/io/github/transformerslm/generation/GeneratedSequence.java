@@ -1,0 +1,12 @@
+package io.github.transformerslm.generation;
+
+/**
+ * A finished sequence.
+ *
+ * @param tokens generated ids, the final eos token included when it ended the sequence
+ * @param logprobs log-probability of each generated token under the processed distribution
+ * @param text the generated text, special tokens skipped, cut before the stop string if one matched
+ * @param stopString the stop string that ended it, or null
+ */
+public record GeneratedSequence(int[] tokens, float[] logprobs, String text, FinishReason finishReason,
+        String stopString) {}

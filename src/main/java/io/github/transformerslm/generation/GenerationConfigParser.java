@@ -1,0 +1,170 @@
+package io.github.transformerslm.generation;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Reads one layer of generation parameters from JSON. Only known keys: an unknown key is an error
+ * naming it, so that a typo never silently falls back to a default. Type errors name the key too.
+ */
+public final class GenerationConfigParser {
+    /** Keys transformers writes into generation_config.json that mean nothing to generation here. */
+    private static final Set<String> MODEL_FILE_METADATA =
+            Set.of("_from_model_config", "transformers_version", "bos_token_id", "decoder_start_token_id");
+
+    private static final Map<String, BiConsumer<Builder, JsonNode>> KEYS = new HashMap<>();
+
+    static {
+        KEYS.put("max_new_tokens", (b, v) -> b.maxNewTokens = integer("max_new_tokens", v));
+        KEYS.put("max_length", (b, v) -> b.maxLength = integer("max_length", v));
+        KEYS.put("min_new_tokens", (b, v) -> b.minNewTokens = integer("min_new_tokens", v));
+        KEYS.put("min_length", (b, v) -> b.minLength = integer("min_length", v));
+        KEYS.put("do_sample", (b, v) -> b.doSample = bool("do_sample", v));
+        KEYS.put("temperature", (b, v) -> b.temperature = number("temperature", v));
+        KEYS.put("top_k", (b, v) -> b.topK = integer("top_k", v));
+        KEYS.put("top_p", (b, v) -> b.topP = number("top_p", v));
+        KEYS.put("repetition_penalty", (b, v) -> b.repetitionPenalty = number("repetition_penalty", v));
+        KEYS.put("num_return_sequences", (b, v) -> b.numReturnSequences = integer("num_return_sequences", v));
+        KEYS.put("eos_token_id", (b, v) -> b.eosTokenId = integers("eos_token_id", v));
+        KEYS.put("pad_token_id", (b, v) -> b.padTokenId = integer("pad_token_id", v));
+        KEYS.put("seed", (b, v) -> b.seed = longInteger("seed", v));
+        KEYS.put("stop", (b, v) -> b.stop = strings("stop", v));
+    }
+
+    private GenerationConfigParser() {}
+
+    public static Set<String> knownKeys() {
+        return Collections.unmodifiableSet(KEYS.keySet());
+    }
+
+    /** A request's or the service's layer: every key must be known. Null values mean "not set". */
+    public static GenerationConfig parse(JsonNode object) {
+        return parse(object, Set.of(), null);
+    }
+
+    /**
+     * Like {@link #parse(JsonNode)} but keys in {@code ignored} are skipped (the caller handles them), and
+     * unknown keys are reported to {@code unknownSink} instead of failing when it is not null.
+     */
+    public static GenerationConfig parse(JsonNode object, Set<String> ignored, List<String> unknownSink) {
+        if (object == null || object.isNull() || object.isMissingNode()) {
+            return GenerationConfig.EMPTY;
+        }
+        if (!object.isObject()) {
+            throw new InvalidParameterException("parameters", "generation parameters must be a JSON object");
+        }
+        Builder b = new Builder();
+        for (Map.Entry<String, JsonNode> e : object.properties()) {
+            String key = e.getKey();
+            if (ignored.contains(key)) {
+                continue;
+            }
+            BiConsumer<Builder, JsonNode> setter = KEYS.get(key);
+            if (setter == null) {
+                if (unknownSink != null) {
+                    unknownSink.add(key);
+                    continue;
+                }
+                throw new UnknownParameterException(key, "unknown generation parameter '" + key + "' (known: "
+                        + String.join(", ", new java.util.TreeSet<>(KEYS.keySet())) + ")");
+            }
+            if (!e.getValue().isNull()) {
+                setter.accept(b, e.getValue());
+            }
+        }
+        return b.build();
+    }
+
+    /** The model's generation_config.json: metadata skipped, unsupported keys returned for a warning. */
+    public static GenerationConfig parseModelFile(JsonNode object, List<String> unsupported) {
+        return parse(object, MODEL_FILE_METADATA, unsupported);
+    }
+
+    private static Integer integer(String key, JsonNode v) {
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw new InvalidParameterException(key, key + " must be an integer, got " + v);
+        }
+        return v.intValue();
+    }
+
+    private static Long longInteger(String key, JsonNode v) {
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw new InvalidParameterException(key, key + " must be an integer, got " + v);
+        }
+        return v.longValue();
+    }
+
+    private static Double number(String key, JsonNode v) {
+        if (!v.isNumber()) {
+            throw new InvalidParameterException(key, key + " must be a number, got " + v);
+        }
+        return v.doubleValue();
+    }
+
+    private static Boolean bool(String key, JsonNode v) {
+        if (!v.isBoolean()) {
+            throw new InvalidParameterException(key, key + " must be true or false, got " + v);
+        }
+        return v.booleanValue();
+    }
+
+    private static List<Integer> integers(String key, JsonNode v) {
+        if (v.isIntegralNumber()) {
+            return List.of(integer(key, v));
+        }
+        if (!v.isArray()) {
+            throw new InvalidParameterException(key, key + " must be an integer or a list of integers, got " + v);
+        }
+        Set<Integer> out = new LinkedHashSet<>();
+        for (JsonNode item : v) {
+            out.add(integer(key, item));
+        }
+        return List.copyOf(out);
+    }
+
+    private static List<String> strings(String key, JsonNode v) {
+        if (v.isString()) {
+            return List.of(v.asString());
+        }
+        if (!v.isArray()) {
+            throw new InvalidParameterException(key, key + " must be a string or a list of strings, got " + v);
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode item : v) {
+            if (!item.isString() || item.asString().isEmpty()) {
+                throw new InvalidParameterException(key, key + " must hold non-empty strings, got " + item);
+            }
+            out.add(item.asString());
+        }
+        return List.copyOf(out);
+    }
+
+    private static final class Builder {
+        Integer maxNewTokens;
+        Integer maxLength;
+        Integer minNewTokens;
+        Integer minLength;
+        Boolean doSample;
+        Double temperature;
+        Integer topK;
+        Double topP;
+        Double repetitionPenalty;
+        Integer numReturnSequences;
+        List<Integer> eosTokenId;
+        Integer padTokenId;
+        Long seed;
+        List<String> stop;
+
+        GenerationConfig build() {
+            return new GenerationConfig(maxNewTokens, maxLength, minNewTokens, minLength, doSample, temperature, topK,
+                    topP, repetitionPenalty, numReturnSequences, eosTokenId, padTokenId, seed, stop);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.github.transformerslm.generation.processors;
+
+import java.util.Arrays;
+
+/** Small numeric helpers over one row of scores. */
+public final class Scores {
+    private Scores() {}
+
+    /** Softmax in double accumulation; -inf scores get probability 0. */
+    public static float[] softmax(float[] scores) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (float s : scores) {
+            max = Math.max(max, s);
+        }
+        float[] p = new float[scores.length];
+        if (max == Float.NEGATIVE_INFINITY) {
+            return p;
+        }
+        double sum = 0;
+        for (int i = 0; i < scores.length; i++) {
+            double e = Math.exp(scores[i] - max);
+            p[i] = (float) e;
+            sum += e;
+        }
+        for (int i = 0; i < p.length; i++) {
+            p[i] = (float) (p[i] / sum);
+        }
+        return p;
+    }
+
+    /** log(softmax(scores))[index]. */
+    public static float logSoftmaxAt(float[] scores, int index) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (float s : scores) {
+            max = Math.max(max, s);
+        }
+        double sum = 0;
+        for (float s : scores) {
+            sum += Math.exp(s - max);
+        }
+        return (float) (scores[index] - max - Math.log(sum));
+    }
+
+    /** First index of the maximum, as torch.argmax. */
+    public static int argmax(float[] scores) {
+        int best = 0;
+        for (int i = 1; i < scores.length; i++) {
+            if (scores[i] > scores[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    public static float kthLargest(float[] scores, int k) {
+        float[] copy = scores.clone();
+        Arrays.sort(copy);
+        return copy[copy.length - k];
+    }
+
+    /** Indices ordered by ascending score; stable, so equal scores keep index order. */
+    public static int[] argsortAscending(float[] scores) {
+        Integer[] idx = new Integer[scores.length];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+        }
+        Arrays.sort(idx, (a, b) -> Float.compare(scores[a], scores[b]));
+        int[] out = new int[idx.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = idx[i];
+        }
+        return out;
+    }
+}

@@ -1,0 +1,115 @@
+package io.github.transformerslm.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.weights.Checkpoint;
+import java.util.List;
+
+/**
+ * The checkpoint as an architecture sees it: tensors by their Hugging Face names, whichever of the
+ * usual prefixes ({@code transformer.}, {@code model.}, none) the file was saved with. Matrices come
+ * in the serving dtype, norm parameters in float32.
+ */
+public final class ModelWeights {
+    private final Checkpoint checkpoint;
+    private final NDManager manager;
+    private final DataType servingType;
+    private final List<String> prefixes;
+
+    public ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType, List<String> prefixes) {
+        this.checkpoint = checkpoint;
+        this.manager = manager;
+        this.servingType = servingType;
+        this.prefixes = prefixes;
+    }
+
+    public ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType) {
+        this(checkpoint, manager, servingType, List.of(""));
+    }
+
+    /** The same weights, looked up under these prefixes in order. */
+    public ModelWeights withPrefixes(List<String> candidates) {
+        return new ModelWeights(checkpoint, manager, servingType, candidates);
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public DataType servingType() {
+        return servingType;
+    }
+
+    public boolean contains(String name) {
+        return resolve(name) != null;
+    }
+
+    /** The stored name for {@code name}, trying each prefix; null when absent. */
+    private String resolve(String name) {
+        for (String prefix : prefixes) {
+            if (checkpoint.contains(prefix + name)) {
+                return prefix + name;
+            }
+        }
+        return null;
+    }
+
+    private String require(String name) {
+        String stored = resolve(name);
+        // Let the checkpoint name the file and the tensor in its error.
+        return stored != null ? stored : prefixes.get(0) + name;
+    }
+
+    /** A matrix stored as {@code [out, in]}, in the serving dtype. */
+    public NDArray matrix(String name) {
+        return checkpoint.load(require(name), manager, servingType);
+    }
+
+    /**
+     * A matrix stored as {@code [in, out]} (GPT-2's Conv1D), transposed once at load into a contiguous
+     * {@code [out, in]} array: a strided view would make every product several times slower.
+     */
+    public NDArray transposedMatrix(String name) {
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray stored = checkpoint.load(require(name), scratch, servingType);
+            long in = stored.getShape().get(0);
+            long out = stored.getShape().get(1);
+            NDArray contiguous = stored.transpose().reshape(-1).reshape(out, in);
+            contiguous.attach(manager);
+            return contiguous;
+        }
+    }
+
+    /** A one-dimensional parameter used by float32 arithmetic (norm weights and biases). */
+    public NDArray vector(String name) {
+        return checkpoint.load(require(name), manager, DataType.FLOAT32);
+    }
+
+    /** A bias added inside a product: it must share the matrix's dtype. */
+    public NDArray bias(String name) {
+        return checkpoint.load(require(name), manager, servingType);
+    }
+
+    public NDArray optionalBias(String name) {
+        return contains(name) ? bias(name) : null;
+    }
+
+    public Linear linear(String prefix, boolean withBias) {
+        return new Linear(matrix(prefix + ".weight"), withBias ? bias(prefix + ".bias") : null);
+    }
+
+    /** Counted from the checkpoint, so a tied embedding counts once. */
+    public long parameterCount() {
+        long n = 0;
+        for (String name : checkpoint.names()) {
+            long size = 1;
+            for (long d : checkpoint.shape(name)) {
+                size *= d;
+            }
+            n += size;
+        }
+        return n;
+    }
+}

@@ -1,0 +1,121 @@
+package io.github.transformerslm.model.gpt2;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ForwardInput;
+import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.ModelShape;
+import io.github.transformerslm.model.ModelWeights;
+import io.github.transformerslm.model.nn.Activations;
+import io.github.transformerslm.model.nn.Attention;
+import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Norms;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * GPT-2 ({@code modeling_gpt2.py}): learned positions, pre-LayerNorm blocks, fused QKV, Conv1D weights
+ * stored {@code [in, out]}, LM head tied to the token embedding.
+ */
+public final class Gpt2Model implements CausalLanguageModel {
+
+    /** MLP: c_fc → activation → c_proj. */
+    private record Mlp(Linear fc, Linear proj, UnaryOperator<NDArray> act) {
+        NDArray apply(NDArray x) { // [batch, seq, hidden]
+            return proj.apply(act.apply(fc.apply(x)));
+        }
+    }
+
+    /** Self-attention with the fused c_attn projection, laid out [q | k | v]. */
+    private record SelfAttention(Linear qkv, Linear proj, int heads, int headDim, float scale) {
+        NDArray apply(NDArray x, NDArray mask, KvCache cache, int layer) { // x: [batch, seq, hidden]
+            int hidden = heads * headDim;
+            NDArray fused = qkv.apply(x); // [batch, seq, 3*hidden]
+            NDArray q = Attention.splitHeads(fused.get(new NDIndex("..., :{}", hidden)), heads, headDim);
+            NDArray k = Attention.splitHeads(fused.get(new NDIndex("..., {}:{}", hidden, 2 * hidden)), heads, headDim);
+            NDArray v = Attention.splitHeads(fused.get(new NDIndex("..., {}:", 2 * hidden)), heads, headDim);
+            NDArray[] kv = cache.append(layer, k, v); // [batch, heads, total, headDim] × 2
+            NDArray attended = Attention.scaledDotProduct(q, kv[0], kv[1], mask, scale);
+            return proj.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
+        }
+    }
+
+    private record Block(Norms.Norm ln1, SelfAttention attn, Norms.Norm ln2, Mlp mlp) {}
+
+    private final Gpt2Config config;
+    private final ModelShape shape;
+    private final NDManager manager;
+    private final NDArray wte; // [vocab, hidden]
+    private final NDArray wpe; // [positions, hidden]
+    private final List<Block> blocks;
+    private final Norms.Norm lnF;
+    private final Linear lmHead;
+
+    private Gpt2Model(Gpt2Config config, ModelWeights w) {
+        this.config = config;
+        this.manager = w.manager();
+        float eps = config.layerNormEpsilon().floatValue();
+        UnaryOperator<NDArray> act = Activations.byName(config.activationFunction());
+        this.wte = w.matrix("wte.weight");
+        this.wpe = w.matrix("wpe.weight");
+        this.blocks = new java.util.ArrayList<>();
+        for (int i = 0; i < config.nLayer(); i++) {
+            String p = "h." + i + ".";
+            float scale = config.scaleAttnWeights() ? (float) (1.0 / Math.sqrt(config.headDim())) : 1f;
+            if (config.scaleAttnByInverseLayerIdx()) {
+                scale /= (i + 1);
+            }
+            blocks.add(new Block(
+                    Norms.layerNorm(w.vector(p + "ln_1.weight"), w.vector(p + "ln_1.bias"), eps),
+                    new SelfAttention(conv1d(w, p + "attn.c_attn"), conv1d(w, p + "attn.c_proj"),
+                            config.nHead(), config.headDim(), scale),
+                    Norms.layerNorm(w.vector(p + "ln_2.weight"), w.vector(p + "ln_2.bias"), eps),
+                    new Mlp(conv1d(w, p + "mlp.c_fc"), conv1d(w, p + "mlp.c_proj"), act)));
+        }
+        this.lnF = Norms.layerNorm(w.vector("ln_f.weight"), w.vector("ln_f.bias"), eps);
+        this.lmHead = w.contains("lm_head.weight") ? new Linear(w.matrix("lm_head.weight"), null) : new Linear(wte, null);
+        this.shape = new ModelShape("gpt2", config.vocabSize(), config.nPositions(), config.nLayer(), w.parameterCount());
+    }
+
+    private static Linear conv1d(ModelWeights w, String prefix) {
+        return new Linear(w.transposedMatrix(prefix + ".weight"), w.bias(prefix + ".bias"));
+    }
+
+    public static CausalLanguageModel load(JsonNode configJson, ModelWeights weights) {
+        Gpt2Config config = JsonMapper.builder().build().treeToValue(configJson, Gpt2Config.class);
+        return new Gpt2Model(config, weights.withPrefixes(List.of("transformer.", "")));
+    }
+
+    @Override
+    public ModelShape shape() {
+        return shape;
+    }
+
+    @Override
+    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
+        return new KvCache(cacheManager, config.nLayer(), batch, config.nHead(), capacity, config.headDim());
+    }
+
+    @Override
+    public NDArray forward(ForwardInput input, KvCache cache) {
+        NDArray x = Embeddings.lookup(wte, input.inputIds()).add(Embeddings.lookup(wpe, input.positionIds())); // [batch, seq, hidden]
+        for (int i = 0; i < blocks.size(); i++) {
+            Block b = blocks.get(i);
+            x = x.add(b.attn().apply(b.ln1().apply(x), input.attentionMask(), cache, i));
+            x = x.add(b.mlp().apply(b.ln2().apply(x)));
+        }
+        cache.advance(input.sequenceLength());
+        NDArray last = x.get(new NDIndex(":, -1, :")); // [batch, hidden]
+        return lmHead.apply(lnF.apply(last)); // [batch, vocab]
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,131 @@
+package io.github.transformerslm.model.llama;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ForwardInput;
+import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.ModelShape;
+import io.github.transformerslm.model.ModelWeights;
+import io.github.transformerslm.model.nn.Activations;
+import io.github.transformerslm.model.nn.Attention;
+import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Norms;
+import io.github.transformerslm.model.nn.RotaryEmbedding;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Llama ({@code modeling_llama.py}), which also serves Mistral and Qwen2: RMSNorm, rotary positions,
+ * grouped-query attention, gated MLP.
+ */
+public final class LlamaModel implements CausalLanguageModel {
+
+    /** Gated MLP: down(act(gate(x)) · up(x)). */
+    private record Mlp(Linear gate, Linear up, Linear down, UnaryOperator<NDArray> act) {
+        NDArray apply(NDArray x) { // [batch, seq, hidden]
+            return down.apply(act.apply(gate.apply(x)).mul(up.apply(x)));
+        }
+    }
+
+    private record SelfAttention(Linear q, Linear k, Linear v, Linear o, int heads, int kvHeads, int headDim) {
+        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, KvCache cache, int layer) {
+            NDArray qs = rotary.apply(Attention.splitHeads(q.apply(x), heads, headDim), cosSin); // [batch, heads, seq, headDim]
+            NDArray ks = rotary.apply(Attention.splitHeads(k.apply(x), kvHeads, headDim), cosSin); // [batch, kvHeads, seq, headDim]
+            NDArray vs = Attention.splitHeads(v.apply(x), kvHeads, headDim); // [batch, kvHeads, seq, headDim]
+            NDArray[] kv = cache.append(layer, ks, vs); // [batch, kvHeads, total, headDim] × 2
+            NDArray attended = Attention.scaledDotProduct(qs, kv[0], kv[1], mask, (float) (1.0 / Math.sqrt(headDim)));
+            return o.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
+        }
+    }
+
+    private record DecoderLayer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
+
+    private final LlamaConfig config;
+    private final ModelShape shape;
+    private final NDManager manager;
+    private final NDArray embedTokens; // [vocab, hidden]
+    private final RotaryEmbedding rotary;
+    private final List<DecoderLayer> layers = new ArrayList<>();
+    private final Norms.Norm norm;
+    private final Linear lmHead;
+
+    private LlamaModel(String modelType, LlamaConfig c, ModelWeights w) {
+        this.config = c;
+        this.manager = w.manager();
+        float eps = c.rmsNormEps().floatValue();
+        UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
+        this.embedTokens = w.matrix("model.embed_tokens.weight");
+        this.rotary = Rotary.forConfig(w.manager(), c);
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            layers.add(new DecoderLayer(
+                    Norms.rmsNorm(w.vector(p + "input_layernorm.weight"), eps),
+                    new SelfAttention(
+                            w.linear(p + "self_attn.q_proj", c.attentionBias()),
+                            w.linear(p + "self_attn.k_proj", c.attentionBias()),
+                            w.linear(p + "self_attn.v_proj", c.attentionBias()),
+                            w.linear(p + "self_attn.o_proj", c.outputBias()),
+                            c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim()),
+                    Norms.rmsNorm(w.vector(p + "post_attention_layernorm.weight"), eps),
+                    new Mlp(w.linear(p + "mlp.gate_proj", c.mlpBias()), w.linear(p + "mlp.up_proj", c.mlpBias()),
+                            w.linear(p + "mlp.down_proj", c.mlpBias()), act)));
+        }
+        this.norm = Norms.rmsNorm(w.vector("model.norm.weight"), eps);
+        boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
+        this.lmHead = new Linear(tied ? embedTokens : w.matrix("lm_head.weight"), null);
+        this.shape = new ModelShape(modelType, c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+                w.parameterCount());
+    }
+
+    private static LlamaConfig parse(JsonNode json) {
+        return JsonMapper.builder().build().treeToValue(json, LlamaConfig.class);
+    }
+
+    public static CausalLanguageModel loadLlama(JsonNode json, ModelWeights w) {
+        return new LlamaModel("llama", parse(json), w);
+    }
+
+    public static CausalLanguageModel loadMistral(JsonNode json, ModelWeights w) {
+        return new LlamaModel("mistral", parse(json).asMistral(), w);
+    }
+
+    public static CausalLanguageModel loadQwen2(JsonNode json, ModelWeights w) {
+        return new LlamaModel("qwen2", parse(json).asQwen2(), w);
+    }
+
+    @Override
+    public ModelShape shape() {
+        return shape;
+    }
+
+    @Override
+    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
+        return new KvCache(cacheManager, config.numHiddenLayers(), batch, config.numKeyValueHeads(), capacity,
+                config.headDim());
+    }
+
+    @Override
+    public NDArray forward(ForwardInput input, KvCache cache) {
+        NDArray x = Embeddings.lookup(embedTokens, input.inputIds()); // [batch, seq, hidden]
+        NDArray[] cosSin = rotary.at(input.positionIds()); // [batch, 1, seq, headDim] × 2
+        for (int i = 0; i < layers.size(); i++) {
+            DecoderLayer l = layers.get(i);
+            x = x.add(l.attn().apply(l.inputNorm().apply(x), cosSin, rotary, input.attentionMask(), cache, i));
+            x = x.add(l.mlp().apply(l.postNorm().apply(x)));
+        }
+        cache.advance(input.sequenceLength());
+        NDArray last = x.get(new NDIndex(":, -1, :")); // [batch, hidden]
+        return lmHead.apply(norm.apply(last)); // [batch, vocab]
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

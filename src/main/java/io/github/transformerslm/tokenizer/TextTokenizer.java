@@ -1,0 +1,124 @@
+package io.github.transformerslm.tokenizer;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.github.transformerslm.generation.TextDecoder;
+import io.github.transformerslm.weights.CheckpointException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The model's Hugging Face tokenizer ({@code tokenizer.json}) with the special tokens named in
+ * {@code tokenizer_config.json}. Truncation is off: the service decides what to cut, never the
+ * tokenizer's default of 512 tokens.
+ */
+public final class TextTokenizer implements TextDecoder, AutoCloseable {
+    /** Prompt tokens decoded before the generated ones, so that leading spaces come out as in the full text. */
+    private static final int PREFIX_TOKENS = 4;
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final Optional<String> eosToken;
+    private final Optional<String> bosToken;
+
+    private TextTokenizer(HuggingFaceTokenizer tokenizer, Optional<String> eosToken, Optional<String> bosToken) {
+        this.tokenizer = tokenizer;
+        this.eosToken = eosToken;
+        this.bosToken = bosToken;
+    }
+
+    public static TextTokenizer load(Path directory) {
+        Path file = directory.resolve("tokenizer.json");
+        if (!Files.isRegularFile(file)) {
+            throw new CheckpointException(directory + ": tokenizer.json is missing");
+        }
+        HuggingFaceTokenizer tokenizer;
+        try {
+            tokenizer = HuggingFaceTokenizer.newInstance(file, Map.of(
+                    "truncation", "false", "padding", "false", "addSpecialTokens", "true"));
+        } catch (IOException | RuntimeException e) {
+            throw new CheckpointException("tokenizer.json: cannot be loaded: " + e.getMessage(), e);
+        }
+        JsonNode config = readConfig(directory.resolve("tokenizer_config.json"));
+        return new TextTokenizer(tokenizer, special(config, "eos_token"), special(config, "bos_token"));
+    }
+
+    private static JsonNode readConfig(Path path) {
+        if (!Files.isRegularFile(path)) {
+            return JsonMapper.builder().build().createObjectNode();
+        }
+        try {
+            return JsonMapper.builder().build().readTree(path.toFile());
+        } catch (RuntimeException e) {
+            throw new CheckpointException("tokenizer_config.json: not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** A special token is a string or an AddedToken object with "content". */
+    private static Optional<String> special(JsonNode config, String key) {
+        JsonNode node = config.path(key);
+        if (node.isString()) {
+            return Optional.of(node.asString());
+        }
+        if (node.isObject() && node.path("content").isString()) {
+            return Optional.of(node.path("content").asString());
+        }
+        return Optional.empty();
+    }
+
+    public int[] encode(String text) {
+        Encoding encoding = tokenizer.encode(text);
+        long[] ids = encoding.getIds();
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = Math.toIntExact(ids[i]);
+        }
+        return out;
+    }
+
+    public String decode(int[] ids, boolean skipSpecialTokens) {
+        long[] longs = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            longs[i] = ids[i];
+        }
+        return tokenizer.decode(longs, skipSpecialTokens);
+    }
+
+    /** The id of a string that is exactly one token of the vocabulary (a special token, say). */
+    public Optional<Integer> singleTokenId(String token) {
+        Encoding e = tokenizer.encode(token, false, false);
+        long[] ids = e.getIds();
+        if (ids.length == 1 && decode(new int[] {(int) ids[0]}, false).equals(token)) {
+            return Optional.of((int) ids[0]);
+        }
+        return Optional.empty();
+    }
+
+    public Optional<String> eosToken() {
+        return eosToken;
+    }
+
+    public Optional<String> bosToken() {
+        return bosToken;
+    }
+
+    @Override
+    public String generatedText(int[] prompt, int[] generated) {
+        int from = Math.max(0, prompt.length - PREFIX_TOKENS);
+        int[] prefix = java.util.Arrays.copyOfRange(prompt, from, prompt.length);
+        int[] joined = java.util.Arrays.copyOf(prefix, prefix.length + generated.length);
+        System.arraycopy(generated, 0, joined, prefix.length, generated.length);
+        String prefixText = decode(prefix, true);
+        String full = decode(joined, true);
+        return full.startsWith(prefixText) ? full.substring(prefixText.length()) : decode(generated, true);
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}
