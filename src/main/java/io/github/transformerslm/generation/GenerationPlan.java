@@ -33,10 +33,10 @@ public record GenerationPlan(
      * @param config the merged layers
      * @param promptLength tokens in the prompt, for {@code max_length} and the context check
      * @param contextLength the model's maximum positions
-     * @param extraStops stop strings the service adds (ADDITIONAL_EOS_TOKENS)
+     * @param serviceStops what the service adds to every request's stopping (ADDITIONAL_EOS_TOKENS)
      */
     public static GenerationPlan resolve(GenerationConfig config, int promptLength, int contextLength,
-            GenerationLimits limits, List<String> extraStops) {
+            GenerationLimits limits, ServiceStops serviceStops) {
         int maxNew = maxNewTokens(config, promptLength, limits);
         if (promptLength + maxNew > contextLength) {
             throw new InvalidParameterException("max_new_tokens", "the prompt's " + promptLength
@@ -48,8 +48,12 @@ public record GenerationPlan(
             throw new InvalidParameterException("num_return_sequences",
                     "num_return_sequences must be between 1 and " + limits.maxReturnSequences() + ", got " + n);
         }
-        int[] eos = config.eosTokenId() == null ? new int[0]
-                : config.eosTokenId().stream().mapToInt(Integer::intValue).toArray();
+        java.util.LinkedHashSet<Integer> eosIds = new java.util.LinkedHashSet<>();
+        if (config.eosTokenId() != null) {
+            eosIds.addAll(config.eosTokenId());
+        }
+        eosIds.addAll(serviceStops.eosTokenIds());
+        int[] eos = eosIds.stream().mapToInt(Integer::intValue).toArray();
         for (int id : eos) {
             if (id < 0) {
                 throw new InvalidParameterException("eos_token_id", "eos_token_id must be >= 0, got " + id);
@@ -101,7 +105,7 @@ public record GenerationPlan(
             }
         }
         long seed = config.seed() != null ? config.seed() : ThreadLocalRandom.current().nextLong();
-        List<String> stops = new ArrayList<>(extraStops);
+        List<String> stops = new ArrayList<>(serviceStops.strings());
         if (config.stop() != null) {
             stops.addAll(config.stop());
         }

@@ -151,7 +151,7 @@ class GoldenModelTest {
         List<GenerationRow> rows = new ArrayList<>();
         for (int[] p : prompts) {
             GenerationPlan plan = GenerationPlan.resolve(config, p.length, loaded.model().shape().maxPositions(),
-                    LIMITS, List.of());
+                    LIMITS, io.github.transformerslm.generation.ServiceStops.NONE);
             rows.add(new GenerationRow(p, plan, new SplittableRandom(0)));
         }
         return new Generator(loaded.model(), loaded.tokenizer()).generate(loaded.manager(), rows);

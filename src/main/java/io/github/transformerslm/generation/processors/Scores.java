@@ -58,11 +58,19 @@ public final class Scores {
         return copy[copy.length - k];
     }
 
-    /** Indices ordered by ascending score; stable, so equal scores keep index order. */
-    public static int[] argsortAscending(float[] scores) {
-        Integer[] idx = new Integer[scores.length];
-        for (int i = 0; i < idx.length; i++) {
-            idx[i] = i;
+    /** Indices of the finite scores ordered by ascending score; stable, so equal scores keep index order. */
+    public static int[] argsortAscendingFinite(float[] scores) {
+        int finite = 0;
+        for (float s : scores) {
+            if (s != Float.NEGATIVE_INFINITY) {
+                finite++;
+            }
+        }
+        Integer[] idx = new Integer[finite];
+        for (int i = 0, k = 0; i < scores.length; i++) {
+            if (scores[i] != Float.NEGATIVE_INFINITY) {
+                idx[k++] = i;
+            }
         }
         Arrays.sort(idx, (a, b) -> Float.compare(scores[a], scores[b]));
         int[] out = new int[idx.length];

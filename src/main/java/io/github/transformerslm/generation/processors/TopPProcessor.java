@@ -25,9 +25,10 @@ public final class TopPProcessor implements LogitsProcessor {
         if (topP >= 1.0) {
             return;
         }
-        int[] order = Scores.argsortAscending(scores);
+        // Tokens already at -inf (after top-k, most of them) have probability 0 and change nothing.
+        int[] order = Scores.argsortAscendingFinite(scores);
         float[] probs = Scores.softmax(scores);
-        int n = scores.length;
+        int n = order.length;
         double cumulative = 0;
         double limit = 1 - topP;
         for (int rank = 0; rank < n - minTokensToKeep; rank++) {

@@ -1,0 +1,63 @@
+package io.github.transformerslm.config;
+
+import java.util.Arrays;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * Everything the service is configured with, bound from {@code application.yml}, where each property
+ * names the environment variable Dream's compose files use.
+ *
+ * @param model PRETRAINED_MODEL_NAME_OR_PATH: a local Hugging Face directory; empty serves the bundled model
+ * @param halfPrecision HALF_PRECISION: 1 serves in float16
+ * @param generativeConfig GENERATIVE_CONFIG: the file in {@code generativeConfigsDir} with /respond's defaults
+ * @param generativeConfigsDir GENERATIVE_CONFIGS_DIR: where those files live (falls back to the bundled copies)
+ * @param additionalEosTokens ADDITIONAL_EOS_TOKENS: comma-separated strings that end a generation
+ * @param language LANGUAGE: EN or RU, picks Dream's speaker names
+ * @param threads TORCH_THREADS: libtorch intra-op threads; 0 means one per available core
+ * @param maxNewTokens MAX_NEW_TOKENS: the most new tokens a request may ask for
+ * @param maxReturnSequences MAX_RETURN_SEQUENCES: the most sequences per prompt
+ * @param defaultMaxNewTokens DEFAULT_MAX_NEW_TOKENS: used when no layer sets a length
+ * @param maxQueue MAX_QUEUE: requests waiting for the model before new ones get 503
+ * @param exitOnLoadFailure stop the process when the model cannot be loaded (off only in tests)
+ */
+@ConfigurationProperties("lm")
+public record ServiceProperties(
+        String model,
+        boolean halfPrecision,
+        String generativeConfig,
+        String generativeConfigsDir,
+        String additionalEosTokens,
+        String language,
+        int threads,
+        int maxNewTokens,
+        int maxReturnSequences,
+        int defaultMaxNewTokens,
+        int maxQueue,
+        boolean exitOnLoadFailure) {
+
+    public ServiceProperties {
+        model = model == null ? "" : model.trim();
+        generativeConfig = blankTo(generativeConfig, "default_generative_config.json");
+        generativeConfigsDir = blankTo(generativeConfigsDir, "generative_configs");
+        additionalEosTokens = additionalEosTokens == null ? "" : additionalEosTokens;
+        language = blankTo(language, "EN").toUpperCase(java.util.Locale.ROOT);
+        if (!language.equals("EN") && !language.equals("RU")) {
+            throw new IllegalArgumentException("LANGUAGE must be EN or RU, got " + language);
+        }
+        threads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        maxNewTokens = maxNewTokens > 0 ? maxNewTokens : 4096;
+        maxReturnSequences = maxReturnSequences > 0 ? maxReturnSequences : 16;
+        defaultMaxNewTokens = defaultMaxNewTokens > 0 ? defaultMaxNewTokens : 20;
+        maxQueue = maxQueue > 0 ? maxQueue : 64;
+    }
+
+    private static String blankTo(String value, String fallback) {
+        return value == null || value.isBlank() ? fallback : value.trim();
+    }
+
+    /** ADDITIONAL_EOS_TOKENS split on commas, as Dream does; blanks dropped. */
+    public List<String> additionalEosTokenList() {
+        return Arrays.stream(additionalEosTokens.split(",")).filter(s -> !s.isEmpty()).toList();
+    }
+}

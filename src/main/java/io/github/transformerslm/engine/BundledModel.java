@@ -1,0 +1,43 @@
+package io.github.transformerslm.engine;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+/**
+ * The small model that ships inside the service: GPT-2 architecture, the real GPT-2 tokenizer, and
+ * deterministic random weights. It exists so that the service runs with no configuration; its text is
+ * noise. It is copied out of the jar because weights are memory-mapped from a file.
+ */
+public final class BundledModel {
+    public static final String RESOURCE_DIR = "default-model/";
+    public static final List<String> FILES = List.of(
+            "config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json");
+
+    private BundledModel() {}
+
+    public static Path materialize() {
+        try {
+            Path dir = Files.createTempDirectory("transformers-lm-default-model");
+            for (String name : FILES) {
+                try (InputStream in = BundledModel.class.getClassLoader().getResourceAsStream(RESOURCE_DIR + name)) {
+                    if (in == null) {
+                        throw new IllegalStateException("bundled model file " + name + " is missing from the classpath");
+                    }
+                    Files.copy(in, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            dir.toFile().deleteOnExit();
+            for (String name : FILES) {
+                dir.resolve(name).toFile().deleteOnExit();
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,8 @@
+package io.github.transformerslm.engine;
+
+/** The model is still loading (or failed to): the request may be retried later. */
+public class ModelNotReadyException extends RuntimeException {
+    public ModelNotReadyException(String message) {
+        super(message);
+    }
+}

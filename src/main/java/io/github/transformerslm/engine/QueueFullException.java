@@ -1,0 +1,8 @@
+package io.github.transformerslm.engine;
+
+/** More requests wait for the model than MAX_QUEUE allows. */
+public class QueueFullException extends RuntimeException {
+    public QueueFullException(String message) {
+        super(message);
+    }
+}

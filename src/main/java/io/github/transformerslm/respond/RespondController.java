@@ -1,0 +1,118 @@
+package io.github.transformerslm.respond;
+
+import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.engine.CompletionService;
+import io.github.transformerslm.engine.CompletionService.Completion;
+import io.github.transformerslm.engine.CompletionService.Prompt;
+import io.github.transformerslm.engine.ModelHost;
+import io.github.transformerslm.generation.GenerationConfig;
+import io.github.transformerslm.generation.GenerationConfigParser;
+import io.github.transformerslm.generation.GeneratedSequence;
+import io.github.transformerslm.generation.InvalidParameterException;
+import io.github.transformerslm.web.InvalidRequestException;
+import io.github.transformerslm.web.JsonBodies;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Dream's {@code POST /respond}: {@code dialog_contexts}, optional {@code prompts} and {@code configs}
+ * of the same length; answers one list of hypotheses per dialog. Each config is merged over the
+ * defaults (model, then GENERATIVE_CONFIG), not substituted for them.
+ */
+@RestController
+class RespondController {
+    private static final Logger log = LoggerFactory.getLogger(RespondController.class);
+
+    private final CompletionService completions;
+    private final ModelHost host;
+    private final DreamGenerativeConfig serviceDefaults;
+    private final ServiceProperties properties;
+
+    RespondController(CompletionService completions, ModelHost host, DreamGenerativeConfig serviceDefaults,
+            ServiceProperties properties) {
+        this.completions = completions;
+        this.host = host;
+        this.serviceDefaults = serviceDefaults;
+        this.properties = properties;
+    }
+
+    @PostMapping(path = "/respond", consumes = "application/json", produces = "application/json")
+    List<List<String>> respond(@RequestBody JsonNode body) {
+        long start = System.nanoTime();
+        JsonBodies.requireObject(body);
+        List<JsonNode> contexts = JsonBodies.optionalList(body, "dialog_contexts");
+        if (contexts == null) {
+            throw new InvalidRequestException("dialog_contexts", "dialog_contexts is required: a list of dialogs,"
+                    + " each a list of utterances");
+        }
+        // Dream treats an empty list like a missing one.
+        List<JsonNode> prompts = emptyToNull(JsonBodies.optionalList(body, "prompts"));
+        List<JsonNode> configs = emptyToNull(JsonBodies.optionalList(body, "configs"));
+        requireSameLength("prompts", prompts, contexts.size());
+        requireSameLength("configs", configs, contexts.size());
+        if (contexts.isEmpty()) {
+            return List.of();
+        }
+        GenerationConfig defaults = GenerationConfig.TRANSFORMERS_DEFAULTS
+                .overlay(host.model().generationDefaults())
+                .overlay(serviceDefaults.config());
+        List<Prompt> items = new ArrayList<>();
+        List<String> prefixes = new ArrayList<>();
+        for (int i = 0; i < contexts.size(); i++) {
+            List<String> utterances = JsonBodies.strings(contexts.get(i), "dialog_contexts[" + i + "]");
+            if (utterances.isEmpty()) {
+                throw new InvalidRequestException("dialog_contexts[" + i + "]", "dialog_contexts[" + i
+                        + "] is empty: a dialog needs at least one utterance");
+            }
+            String prompt = prompts == null || prompts.get(i).isNull() ? ""
+                    : JsonBodies.string(prompts.get(i), "prompts[" + i + "]");
+            GenerationConfig request = configs == null ? GenerationConfig.EMPTY : parseConfig(configs.get(i), i);
+            items.add(new Prompt(DialogPrompt.format(prompt, utterances, properties.language()),
+                    defaults.overlay(request)));
+            prefixes.add(configs == null ? "" : "configs[" + i + "].");
+        }
+        List<Completion> results = completions.complete(items, prefixes, true);
+        List<List<String>> answer = new ArrayList<>();
+        for (Completion c : results) {
+            List<String> hypotheses = new ArrayList<>();
+            for (GeneratedSequence s : c.sequences()) {
+                hypotheses.add(Hypotheses.extract(s.text()));
+            }
+            answer.add(hypotheses);
+        }
+        log.info("/respond: {} dialogs answered in {} ms", contexts.size(), (System.nanoTime() - start) / 1_000_000);
+        return answer;
+    }
+
+    private static GenerationConfig parseConfig(JsonNode config, int index) {
+        if (config.isNull()) {
+            return GenerationConfig.EMPTY;
+        }
+        try {
+            return GenerationConfigParser.parse(config);
+        } catch (InvalidParameterException e) {
+            String field = "configs[" + index + "]." + e.parameter();
+            if (e instanceof io.github.transformerslm.generation.UnknownParameterException) {
+                throw new io.github.transformerslm.generation.UnknownParameterException(field, e.getMessage());
+            }
+            throw new InvalidParameterException(field, e.getMessage());
+        }
+    }
+
+    private static List<JsonNode> emptyToNull(List<JsonNode> list) {
+        return list == null || list.isEmpty() ? null : list;
+    }
+
+    private static void requireSameLength(String field, List<JsonNode> list, int expected) {
+        if (list != null && list.size() != expected) {
+            throw new InvalidRequestException(field, field + " has " + list.size() + " items but dialog_contexts has "
+                    + expected + ": they must be the same length");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.github.transformerslm.web;
+
+import io.github.transformerslm.engine.ModelNotReadyException;
+import io.github.transformerslm.engine.QueueFullException;
+import io.github.transformerslm.generation.InvalidParameterException;
+import io.github.transformerslm.generation.UnknownParameterException;
+import java.net.URI;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+
+/**
+ * Every error as an RFC 9457 problem body. Client mistakes name the field or parameter at fault;
+ * an internal failure is a 500 problem, never an empty answer with 200.
+ */
+@RestControllerAdvice
+class ApiExceptionHandler extends ResponseEntityExceptionHandler {
+    private static final Logger log = LoggerFactory.getLogger(ApiExceptionHandler.class);
+    private static final String RETRY_AFTER_SECONDS = "5";
+
+    @ExceptionHandler(InvalidRequestException.class)
+    ResponseEntity<ProblemDetail> invalidRequest(InvalidRequestException e) {
+        ProblemDetail p = problem(HttpStatus.BAD_REQUEST, "Invalid request body", e.getMessage(), "invalid-request");
+        p.setProperty("field", e.field());
+        return ResponseEntity.status(HttpStatus.BAD_REQUEST).body(p);
+    }
+
+    @ExceptionHandler(InvalidParameterException.class)
+    ResponseEntity<ProblemDetail> invalidParameter(InvalidParameterException e) {
+        boolean unknown = e instanceof UnknownParameterException;
+        HttpStatus status = unknown ? HttpStatus.BAD_REQUEST : HttpStatus.UNPROCESSABLE_CONTENT;
+        ProblemDetail p = problem(status, unknown ? "Unknown generation parameter" : "Invalid generation parameter",
+                e.getMessage(), unknown ? "unknown-parameter" : "invalid-parameter");
+        p.setProperty("field", e.parameter());
+        return ResponseEntity.status(status).body(p);
+    }
+
+    @ExceptionHandler(ModelNotReadyException.class)
+    ResponseEntity<ProblemDetail> notReady(ModelNotReadyException e) {
+        return unavailable(problem(HttpStatus.SERVICE_UNAVAILABLE, "Model not ready", e.getMessage(), "not-ready"));
+    }
+
+    @ExceptionHandler(QueueFullException.class)
+    ResponseEntity<ProblemDetail> queueFull(QueueFullException e) {
+        return unavailable(problem(HttpStatus.SERVICE_UNAVAILABLE, "Overloaded", e.getMessage(), "overloaded"));
+    }
+
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<ProblemDetail> internal(Exception e) {
+        log.error("Request failed", e);
+        ProblemDetail p = problem(HttpStatus.INTERNAL_SERVER_ERROR, "Generation failed",
+                "the service failed to answer: " + e.getClass().getSimpleName()
+                        + (e.getMessage() != null ? ": " + e.getMessage() : ""), "internal");
+        return ResponseEntity.status(HttpStatus.INTERNAL_SERVER_ERROR).body(p);
+    }
+
+    private static ResponseEntity<ProblemDetail> unavailable(ProblemDetail p) {
+        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
+                .header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS).body(p);
+    }
+
+    private static ProblemDetail problem(HttpStatus status, String title, String detail, String type) {
+        ProblemDetail p = ProblemDetail.forStatusAndDetail(status, detail);
+        p.setTitle(title);
+        p.setType(URI.create("https://github.com/transformers-lm/problems/" + type));
+        return p;
+    }
+}
