@@ -1,0 +1,143 @@
+package io.github.transformerslm.tgi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.transformerslm.model.GoldenReference;
+import io.github.transformerslm.web.ServiceClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/** TGI's /generate over HTTP on a started service serving the GPT-2 golden model. */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class GenerateHttpTest {
+    @DynamicPropertySource
+    static void model(DynamicPropertyRegistry r) {
+        r.add("lm.model", () -> GoldenReference.directory("gpt2").toString());
+        r.add("lm.exit-on-load-failure", () -> "false");
+        r.add("lm.threads", () -> "1");
+    }
+
+    @LocalServerPort
+    int port;
+
+    ServiceClient client;
+    static final GoldenReference GOLDEN = GoldenReference.of("gpt2");
+
+    @BeforeEach
+    void ready() {
+        client = new ServiceClient("http://localhost:" + port);
+        client.awaitReady(Duration.ofSeconds(60));
+    }
+
+    String inputs() {
+        return GOLDEN.json().get("input_text").asString();
+    }
+
+    @Test
+    void greedyGenerationReproducesTransformersTokenByToken() {
+        ServiceClient.Response r = client.post("/generate",
+                "{\"inputs\": \"" + inputs() + "\", \"parameters\": {\"max_new_tokens\": 20, \"details\": true}}");
+        assertThat(r.status()).isEqualTo(200);
+        JsonNode details = r.json().get("details");
+        List<Integer> ids = new ArrayList<>();
+        details.get("tokens").forEach(t -> ids.add(t.get("id").intValue()));
+        assertThat(ids).containsExactlyElementsOf(
+                java.util.Arrays.stream(GOLDEN.greedyNewIds()).boxed().toList());
+        assertThat(details.get("finish_reason").asString()).isEqualTo("length");
+        assertThat(details.get("generated_tokens").intValue()).isEqualTo(20);
+        assertThat(r.json().get("generated_text").asString().strip())
+                .isEqualTo(GOLDEN.json().get("greedy_new_text").asString());
+        for (JsonNode t : details.get("tokens")) {
+            assertThat(t.get("logprob").doubleValue()).isLessThanOrEqualTo(0.0);
+        }
+    }
+
+    @Test
+    void stopSequenceEndsGenerationEvenWhenItSpansTwoTokens() {
+        // The greedy text begins "t491 t131 t352 ...": "1 t35" spans the end of t131 and the start of t352.
+        ServiceClient.Response r = client.post("/generate", "{\"inputs\": \"" + inputs()
+                + "\", \"parameters\": {\"max_new_tokens\": 20, \"stop\": [\"1 t35\"], \"details\": true}}");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().get("details").get("finish_reason").asString()).isEqualTo("stop_sequence");
+        assertThat(r.json().get("details").get("generated_tokens").intValue()).isEqualTo(3);
+        assertThat(r.json().get("generated_text").asString().strip()).isEqualTo("t491 t131 t35");
+    }
+
+    @Test
+    void eosOverrideStopsAtThatToken() {
+        ServiceClient.Response r = client.post("/generate", "{\"inputs\": \"" + inputs()
+                + "\", \"parameters\": {\"max_new_tokens\": 12, \"eos_token_id\": [979], \"details\": true}}");
+        assertThat(r.json().get("details").get("finish_reason").asString()).isEqualTo("eos_token");
+        assertThat(r.json().get("details").get("generated_tokens").intValue()).isEqualTo(6);
+    }
+
+    @Test
+    void sameSeedSameTextWhenSampling() {
+        String body = "{\"inputs\": \"" + inputs() + "\", \"parameters\": {\"max_new_tokens\": 15, \"do_sample\": true,"
+                + " \"temperature\": 1.5, \"seed\": 42, \"details\": true}}";
+        JsonNode a = client.post("/generate", body).json();
+        JsonNode b = client.post("/generate", body).json();
+        assertThat(a.get("generated_text")).isEqualTo(b.get("generated_text"));
+        assertThat(a.get("details").get("seed").longValue()).isEqualTo(42);
+        JsonNode c = client.post("/generate", body.replace("42", "43")).json();
+        assertThat(c.get("generated_text")).isNotEqualTo(a.get("generated_text"));
+    }
+
+    @Test
+    void returnFullTextPrependsThePrompt() {
+        JsonNode r = client.post("/generate", "{\"inputs\": \"" + inputs()
+                + "\", \"parameters\": {\"max_new_tokens\": 2, \"return_full_text\": true}}").json();
+        assertThat(r.get("generated_text").asString()).startsWith(inputs()).hasSizeGreaterThan(inputs().length());
+    }
+
+    @Test
+    void badParametersGetProblemBodiesNamingTheKey() {
+        assertProblem(client.post("/generate", "{\"inputs\": \"t5\", \"parameters\": {\"top_p\": 1.5}}"), 422,
+                "parameters.top_p");
+        assertProblem(client.post("/generate", "{\"inputs\": \"t5\", \"parameters\": {\"temperature\": -0.5}}"), 422,
+                "parameters.temperature");
+        assertProblem(client.post("/generate", "{\"inputs\": \"t5\", \"parameters\": {\"max_new_tokens\": 100000}}"),
+                422, "parameters.max_new_tokens");
+        assertProblem(client.post("/generate", "{\"inputs\": \"t5\", \"parameters\": {\"frobnicate\": 1}}"), 400,
+                "parameters.frobnicate");
+        assertProblem(client.post("/generate", "{\"inputs\": \"t5\", \"parameters\": {\"watermark\": true}}"), 422,
+                "parameters.watermark");
+        assertProblem(client.post("/generate", "{\"parameters\": {}}"), 400, "inputs");
+        assertProblem(client.post("/generate", "{\"inputs\": 5}"), 400, "inputs");
+        ServiceClient.Response malformed = client.post("/generate", "{\"inputs\": ");
+        assertThat(malformed.status()).isEqualTo(400);
+        assertThat(malformed.contentType()).contains("application/problem+json");
+    }
+
+    @Test
+    void neutralTgiOptionsFromRealClientsAreAccepted() {
+        ServiceClient.Response r = client.post("/generate", "{\"inputs\": \"" + inputs() + "\", \"parameters\": "
+                + "{\"max_new_tokens\": 3, \"best_of\": null, \"decoder_input_details\": false, \"watermark\": false,"
+                + " \"top_n_tokens\": null, \"truncate\": null, \"details\": false, \"stop\": []}}");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().has("details")).isFalse();
+    }
+
+    @Test
+    void pingAndHealth() {
+        assertThat(client.get("/ping").body()).isEqualTo("pong");
+        assertThat(client.post("/ping", "{}").body()).isEqualTo("pong");
+        assertThat(client.get("/actuator/health/liveness").status()).isEqualTo(200);
+        assertThat(client.get("/actuator/health/readiness").json().get("status").asString()).isEqualTo("UP");
+    }
+
+    static void assertProblem(ServiceClient.Response r, int status, String field) {
+        assertThat(r.status()).as(r.body()).isEqualTo(status);
+        assertThat(r.contentType()).contains("application/problem+json");
+        assertThat(r.json().get("field").asString()).isEqualTo(field);
+        assertThat(r.json().get("detail").asString()).isNotBlank();
+    }
+}
