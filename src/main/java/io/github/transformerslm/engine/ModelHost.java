@@ -75,10 +75,11 @@ public class ModelHost implements DisposableBean {
             DataType dtype = properties.halfPrecision() ? DataType.FLOAT16 : DataType.FLOAT32;
             LoadedModel model = ModelLoader.load(dir, dtype);
             ModelShape shape = model.model().shape();
-            log.info("Model loaded: path={} architecture={} parameters={} dtype={} device=cpu threads={}"
+            log.info("Model loaded: path={} architecture={} parameters={} dtype={} device={} threads={}"
                             + " context={} load_time={}ms",
                     bundled ? "bundled default (random weights)" : dir, shape.modelType(),
-                    String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(), properties.threads(),
+                    String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(), model.manager().getDevice(),
+                    properties.threads(),
                     shape.maxPositions(), model.loadTime().toMillis());
             log.info("Limits: max_new_tokens={} max_return_sequences={} default_max_new_tokens={} max_queue={}"
                             + " generative_config={} additional_eos_tokens={} language={}",

@@ -25,6 +25,13 @@ public final class TorchRuntime {
         return engine;
     }
 
+    /** Starts the engine and exits: the Docker build runs this to fetch a CUDA libtorch into the image. */
+    public static void main(String[] args) {
+        Engine e = start(Runtime.getRuntime().availableProcessors());
+        System.out.println("libtorch ready: " + e.getEngineName() + " " + e.getVersion() + ", default device "
+                + e.defaultDevice());
+    }
+
     /** Grad mode is per thread in libtorch: every thread that runs the model turns it off. */
     public static void prepareInferenceThread() {
         JniUtils.setGradMode(false);

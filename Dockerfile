@@ -1,0 +1,62 @@
+# transformers-lm: one Hugging Face causal LM per container.
+#   docker build -t transformers-lm .                          # CPU libtorch (bundled in the jar)
+#   docker build --build-arg TORCH_FLAVOR=cu128 -t transformers-lm:cuda .
+# The CUDA image fetches DJL's CUDA libtorch while it builds, so the container never needs the network;
+# it also runs on CPU when no GPU is visible.
+
+ARG TORCH_FLAVOR=cpu
+
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /src
+COPY pom.xml .
+RUN mvn -B -q dependency:go-offline
+COPY src src
+COPY generative_configs generative_configs
+RUN mvn -B -q package -Dmaven.test.skip=true && cp target/transformers-lm-*.jar /src/app.jar
+
+FROM eclipse-temurin:17-jre AS runtime
+ARG TORCH_FLAVOR
+ARG PRETRAINED_MODEL_NAME_OR_PATH=""
+ARG HALF_PRECISION=0
+ARG SERVICE_PORT=8080
+ARG SERVICE_NAME=transformers-lm
+ARG GENERATIVE_CONFIG=default_generative_config.json
+ARG ADDITIONAL_EOS_TOKENS=""
+ARG LANGUAGE=EN
+
+RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 1000 lm && useradd --system --uid 1000 --gid lm --create-home --home-dir /home/lm lm \
+    && mkdir -p /models/cache /app && chown -R lm:lm /models /app
+
+ENV PRETRAINED_MODEL_NAME_OR_PATH=${PRETRAINED_MODEL_NAME_OR_PATH} \
+    HALF_PRECISION=${HALF_PRECISION} \
+    SERVICE_PORT=${SERVICE_PORT} \
+    SERVICE_NAME=${SERVICE_NAME} \
+    GENERATIVE_CONFIG=${GENERATIVE_CONFIG} \
+    GENERATIVE_CONFIGS_DIR=/app/generative_configs \
+    ADDITIONAL_EOS_TOKENS=${ADDITIONAL_EOS_TOKENS} \
+    LANGUAGE=${LANGUAGE} \
+    HF_HOME=/models/cache \
+    DJL_CACHE_DIR=/home/lm/.djl.ai \
+    OMP_WAIT_POLICY=PASSIVE \
+    GOMP_SPINCOUNT=10000 \
+    JAVA_TOOL_OPTIONS="-XX:+UseContainerSupport -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
+
+WORKDIR /app
+COPY --from=build --chown=lm:lm /src/app.jar /app/app.jar
+COPY --chown=lm:lm generative_configs /app/generative_configs
+USER lm
+
+# CUDA flavour: let DJL download its CUDA libtorch now, into the image, by starting the engine once.
+RUN if [ "$TORCH_FLAVOR" != "cpu" ]; then \
+      PYTORCH_FLAVOR=$TORCH_FLAVOR PYTORCH_VERSION=2.7.1 DJL_OFFLINE=false \
+      java -cp /app/app.jar -Dloader.main=io.github.transformerslm.engine.TorchRuntime \
+           org.springframework.boot.loader.launch.PropertiesLauncher; \
+    fi
+ENV PYTORCH_FLAVOR=${TORCH_FLAVOR} DJL_OFFLINE=true
+
+VOLUME ["/models/cache"]
+EXPOSE ${SERVICE_PORT}
+HEALTHCHECK --interval=10s --timeout=5s --start-period=600s --retries=3 \
+    CMD curl -fsS "http://localhost:${SERVICE_PORT}/actuator/health/readiness" || exit 1
+ENTRYPOINT ["java", "-jar", "/app/app.jar"]

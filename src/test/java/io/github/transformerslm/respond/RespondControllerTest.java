@@ -1,0 +1,108 @@
+package io.github.transformerslm.respond;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyBoolean;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
+
+import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.engine.CompletionService;
+import io.github.transformerslm.engine.CompletionService.Completion;
+import io.github.transformerslm.engine.CompletionService.Prompt;
+import io.github.transformerslm.engine.LoadedModel;
+import io.github.transformerslm.engine.ModelHost;
+import io.github.transformerslm.engine.ModelNotReadyException;
+import io.github.transformerslm.generation.FinishReason;
+import io.github.transformerslm.generation.GeneratedSequence;
+import io.github.transformerslm.generation.GenerationConfig;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.mockito.ArgumentCaptor;
+import org.mockito.Mockito;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
+import org.springframework.context.annotation.Import;
+import org.springframework.test.context.bean.override.mockito.MockitoBean;
+import org.springframework.test.web.servlet.MockMvc;
+
+/** The /respond controller alone: layering of configs, post-processing, and errors, with the model mocked. */
+@WebMvcTest(RespondController.class)
+@Import(RespondControllerTest.Properties.class)
+class RespondControllerTest {
+    static class Properties {
+        @org.springframework.context.annotation.Bean
+        ServiceProperties serviceProperties() {
+            return new ServiceProperties("", false, null, null, null, "EN", 1, 0, 0, 0, 0, false);
+        }
+    }
+
+    @Autowired
+    MockMvc mvc;
+
+    @MockitoBean
+    CompletionService completions;
+
+    @MockitoBean
+    ModelHost host;
+
+    @MockitoBean
+    DreamGenerativeConfig serviceDefaults;
+
+    @SuppressWarnings("unchecked")
+    @Test
+    void mergesModelServiceAndRequestLayersAndCutsHypotheses() throws Exception {
+        LoadedModel model = Mockito.mock(LoadedModel.class);
+        when(model.generationDefaults()).thenReturn(
+                new GenerationConfig(null, null, null, null, null, 0.5, null, null, null, null, List.of(2), null, null, null));
+        when(host.model()).thenReturn(model);
+        when(serviceDefaults.config()).thenReturn(
+                new GenerationConfig(120, null, 8, null, true, 0.9, null, 0.9, null, 2, null, null, null, null));
+        when(completions.complete(any(), any(), anyBoolean())).thenReturn(List.of(new Completion(5, null, List.of(
+                new GeneratedSequence(new int[0], new float[0], " I'm fine.\nHuman: and you?", FinishReason.LENGTH, null),
+                new GeneratedSequence(new int[0], new float[0], " k", FinishReason.LENGTH, null)))));
+
+        mvc.perform(post("/respond").contentType("application/json")
+                        .content("{\"dialog_contexts\": [[\"hi\", \"hello\", \"how are you?\"]], \"prompts\": [\"Be nice.\"],"
+                                + " \"configs\": [{\"max_new_tokens\": 30}]}"))
+                .andExpect(status().isOk())
+                .andExpect(content().json("[[\"I'm fine.\", \"\"]]"));
+
+        ArgumentCaptor<List<Prompt>> prompts = ArgumentCaptor.forClass(List.class);
+        verify(completions).complete(prompts.capture(), any(), anyBoolean());
+        Prompt p = prompts.getValue().get(0);
+        assertThat(p.text()).isEqualTo("Be nice.\nHuman: hi\nAI: hello\nHuman: how are you?\nAI:");
+        GenerationConfig c = p.config();
+        assertThat(c.maxNewTokens()).isEqualTo(30); // request
+        assertThat(c.numReturnSequences()).isEqualTo(2); // service file
+        assertThat(c.temperature()).isEqualTo(0.9); // service file over model
+        assertThat(c.eosTokenId()).containsExactly(2); // model
+        assertThat(c.topK()).isEqualTo(50); // transformers' default
+    }
+
+    @Test
+    void modelStillLoadingIs503WithRetryAfter() throws Exception {
+        when(host.model()).thenThrow(new ModelNotReadyException("the model is still loading"));
+        mvc.perform(post("/respond").contentType("application/json").content("{\"dialog_contexts\": [[\"hi\"]]}"))
+                .andExpect(status().isServiceUnavailable())
+                .andExpect(org.springframework.test.web.servlet.result.MockMvcResultMatchers.header().exists("Retry-After"))
+                .andExpect(jsonPath("$.title").value("Model not ready"));
+    }
+
+    @Test
+    void internalFailureIsA500ProblemNotAnEmptyAnswer() throws Exception {
+        LoadedModel model = Mockito.mock(LoadedModel.class);
+        when(model.generationDefaults()).thenReturn(GenerationConfig.EMPTY);
+        when(host.model()).thenReturn(model);
+        when(serviceDefaults.config()).thenReturn(GenerationConfig.EMPTY);
+        when(completions.complete(any(), any(), anyBoolean())).thenThrow(new IllegalStateException("boom"));
+        mvc.perform(post("/respond").contentType("application/json").content("{\"dialog_contexts\": [[\"hi\"]]}"))
+                .andExpect(status().isInternalServerError())
+                .andExpect(content().contentTypeCompatibleWith("application/problem+json"))
+                .andExpect(jsonPath("$.detail").value(org.hamcrest.Matchers.containsString("boom")));
+    }
+}
