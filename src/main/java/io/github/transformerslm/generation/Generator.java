@@ -40,6 +40,7 @@ public final class Generator {
             state[b] = new Row(rows.get(b), longestPrompt - rows.get(b).prompt().length);
         }
         boolean[][] keyMask = new boolean[batch][capacity]; // true where a real token sits
+        int window = model.shape().slidingWindow();
         try (NDManager manager = parent.newSubManager(); KvCache cache = model.newCache(manager, batch, capacity)) {
             long[] ids = new long[batch * longestPrompt];
             long[] positions = new long[batch * longestPrompt];
@@ -60,9 +61,12 @@ public final class Generator {
                 try (NDScope scope = new NDScope()) {
                     NDArray inputIds = manager.create(ids, new Shape(batch, stepLength)); // [batch, seq]
                     NDArray positionIds = manager.create(positions, new Shape(batch, stepLength)); // [batch, seq]
-                    NDArray mask = manager.create(additiveMask(keyMask, past, stepLength),
+                    NDArray mask = manager.create(additiveMask(keyMask, past, stepLength, window),
                             new Shape(batch, 1, stepLength, past + stepLength)); // [batch, 1, seq, total]
-                    logits = model.forward(new ForwardInput(inputIds, positionIds, mask), cache).toFloatArray(); // [batch, vocab]
+                    NDArray keyPositions = manager.create(keyPositions(keyMask, past + stepLength),
+                            new Shape(batch, past + stepLength)); // [batch, total]
+                    logits = model.forward(new ForwardInput(inputIds, positionIds, mask, keyPositions), cache)
+                            .toFloatArray(); // [batch, vocab]
                     scope.suppressNotUsedWarning();
                 }
                 past += stepLength;
@@ -94,8 +98,24 @@ public final class Generator {
         return out;
     }
 
-    /** [batch, 1, seq, past + seq]: query t (column past + t) sees real keys at columns up to its own. */
-    private static float[] additiveMask(boolean[][] keyMask, int past, int seq) {
+    /** [batch, total]: each real key's position within its own sequence. */
+    static float[] keyPositions(boolean[][] keyMask, int total) {
+        int batch = keyMask.length;
+        float[] out = new float[batch * total];
+        for (int b = 0; b < batch; b++) {
+            int position = 0;
+            for (int j = 0; j < total; j++) {
+                out[b * total + j] = keyMask[b][j] ? position++ : 0;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * [batch, 1, seq, past + seq]: query t (column past + t) sees real keys at columns up to its own and,
+     * with a sliding window, fewer than {@code window} columns back.
+     */
+    static float[] additiveMask(boolean[][] keyMask, int past, int seq, int window) {
         int batch = keyMask.length;
         int total = past + seq;
         float[] mask = new float[batch * seq * total];
@@ -103,7 +123,7 @@ public final class Generator {
             for (int t = 0; t < seq; t++) {
                 int base = (b * seq + t) * total;
                 for (int j = 0; j < total; j++) {
-                    boolean visible = keyMask[b][j] && j <= past + t;
+                    boolean visible = keyMask[b][j] && j <= past + t && (window <= 0 || past + t - j < window);
                     mask[base + j] = visible ? 0f : MASKED;
                 }
             }

@@ -1,6 +1,13 @@
 package io.github.transformerslm.model;
 
+import io.github.transformerslm.model.bloom.BloomModel;
+import io.github.transformerslm.model.falcon.FalconModel;
 import io.github.transformerslm.model.gpt2.Gpt2Model;
+import io.github.transformerslm.model.gptj.GptjModel;
+import io.github.transformerslm.model.gptneox.GptNeoxModel;
+import io.github.transformerslm.model.phi.PhiModel;
+import io.github.transformerslm.model.phi3.Phi3Model;
+import io.github.transformerslm.model.xglm.XglmModel;
 import io.github.transformerslm.model.llama.LlamaModel;
 import io.github.transformerslm.weights.CheckpointException;
 import java.util.Map;
@@ -15,11 +22,18 @@ public final class ArchitectureRegistry {
         CausalLanguageModel load(JsonNode config, ModelWeights weights);
     }
 
-    private static final Map<String, Loader> LOADERS = new TreeMap<>(Map.of(
-            "gpt2", Gpt2Model::load,
-            "llama", LlamaModel::loadLlama,
-            "mistral", LlamaModel::loadMistral,
-            "qwen2", LlamaModel::loadQwen2));
+    private static final Map<String, Loader> LOADERS = new TreeMap<>(Map.ofEntries(
+            Map.entry("bloom", BloomModel::load),
+            Map.entry("falcon", FalconModel::load),
+            Map.entry("gpt2", Gpt2Model::load),
+            Map.entry("gpt_neox", GptNeoxModel::load),
+            Map.entry("gptj", GptjModel::load),
+            Map.entry("llama", LlamaModel::loadLlama),
+            Map.entry("mistral", LlamaModel::loadMistral),
+            Map.entry("phi", PhiModel::load),
+            Map.entry("phi3", Phi3Model::load),
+            Map.entry("qwen2", LlamaModel::loadQwen2),
+            Map.entry("xglm", XglmModel::load)));
 
     private ArchitectureRegistry() {}
 

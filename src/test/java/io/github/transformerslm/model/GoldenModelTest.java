@@ -33,7 +33,8 @@ import tools.jackson.databind.JsonNode;
  * prompt position, every greedy token, the left-padded batch and the generate() cases.
  */
 class GoldenModelTest {
-    static final List<String> ARCHITECTURES = List.of("gpt2", "llama", "mistral", "qwen2");
+    static final List<String> ARCHITECTURES = List.of(
+            "gpt2", "llama", "mistral", "qwen2", "gptj", "gpt_neox", "falcon", "phi", "phi3", "bloom", "xglm");
     static final GenerationLimits LIMITS = new GenerationLimits(1024, 8, 20);
 
     @BeforeAll
@@ -70,9 +71,14 @@ class GoldenModelTest {
                         mask[i * ids.length + j] = j <= i ? 0 : -1e9f;
                     }
                 }
+                float[] keyPositions = new float[ids.length];
+                for (int i = 0; i < ids.length; i++) {
+                    keyPositions[i] = i;
+                }
                 NDArray out = loaded.model().forward(new ForwardInput(m.create(longIds, new Shape(1, ids.length)),
                         m.create(pos, new Shape(1, ids.length)),
-                        m.create(mask, new Shape(1, 1, ids.length, ids.length))), cache);
+                        m.create(mask, new Shape(1, 1, ids.length, ids.length)),
+                        m.create(keyPositions, new Shape(1, ids.length))), cache);
                 logits = out.toFloatArray();
                 scope.suppressNotUsedWarning();
             }

@@ -46,11 +46,14 @@ public record LlamaConfig(
         outputBias = outputBias != null ? outputBias : attentionBias;
     }
 
-    /** Qwen2 puts biases on q, k and v but never on o, whatever attention_bias says. */
+    /**
+     * Qwen2 puts biases on q, k and v but never on o, whatever attention_bias says. Its sliding_window is
+     * only a hint unless use_sliding_window is set, which released Qwen2 checkpoints never do.
+     */
     LlamaConfig asQwen2() {
         return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
                 numKeyValueHeads, headDim, hiddenAct, maxPositionEmbeddings, rmsNormEps, ropeTheta, ropeScaling,
-                true, mlpBias, tieWordEmbeddings, slidingWindow, false);
+                true, mlpBias, tieWordEmbeddings, null, false);
     }
 
     /** Mistral has no biases and its head_dim may be unset. */

@@ -13,6 +13,7 @@ import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Norms;
+import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,7 +62,8 @@ public final class LlamaModel implements CausalLanguageModel {
         float eps = c.rmsNormEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
         this.embedTokens = w.matrix("model.embed_tokens.weight");
-        this.rotary = Rotary.forConfig(w.manager(), c);
+        this.rotary = new RotaryEmbedding(c.headDim(), RotaryEmbedding.Layout.HALF,
+                RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.headDim(), c.maxPositionEmbeddings(), 0));
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
             layers.add(new DecoderLayer(
@@ -80,7 +82,7 @@ public final class LlamaModel implements CausalLanguageModel {
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
         this.lmHead = new Linear(tied ? embedTokens : w.matrix("lm_head.weight"), null);
         this.shape = new ModelShape(modelType, c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
-                w.parameterCount());
+                w.parameterCount(), c.slidingWindow() != null ? c.slidingWindow() : 0);
     }
 
     private static LlamaConfig parse(JsonNode json) {
@@ -113,7 +115,7 @@ public final class LlamaModel implements CausalLanguageModel {
     @Override
     public NDArray forward(ForwardInput input, KvCache cache) {
         NDArray x = Embeddings.lookup(embedTokens, input.inputIds()); // [batch, seq, hidden]
-        NDArray[] cosSin = rotary.at(input.positionIds()); // [batch, 1, seq, headDim] × 2
+        NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
         for (int i = 0; i < layers.size(); i++) {
             DecoderLayer l = layers.get(i);
             x = x.add(l.attn().apply(l.inputNorm().apply(x), cosSin, rotary, input.attentionMask(), cache, i));

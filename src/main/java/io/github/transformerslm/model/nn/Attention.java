@@ -11,6 +11,15 @@ public final class Attention {
      * mask: additive, [batch, 1, seq, total]. Returns [batch, heads, seq, headDim].
      */
     public static NDArray scaledDotProduct(NDArray q, NDArray k, NDArray v, NDArray mask, float scale) {
+        return scaledDotProduct(q, k, v, mask, scale, null, false);
+    }
+
+    /**
+     * With an additive score bias ([batch, heads, 1, total], ALiBi). BLOOM adds it after scaling the
+     * scores; Falcon before ({@code biasBeforeScale}).
+     */
+    public static NDArray scaledDotProduct(NDArray q, NDArray k, NDArray v, NDArray mask, float scale, NDArray bias,
+            boolean biasBeforeScale) {
         long heads = q.getShape().get(1);
         long kvHeads = k.getShape().get(1);
         if (kvHeads != heads) {
@@ -18,8 +27,15 @@ public final class Attention {
             k = k.repeat(1, heads / kvHeads);
             v = v.repeat(1, heads / kvHeads);
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).add(mask); // [batch, heads, seq, total]
-        return scores.softmax(-1).matMul(v); // [batch, heads, seq, headDim]
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [batch, heads, seq, total]
+        if (bias == null) {
+            scores = scores.mul(scale);
+        } else if (biasBeforeScale) {
+            scores = scores.add(bias).mul(scale);
+        } else {
+            scores = scores.mul(scale).add(bias);
+        }
+        return scores.add(mask).softmax(-1).matMul(v); // [batch, heads, seq, headDim]
     }
 
     /** [batch, seq, heads*headDim] → [batch, heads, seq, headDim]. */

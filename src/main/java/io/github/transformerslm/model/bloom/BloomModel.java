@@ -1,0 +1,119 @@
+package io.github.transformerslm.model.bloom;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ForwardInput;
+import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.ModelShape;
+import io.github.transformerslm.model.ModelWeights;
+import io.github.transformerslm.model.nn.Activations;
+import io.github.transformerslm.model.nn.Alibi;
+import io.github.transformerslm.model.nn.Attention;
+import io.github.transformerslm.model.nn.Configs;
+import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Norms;
+import java.util.ArrayList;
+import java.util.List;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * BLOOM ({@code modeling_bloom.py}): ALiBi instead of positions, a LayerNorm on the embeddings, fused
+ * QKV laid out per head as [q, k, v], tanh GELU, LM head tied to the embeddings.
+ */
+public final class BloomModel implements CausalLanguageModel {
+
+    private record Mlp(Linear up, Linear down) {
+        NDArray apply(NDArray x) { // [batch, seq, hidden]
+            return down.apply(Activations.geluTanh(up.apply(x)));
+        }
+    }
+
+    private record SelfAttention(Linear qkv, Linear dense, int heads, int headDim) {
+        NDArray apply(NDArray x, NDArray mask, NDArray alibi, KvCache cache, int layer) {
+            long b = x.getShape().get(0);
+            long s = x.getShape().get(1);
+            NDArray fused = qkv.apply(x).reshape(b, s, heads, 3, headDim); // [batch, seq, heads, 3, headDim]
+            NDArray q = fused.get(new NDIndex(":, :, :, 0, :")).transpose(0, 2, 1, 3); // [batch, heads, seq, headDim]
+            NDArray k = fused.get(new NDIndex(":, :, :, 1, :")).transpose(0, 2, 1, 3);
+            NDArray v = fused.get(new NDIndex(":, :, :, 2, :")).transpose(0, 2, 1, 3);
+            NDArray[] kv = cache.append(layer, k, v); // [batch, heads, total, headDim] × 2
+            float scale = (float) (1.0 / Math.sqrt(headDim));
+            NDArray attended = Attention.scaledDotProduct(q, kv[0], kv[1], mask, scale, alibi, false);
+            return dense.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
+        }
+    }
+
+    private record Block(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
+
+    private final BloomConfig config;
+    private final ModelShape shape;
+    private final NDManager manager;
+    private final NDArray wordEmbeddings; // [vocab, hidden]
+    private final Norms.Norm embeddingNorm;
+    private final Alibi alibi;
+    private final List<Block> blocks = new ArrayList<>();
+    private final Norms.Norm lnF;
+    private final Linear lmHead;
+
+    private BloomModel(BloomConfig c, ModelWeights w) {
+        this.config = c;
+        this.manager = w.manager();
+        float eps = c.layerNormEpsilon().floatValue();
+        this.wordEmbeddings = w.matrix("word_embeddings.weight");
+        this.embeddingNorm = norm(w, "word_embeddings_layernorm", eps);
+        this.alibi = new Alibi(manager, c.nHead());
+        for (int i = 0; i < c.nLayer(); i++) {
+            String p = "h." + i + ".";
+            blocks.add(new Block(norm(w, p + "input_layernorm", eps),
+                    new SelfAttention(w.linear(p + "self_attention.query_key_value", true),
+                            w.linear(p + "self_attention.dense", true), c.nHead(), c.headDim()),
+                    norm(w, p + "post_attention_layernorm", eps),
+                    new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true))));
+        }
+        this.lnF = norm(w, "ln_f", eps);
+        this.lmHead = new Linear(w.contains("lm_head.weight") ? w.matrix("lm_head.weight") : wordEmbeddings, null);
+        this.shape = new ModelShape("bloom", c.vocabSize(), c.seqLength(), c.nLayer(), w.parameterCount());
+    }
+
+    private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {
+        return Norms.layerNorm(w.vector(prefix + ".weight"), w.vector(prefix + ".bias"), eps);
+    }
+
+    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
+        return new BloomModel(Configs.bind(json, BloomConfig.class), weights.withPrefixes(List.of("transformer.", "")));
+    }
+
+    @Override
+    public ModelShape shape() {
+        return shape;
+    }
+
+    @Override
+    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
+        return new KvCache(cacheManager, config.nLayer(), batch, config.nHead(), capacity, config.headDim());
+    }
+
+    @Override
+    public NDArray forward(ForwardInput input, KvCache cache) {
+        NDArray x = embeddingNorm.apply(Embeddings.lookup(wordEmbeddings, input.inputIds())); // [batch, seq, hidden]
+        NDArray bias = alibi.bias(input.keyPositions()); // [batch, heads, 1, total]
+        boolean postNormResidual = config.applyResidualConnectionPostLayernorm();
+        for (int i = 0; i < blocks.size(); i++) {
+            Block b = blocks.get(i);
+            NDArray ln1 = b.inputNorm().apply(x);
+            NDArray attn = b.attn().apply(ln1, input.attentionMask(), bias, cache, i).add(postNormResidual ? ln1 : x);
+            NDArray ln2 = b.postNorm().apply(attn);
+            x = b.mlp().apply(ln2).add(postNormResidual ? ln2 : attn);
+        }
+        cache.advance(input.sequenceLength());
+        return lmHead.apply(lnF.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,170 @@
+package io.github.transformerslm.model.falcon;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ForwardInput;
+import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.ModelShape;
+import io.github.transformerslm.model.ModelWeights;
+import io.github.transformerslm.model.nn.Activations;
+import io.github.transformerslm.model.nn.Alibi;
+import io.github.transformerslm.model.nn.Attention;
+import io.github.transformerslm.model.nn.Configs;
+import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Norms;
+import io.github.transformerslm.model.nn.RopeScaling;
+import io.github.transformerslm.model.nn.RotaryEmbedding;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Falcon ({@code modeling_falcon.py}): fused QKV in three layouts (multi-query, per head, grouped for
+ * the new decoder architecture), rotary or ALiBi, parallel or serial attention and MLP.
+ */
+public final class FalconModel implements CausalLanguageModel {
+
+    private record Mlp(Linear up, Linear down, UnaryOperator<NDArray> act) {
+        NDArray apply(NDArray x) { // [batch, seq, hidden]
+            return down.apply(act.apply(up.apply(x)));
+        }
+    }
+
+    private record SelfAttention(Linear qkv, Linear dense, FalconConfig c) {
+        NDArray apply(NDArray x, ForwardInput in, NDArray[] cosSin, RotaryEmbedding rotary, NDArray alibi,
+                KvCache cache, int layer) {
+            long b = x.getShape().get(0);
+            long s = x.getShape().get(1);
+            int heads = c.numAttentionHeads();
+            int d = c.headDim();
+            int kvHeads = c.kvHeads();
+            NDArray fused = qkv.apply(x); // [batch, seq, (heads + 2*kvHeads) * headDim]
+            NDArray q;
+            NDArray k;
+            NDArray v;
+            if (c.newDecoderArchitecture()) {
+                // Grouped: per kv group, its query heads, then one key, then one value.
+                int perGroup = heads / kvHeads;
+                NDArray g = fused.reshape(b, s, kvHeads, perGroup + 2, d);
+                q = g.get(new NDIndex(":, :, :, :{}, :", perGroup)).reshape(b, s, heads, d);
+                k = g.get(new NDIndex(":, :, :, {}, :", perGroup));
+                v = g.get(new NDIndex(":, :, :, {}, :", perGroup + 1));
+            } else if (c.multiQuery()) {
+                NDArray g = fused.reshape(b, s, heads + 2, d);
+                q = g.get(new NDIndex(":, :, :{}, :", heads));
+                k = g.get(new NDIndex(":, :, {}:{}, :", heads, heads + 1));
+                v = g.get(new NDIndex(":, :, {}:, :", heads + 1));
+            } else {
+                NDArray g = fused.reshape(b, s, heads, 3, d);
+                q = g.get(new NDIndex(":, :, :, 0, :"));
+                k = g.get(new NDIndex(":, :, :, 1, :"));
+                v = g.get(new NDIndex(":, :, :, 2, :"));
+            }
+            q = q.transpose(0, 2, 1, 3); // [batch, heads, seq, headDim]
+            k = k.reshape(b, s, kvHeads, d).transpose(0, 2, 1, 3); // [batch, kvHeads, seq, headDim]
+            v = v.reshape(b, s, kvHeads, d).transpose(0, 2, 1, 3);
+            if (rotary != null) {
+                q = rotary.apply(q, cosSin);
+                k = rotary.apply(k, cosSin);
+            }
+            NDArray[] kv = cache.append(layer, k, v); // [batch, kvHeads, total, headDim] × 2
+            float scale = (float) (1.0 / Math.sqrt(d));
+            NDArray attended = Attention.scaledDotProduct(q, kv[0], kv[1], in.attentionMask(), scale, alibi, true);
+            return dense.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
+        }
+    }
+
+    /** attnNorm feeds attention (and the MLP when parallel with one norm); mlpNorm is the second norm or null. */
+    private record Layer(Norms.Norm attnNorm, SelfAttention attn, Norms.Norm mlpNorm, Mlp mlp) {}
+
+    private final FalconConfig config;
+    private final ModelShape shape;
+    private final NDManager manager;
+    private final NDArray wordEmbeddings; // [vocab, hidden]
+    private final RotaryEmbedding rotary;
+    private final Alibi alibi;
+    private final List<Layer> layers = new ArrayList<>();
+    private final Norms.Norm lnF;
+    private final Linear lmHead;
+
+    private FalconModel(FalconConfig c, ModelWeights w) {
+        this.config = c;
+        this.manager = w.manager();
+        float eps = c.layerNormEpsilon().floatValue();
+        UnaryOperator<NDArray> act = Activations.byName(c.activation());
+        this.wordEmbeddings = w.matrix("word_embeddings.weight");
+        this.rotary = c.alibi() ? null : new RotaryEmbedding(c.headDim(), RotaryEmbedding.Layout.HALF,
+                RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.headDim(), c.maxPositionEmbeddings(), 0));
+        this.alibi = c.alibi() ? new Alibi(manager, c.numAttentionHeads()) : null;
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            String p = "h." + i + ".";
+            Norms.Norm attnNorm;
+            Norms.Norm mlpNorm;
+            if (c.newDecoderArchitecture() && c.numLnInParallelAttn() == 2) {
+                attnNorm = norm(w, p + "ln_attn", eps);
+                mlpNorm = norm(w, p + "ln_mlp", eps);
+            } else {
+                attnNorm = norm(w, p + "input_layernorm", eps);
+                mlpNorm = c.parallelAttn() || c.newDecoderArchitecture() ? null : norm(w, p + "post_attention_layernorm", eps);
+            }
+            layers.add(new Layer(attnNorm,
+                    new SelfAttention(w.linear(p + "self_attention.query_key_value", c.bias()),
+                            w.linear(p + "self_attention.dense", c.bias()), c),
+                    mlpNorm,
+                    new Mlp(w.linear(p + "mlp.dense_h_to_4h", c.bias()), w.linear(p + "mlp.dense_4h_to_h", c.bias()), act)));
+        }
+        this.lnF = norm(w, "ln_f", eps);
+        boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
+        this.lmHead = new Linear(tied ? wordEmbeddings : w.matrix("lm_head.weight"), null);
+        this.shape = new ModelShape("falcon", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+                w.parameterCount());
+    }
+
+    private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {
+        return Norms.layerNorm(w.vector(prefix + ".weight"), w.vector(prefix + ".bias"), eps);
+    }
+
+    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
+        return new FalconModel(Configs.bind(json, FalconConfig.class), weights.withPrefixes(List.of("transformer.", "")));
+    }
+
+    @Override
+    public ModelShape shape() {
+        return shape;
+    }
+
+    @Override
+    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
+        return new KvCache(cacheManager, config.numHiddenLayers(), batch, config.kvHeads(), capacity, config.headDim());
+    }
+
+    @Override
+    public NDArray forward(ForwardInput input, KvCache cache) {
+        NDArray x = Embeddings.lookup(wordEmbeddings, input.inputIds()); // [batch, seq, hidden]
+        NDArray[] cosSin = rotary != null ? rotary.at(manager, input.positionIds()) : null;
+        NDArray bias = alibi != null ? alibi.bias(input.keyPositions()) : null; // [batch, heads, 1, total]
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            NDArray h = l.attnNorm().apply(x);
+            NDArray attn = l.attn().apply(h, input, cosSin, rotary, bias, cache, i);
+            if (config.newDecoderArchitecture() || config.parallelAttn()) {
+                NDArray mlpIn = l.mlpNorm() != null ? l.mlpNorm().apply(x) : h;
+                x = x.add(attn).add(l.mlp().apply(mlpIn));
+            } else {
+                x = x.add(attn);
+                x = x.add(l.mlp().apply(l.mlpNorm().apply(x)));
+            }
+        }
+        cache.advance(input.sequenceLength());
+        return lmHead.apply(lnF.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,111 @@
+package io.github.transformerslm.model.gptj;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ForwardInput;
+import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.ModelShape;
+import io.github.transformerslm.model.ModelWeights;
+import io.github.transformerslm.model.nn.Activations;
+import io.github.transformerslm.model.nn.Attention;
+import io.github.transformerslm.model.nn.Configs;
+import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Norms;
+import io.github.transformerslm.model.nn.RopeScaling;
+import io.github.transformerslm.model.nn.RotaryEmbedding;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * GPT-J ({@code modeling_gptj.py}): interleaved rotary on the first rotary_dim dimensions, attention and
+ * MLP in parallel off one LayerNorm, LM head with a bias.
+ */
+public final class GptjModel implements CausalLanguageModel {
+
+    private record Mlp(Linear fcIn, Linear fcOut, UnaryOperator<NDArray> act) {
+        NDArray apply(NDArray x) { // [batch, seq, hidden]
+            return fcOut.apply(act.apply(fcIn.apply(x)));
+        }
+    }
+
+    private record SelfAttention(Linear q, Linear k, Linear v, Linear out, int heads, int headDim) {
+        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, KvCache cache, int layer) {
+            NDArray qs = rotary.apply(Attention.splitHeads(q.apply(x), heads, headDim), cosSin); // [batch, heads, seq, headDim]
+            NDArray ks = rotary.apply(Attention.splitHeads(k.apply(x), heads, headDim), cosSin);
+            NDArray vs = Attention.splitHeads(v.apply(x), heads, headDim);
+            NDArray[] kv = cache.append(layer, ks, vs); // [batch, heads, total, headDim] × 2
+            NDArray attended = Attention.scaledDotProduct(qs, kv[0], kv[1], mask, (float) (1.0 / Math.sqrt(headDim)));
+            return out.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
+        }
+    }
+
+    private record Block(Norms.Norm ln1, SelfAttention attn, Mlp mlp) {}
+
+    private final GptjConfig config;
+    private final ModelShape shape;
+    private final NDManager manager;
+    private final NDArray wte; // [vocab, hidden]
+    private final RotaryEmbedding rotary;
+    private final List<Block> blocks = new ArrayList<>();
+    private final Norms.Norm lnF;
+    private final Linear lmHead;
+
+    private GptjModel(GptjConfig c, ModelWeights w) {
+        this.config = c;
+        this.manager = w.manager();
+        float eps = c.layerNormEpsilon().floatValue();
+        UnaryOperator<NDArray> act = Activations.byName(c.activationFunction());
+        this.wte = w.matrix("transformer.wte.weight");
+        this.rotary = new RotaryEmbedding(c.rotaryDim(), RotaryEmbedding.Layout.HALF,
+                RopeScaling.none(10000.0, c.rotaryDim()));
+        for (int i = 0; i < c.nLayer(); i++) {
+            String p = "transformer.h." + i + ".";
+            blocks.add(new Block(
+                    Norms.layerNorm(w.vector(p + "ln_1.weight"), w.vector(p + "ln_1.bias"), eps),
+                    new SelfAttention(w.linear(p + "attn.q_proj", false), w.linear(p + "attn.k_proj", false),
+                            w.linear(p + "attn.v_proj", false), w.linear(p + "attn.out_proj", false), c.nHead(),
+                            c.headDim()),
+                    new Mlp(w.linear(p + "mlp.fc_in", true), w.linear(p + "mlp.fc_out", true), act)));
+        }
+        this.lnF = Norms.layerNorm(w.vector("transformer.ln_f.weight"), w.vector("transformer.ln_f.bias"), eps);
+        this.lmHead = new Linear(w.matrix("lm_head.weight"), w.optionalBias("lm_head.bias"));
+        this.shape = new ModelShape("gptj", c.vocabSize(), c.nPositions(), c.nLayer(), w.parameterCount());
+    }
+
+    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
+        return new GptjModel(Configs.bind(json, GptjConfig.class), weights);
+    }
+
+    @Override
+    public ModelShape shape() {
+        return shape;
+    }
+
+    @Override
+    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
+        return new KvCache(cacheManager, config.nLayer(), batch, config.nHead(), capacity, config.headDim());
+    }
+
+    @Override
+    public NDArray forward(ForwardInput input, KvCache cache) {
+        NDArray x = Embeddings.lookup(wte, input.inputIds()); // [batch, seq, hidden]
+        NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
+        for (int i = 0; i < blocks.size(); i++) {
+            Block b = blocks.get(i);
+            NDArray h = b.ln1().apply(x);
+            x = x.add(b.attn().apply(h, cosSin, rotary, input.attentionMask(), cache, i)).add(b.mlp().apply(h));
+        }
+        cache.advance(input.sequenceLength());
+        return lmHead.apply(lnF.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,126 @@
+package io.github.transformerslm.model.gptneox;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ForwardInput;
+import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.ModelShape;
+import io.github.transformerslm.model.ModelWeights;
+import io.github.transformerslm.model.nn.Activations;
+import io.github.transformerslm.model.nn.Attention;
+import io.github.transformerslm.model.nn.Configs;
+import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Norms;
+import io.github.transformerslm.model.nn.RopeScaling;
+import io.github.transformerslm.model.nn.RotaryEmbedding;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * GPT-NeoX ({@code modeling_gpt_neox.py}): fused query_key_value laid out per head as [q | k | v],
+ * partial rotary, and a parallel or serial residual ({@code use_parallel_residual}).
+ */
+public final class GptNeoxModel implements CausalLanguageModel {
+
+    private record Mlp(Linear up, Linear down, UnaryOperator<NDArray> act) {
+        NDArray apply(NDArray x) { // [batch, seq, hidden]
+            return down.apply(act.apply(up.apply(x)));
+        }
+    }
+
+    private record SelfAttention(Linear qkv, Linear dense, int heads, int headDim) {
+        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, KvCache cache, int layer) {
+            long b = x.getShape().get(0);
+            long s = x.getShape().get(1);
+            NDArray fused = qkv.apply(x).reshape(b, s, heads, 3 * headDim).transpose(0, 2, 1, 3); // [batch, heads, seq, 3*headDim]
+            NDArray q = rotary.apply(fused.get(new NDIndex("..., :{}", headDim)), cosSin);
+            NDArray k = rotary.apply(fused.get(new NDIndex("..., {}:{}", headDim, 2 * headDim)), cosSin);
+            NDArray v = fused.get(new NDIndex("..., {}:", 2 * headDim));
+            NDArray[] kv = cache.append(layer, k, v); // [batch, heads, total, headDim] × 2
+            NDArray attended = Attention.scaledDotProduct(q, kv[0], kv[1], mask, (float) (1.0 / Math.sqrt(headDim)));
+            return dense.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
+        }
+    }
+
+    private record Layer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
+
+    private final GptNeoxConfig config;
+    private final ModelShape shape;
+    private final NDManager manager;
+    private final NDArray embedIn; // [vocab, hidden]
+    private final RotaryEmbedding rotary;
+    private final List<Layer> layers = new ArrayList<>();
+    private final Norms.Norm finalNorm;
+    private final Linear embedOut;
+
+    private GptNeoxModel(GptNeoxConfig c, ModelWeights w) {
+        this.config = c;
+        this.manager = w.manager();
+        float eps = c.layerNormEps().floatValue();
+        UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
+        this.embedIn = w.matrix("gpt_neox.embed_in.weight");
+        this.rotary = new RotaryEmbedding(c.rotaryDim(), RotaryEmbedding.Layout.HALF,
+                RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.rotaryDim(), c.maxPositionEmbeddings(), 0));
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            String p = "gpt_neox.layers." + i + ".";
+            layers.add(new Layer(
+                    Norms.layerNorm(w.vector(p + "input_layernorm.weight"), w.vector(p + "input_layernorm.bias"), eps),
+                    new SelfAttention(w.linear(p + "attention.query_key_value", c.attentionBias()),
+                            w.linear(p + "attention.dense", c.attentionBias()), c.numAttentionHeads(), c.headDim()),
+                    Norms.layerNorm(w.vector(p + "post_attention_layernorm.weight"),
+                            w.vector(p + "post_attention_layernorm.bias"), eps),
+                    new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true), act)));
+        }
+        this.finalNorm = Norms.layerNorm(w.vector("gpt_neox.final_layer_norm.weight"),
+                w.vector("gpt_neox.final_layer_norm.bias"), eps);
+        boolean tied = c.tieWordEmbeddings() || !w.contains("embed_out.weight");
+        this.embedOut = new Linear(tied ? embedIn : w.matrix("embed_out.weight"), null);
+        this.shape = new ModelShape("gpt_neox", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+                w.parameterCount());
+    }
+
+    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
+        return new GptNeoxModel(Configs.bind(json, GptNeoxConfig.class), weights);
+    }
+
+    @Override
+    public ModelShape shape() {
+        return shape;
+    }
+
+    @Override
+    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
+        return new KvCache(cacheManager, config.numHiddenLayers(), batch, config.numAttentionHeads(), capacity,
+                config.headDim());
+    }
+
+    @Override
+    public NDArray forward(ForwardInput input, KvCache cache) {
+        NDArray x = Embeddings.lookup(embedIn, input.inputIds()); // [batch, seq, hidden]
+        NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            NDArray attn = l.attn().apply(l.inputNorm().apply(x), cosSin, rotary, input.attentionMask(), cache, i);
+            if (config.useParallelResidual()) {
+                // x = x + attn(ln1(x)) + mlp(ln2(x))
+                x = x.add(attn).add(l.mlp().apply(l.postNorm().apply(x)));
+            } else {
+                // x = x + attn(ln1(x)); x = x + mlp(ln2(x))
+                x = x.add(attn);
+                x = x.add(l.mlp().apply(l.postNorm().apply(x)));
+            }
+        }
+        cache.advance(input.sequenceLength());
+        return embedOut.apply(finalNorm.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

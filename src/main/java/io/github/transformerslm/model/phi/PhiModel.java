@@ -1,0 +1,119 @@
+package io.github.transformerslm.model.phi;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ForwardInput;
+import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.ModelShape;
+import io.github.transformerslm.model.ModelWeights;
+import io.github.transformerslm.model.nn.Activations;
+import io.github.transformerslm.model.nn.Attention;
+import io.github.transformerslm.model.nn.Configs;
+import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Norms;
+import io.github.transformerslm.model.nn.RopeScaling;
+import io.github.transformerslm.model.nn.RotaryEmbedding;
+import io.github.transformerslm.weights.CheckpointException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Phi ({@code modeling_phi.py}, phi-2): partial rotary, attention and MLP in parallel off one LayerNorm,
+ * the output projection named {@code dense}, LM head with a bias.
+ */
+public final class PhiModel implements CausalLanguageModel {
+
+    private record Mlp(Linear fc1, Linear fc2, UnaryOperator<NDArray> act) {
+        NDArray apply(NDArray x) { // [batch, seq, hidden]
+            return fc2.apply(act.apply(fc1.apply(x)));
+        }
+    }
+
+    private record SelfAttention(Linear q, Linear k, Linear v, Linear dense, int heads, int kvHeads, int headDim) {
+        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, KvCache cache, int layer) {
+            NDArray qs = rotary.apply(Attention.splitHeads(q.apply(x), heads, headDim), cosSin); // [batch, heads, seq, headDim]
+            NDArray ks = rotary.apply(Attention.splitHeads(k.apply(x), kvHeads, headDim), cosSin);
+            NDArray vs = Attention.splitHeads(v.apply(x), kvHeads, headDim);
+            NDArray[] kv = cache.append(layer, ks, vs); // [batch, kvHeads, total, headDim] × 2
+            NDArray attended = Attention.scaledDotProduct(qs, kv[0], kv[1], mask, (float) (1.0 / Math.sqrt(headDim)));
+            return dense.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
+        }
+    }
+
+    private record Layer(Norms.Norm norm, SelfAttention attn, Mlp mlp) {}
+
+    private final PhiConfig config;
+    private final ModelShape shape;
+    private final NDManager manager;
+    private final NDArray embedTokens; // [vocab, hidden]
+    private final RotaryEmbedding rotary;
+    private final List<Layer> layers = new ArrayList<>();
+    private final Norms.Norm finalNorm;
+    private final Linear lmHead;
+
+    private PhiModel(PhiConfig c, ModelWeights w) {
+        if (c.qkLayernorm()) {
+            throw new CheckpointException("config.json: phi with qk_layernorm is not supported");
+        }
+        this.config = c;
+        this.manager = w.manager();
+        float eps = c.layerNormEps().floatValue();
+        UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
+        this.embedTokens = w.matrix("model.embed_tokens.weight");
+        this.rotary = new RotaryEmbedding(c.rotaryDim(), RotaryEmbedding.Layout.HALF,
+                RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.rotaryDim(), c.maxPositionEmbeddings(), 0));
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            layers.add(new Layer(
+                    Norms.layerNorm(w.vector(p + "input_layernorm.weight"), w.vector(p + "input_layernorm.bias"), eps),
+                    new SelfAttention(w.linear(p + "self_attn.q_proj", true), w.linear(p + "self_attn.k_proj", true),
+                            w.linear(p + "self_attn.v_proj", true), w.linear(p + "self_attn.dense", true),
+                            c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim()),
+                    new Mlp(w.linear(p + "mlp.fc1", true), w.linear(p + "mlp.fc2", true), act)));
+        }
+        this.finalNorm = Norms.layerNorm(w.vector("model.final_layernorm.weight"),
+                w.vector("model.final_layernorm.bias"), eps);
+        boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
+        this.lmHead = new Linear(tied ? embedTokens : w.matrix("lm_head.weight"), w.optionalBias("lm_head.bias"));
+        this.shape = new ModelShape("phi", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+                w.parameterCount());
+    }
+
+    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
+        return new PhiModel(Configs.bind(json, PhiConfig.class), weights);
+    }
+
+    @Override
+    public ModelShape shape() {
+        return shape;
+    }
+
+    @Override
+    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
+        return new KvCache(cacheManager, config.numHiddenLayers(), batch, config.numKeyValueHeads(), capacity,
+                config.headDim());
+    }
+
+    @Override
+    public NDArray forward(ForwardInput input, KvCache cache) {
+        NDArray x = Embeddings.lookup(embedTokens, input.inputIds()); // [batch, seq, hidden]
+        NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            NDArray h = l.norm().apply(x);
+            x = x.add(l.attn().apply(h, cosSin, rotary, input.attentionMask(), cache, i)).add(l.mlp().apply(h));
+        }
+        cache.advance(input.sequenceLength());
+        return lmHead.apply(finalNorm.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

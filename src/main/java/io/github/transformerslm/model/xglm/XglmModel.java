@@ -1,0 +1,136 @@
+package io.github.transformerslm.model.xglm;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ForwardInput;
+import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.ModelShape;
+import io.github.transformerslm.model.ModelWeights;
+import io.github.transformerslm.model.nn.Activations;
+import io.github.transformerslm.model.nn.Attention;
+import io.github.transformerslm.model.nn.Configs;
+import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Norms;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * XGLM ({@code modeling_xglm.py}): fairseq-style sinusoidal positions offset by 2, embeddings scaled by
+ * sqrt(d_model), pre-LayerNorm blocks with biased projections, LM head tied to the embeddings.
+ */
+public final class XglmModel implements CausalLanguageModel {
+    /** fairseq reserves the first positions for padding. */
+    private static final int POSITION_OFFSET = 2;
+
+    private record Mlp(Linear fc1, Linear fc2, UnaryOperator<NDArray> act) {
+        NDArray apply(NDArray x) { // [batch, seq, hidden]
+            return fc2.apply(act.apply(fc1.apply(x)));
+        }
+    }
+
+    private record SelfAttention(Linear q, Linear k, Linear v, Linear out, int heads, int headDim) {
+        NDArray apply(NDArray x, NDArray mask, KvCache cache, int layer) {
+            NDArray qs = Attention.splitHeads(q.apply(x), heads, headDim); // [batch, heads, seq, headDim]
+            NDArray ks = Attention.splitHeads(k.apply(x), heads, headDim);
+            NDArray vs = Attention.splitHeads(v.apply(x), heads, headDim);
+            NDArray[] kv = cache.append(layer, ks, vs); // [batch, heads, total, headDim] × 2
+            NDArray attended = Attention.scaledDotProduct(qs, kv[0], kv[1], mask, (float) Math.pow(headDim, -0.5));
+            return out.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
+        }
+    }
+
+    private record Layer(Norms.Norm attnNorm, SelfAttention attn, Norms.Norm finalNorm, Mlp mlp) {}
+
+    private final XglmConfig config;
+    private final ModelShape shape;
+    private final NDManager manager;
+    private final NDArray embedTokens; // [vocab, hidden]
+    private final NDArray positions; // [maxPositions + offset, hidden]
+    private final float embedScale;
+    private final List<Layer> layers = new ArrayList<>();
+    private final Norms.Norm layerNorm;
+    private final Linear lmHead;
+
+    private XglmModel(XglmConfig c, ModelWeights w) {
+        this.config = c;
+        this.manager = w.manager();
+        UnaryOperator<NDArray> act = Activations.byName(c.activationFunction());
+        this.embedTokens = w.matrix("model.embed_tokens.weight");
+        this.positions = sinusoids(manager, c.maxPositionEmbeddings() + POSITION_OFFSET, c.dModel(), c.padTokenId());
+        this.embedScale = c.scaleEmbedding() ? (float) Math.sqrt(c.dModel()) : 1f;
+        float eps = 1e-5f;
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            layers.add(new Layer(norm(w, p + "self_attn_layer_norm", eps),
+                    new SelfAttention(w.linear(p + "self_attn.q_proj", true), w.linear(p + "self_attn.k_proj", true),
+                            w.linear(p + "self_attn.v_proj", true), w.linear(p + "self_attn.out_proj", true),
+                            c.attentionHeads(), c.headDim()),
+                    norm(w, p + "final_layer_norm", eps),
+                    new Mlp(w.linear(p + "fc1", true), w.linear(p + "fc2", true), act)));
+        }
+        this.layerNorm = norm(w, "model.layer_norm", eps);
+        this.lmHead = new Linear(w.contains("lm_head.weight") ? w.matrix("lm_head.weight") : embedTokens, null);
+        this.shape = new ModelShape("xglm", c.vocabSize(), c.maxPositionEmbeddings(), c.numLayers(), w.parameterCount());
+    }
+
+    /** fairseq's table: [sin | cos] of pos · 10000^(-i / (half - 1)), the padding row zeroed. */
+    static NDArray sinusoids(NDManager manager, int rows, int dim, int paddingIdx) {
+        int half = dim / 2;
+        float step = (float) (Math.log(10000) / (half - 1));
+        float[] table = new float[rows * dim];
+        for (int pos = 0; pos < rows; pos++) {
+            if (pos == paddingIdx) {
+                continue;
+            }
+            for (int i = 0; i < half; i++) {
+                float freq = (float) Math.exp(i * -step);
+                float angle = (float) pos * freq;
+                table[pos * dim + i] = (float) Math.sin(angle);
+                table[pos * dim + half + i] = (float) Math.cos(angle);
+            }
+        }
+        return manager.create(table, new Shape(rows, dim));
+    }
+
+    private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {
+        return Norms.layerNorm(w.vector(prefix + ".weight"), w.vector(prefix + ".bias"), eps);
+    }
+
+    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
+        return new XglmModel(Configs.bind(json, XglmConfig.class), weights);
+    }
+
+    @Override
+    public ModelShape shape() {
+        return shape;
+    }
+
+    @Override
+    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
+        return new KvCache(cacheManager, config.numLayers(), batch, config.attentionHeads(), capacity, config.headDim());
+    }
+
+    @Override
+    public NDArray forward(ForwardInput input, KvCache cache) {
+        NDArray x = Embeddings.lookup(embedTokens, input.inputIds()).mul(embedScale)
+                .add(Embeddings.lookup(positions, input.positionIds().add(POSITION_OFFSET))); // [batch, seq, hidden]
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            x = x.add(l.attn().apply(l.attnNorm().apply(x), input.attentionMask(), cache, i));
+            x = x.add(l.mlp().apply(l.finalNorm().apply(x)));
+        }
+        cache.advance(input.sequenceLength());
+        return lmHead.apply(layerNorm.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
