@@ -61,7 +61,7 @@ public final class GptjModel implements CausalLanguageModel {
         float eps = c.layerNormEpsilon().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.activationFunction());
         this.wte = w.matrix("transformer.wte.weight");
-        this.rotary = new RotaryEmbedding(c.rotaryDim(), RotaryEmbedding.Layout.HALF,
+        this.rotary = new RotaryEmbedding(c.rotaryDim(), RotaryEmbedding.Layout.INTERLEAVED,
                 RopeScaling.none(10000.0, c.rotaryDim()));
         for (int i = 0; i < c.nLayer(); i++) {
             String p = "transformer.h." + i + ".";
