@@ -60,25 +60,19 @@ public class CompletionService {
             } catch (InvalidParameterException e) {
                 throw new InvalidParameterException(paramPrefix.get(i) + e.parameter(), e.getMessage());
             }
-            SplittableRandom random = new SplittableRandom(plan.seed());
-            for (int n = 0; n < plan.numReturnSequences(); n++) {
-                rows.add(new GenerationRow(ids, plan, random.split()));
-            }
+            rows.add(new GenerationRow(ids, plan, new SplittableRandom(plan.seed())));
             promptIds.add(ids);
             plans.add(plan);
         }
-        List<GeneratedSequence> generated = await(host, rows);
+        List<List<GeneratedSequence>> generated = await(host, rows);
         List<Completion> out = new ArrayList<>();
-        int row = 0;
         for (int i = 0; i < prompts.size(); i++) {
-            int n = plans.get(i).numReturnSequences();
-            out.add(new Completion(promptIds.get(i).length, plans.get(i), generated.subList(row, row + n)));
-            row += n;
+            out.add(new Completion(promptIds.get(i).length, plans.get(i), generated.get(i)));
         }
         return out;
     }
 
-    private static List<GeneratedSequence> await(ModelHost host, List<GenerationRow> rows) {
+    private static List<List<GeneratedSequence>> await(ModelHost host, List<GenerationRow> rows) {
         try {
             return host.generate(rows).get();
         } catch (InterruptedException e) {

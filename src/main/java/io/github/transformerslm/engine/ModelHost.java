@@ -4,6 +4,7 @@ import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;
+import io.github.transformerslm.generation.GenerationConfigParser;
 import io.github.transformerslm.generation.GenerationLimits;
 import io.github.transformerslm.generation.GenerationPlan;
 import io.github.transformerslm.generation.ServiceStops;
@@ -123,9 +124,9 @@ public class ModelHost implements DisposableBean {
     }
 
     /** Queues a batch of rows for the model thread. */
-    public CompletableFuture<List<GeneratedSequence>> generate(List<GenerationRow> rows) {
+    public CompletableFuture<List<List<GeneratedSequence>>> generate(List<GenerationRow> rows) {
         LoadedModel m = model();
-        CompletableFuture<List<GeneratedSequence>> result = new CompletableFuture<>();
+        CompletableFuture<List<List<GeneratedSequence>>> result = new CompletableFuture<>();
         try {
             modelThread.execute(() -> {
                 try {
@@ -145,8 +146,8 @@ public class ModelHost implements DisposableBean {
     /** One short greedy generation through the real path, as Dream does before it reports ready. */
     private void warmUp(LoadedModel model) {
         int[] prompt = model.tokenizer().encode("You are a SpaceX Assistant.\nHuman: What is the goal of SpaceX?\nAI:");
-        GenerationConfig config = model.generationDefaults().overlay(new GenerationConfig(
-                2, null, null, null, false, null, null, null, null, 1, null, null, 0L, null));
+        GenerationConfig config = model.generationDefaults().overlay(GenerationConfigParser.parse(
+                "{\"max_new_tokens\": 2, \"do_sample\": false, \"num_return_sequences\": 1, \"num_beams\": 1}"));
         int context = model.model().shape().maxPositions();
         if (prompt.length > context - 2) {
             prompt = java.util.Arrays.copyOfRange(prompt, prompt.length - (context - 2), prompt.length);

@@ -7,6 +7,11 @@ package io.github.transformerslm.generation;
  * @param logprobs log-probability of each generated token under the processed distribution
  * @param text the generated text, special tokens skipped, cut before the stop string if one matched
  * @param stopString the stop string that ended it, or null
+ * @param score beam search's sequence score (sum of log-probabilities over length^length_penalty), or null
  */
 public record GeneratedSequence(int[] tokens, float[] logprobs, String text, FinishReason finishReason,
-        String stopString) {}
+        String stopString, Double score) {
+    public GeneratedSequence(int[] tokens, float[] logprobs, String text, FinishReason finishReason, String stopString) {
+        this(tokens, logprobs, text, finishReason, stopString, null);
+    }
+}

@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * One layer of generation parameters, with transformers' key names; a null field is "not set in this
  * layer". Layers are merged with {@link #overlay}: the model's generation_config.json, then the
- * service's generative_configs file, then the request.
+ * service's generative_configs file, then the request. {@code seed} and {@code stop} are TGI's;
+ * {@code replacement} is Dream's (applied to /respond's input and reversed on its output).
  */
 public record GenerationConfig(
         Integer maxNewTokens,
@@ -16,23 +17,30 @@ public record GenerationConfig(
         Double temperature,
         Integer topK,
         Double topP,
+        Double minP,
+        Double typicalP,
+        Double epsilonCutoff,
         Double repetitionPenalty,
+        Integer noRepeatNgramSize,
+        List<List<Integer>> badWordsIds,
         Integer numReturnSequences,
+        Integer numBeams,
+        Double lengthPenalty,
+        String earlyStopping,
         List<Integer> eosTokenId,
+        List<Integer> forcedEosTokenId,
         Integer padTokenId,
         Long seed,
-        List<String> stop) {
+        List<String> stop,
+        List<List<String>> replacement) {
 
-    public static final GenerationConfig EMPTY =
-            new GenerationConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    public static final GenerationConfig EMPTY = new GenerationConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
 
     /** transformers' GenerationConfig() defaults that matter here: sampling keeps the 50 best tokens. */
-    public static final GenerationConfig TRANSFORMERS_DEFAULTS =
-            new GenerationConfig(null, null, null, null, false, 1.0, 50, 1.0, 1.0, 1, null, null, null, null);
+    public static final GenerationConfig TRANSFORMERS_DEFAULTS = new GenerationConfig(null, null, null, null, false, 1.0, 50, 1.0, null, null, null, 1.0, null, null, 1, 1, 1.0, null, null, null, null, null, null, null);
 
-    /** TGI's defaults: greedy unless asked, one sequence, no top-k unless asked. */
-    public static final GenerationConfig TGI_DEFAULTS =
-            new GenerationConfig(100, null, null, null, false, 1.0, null, 1.0, 1.0, 1, null, null, null, null);
+    /** TGI's defaults: greedy unless asked, one sequence, 100 new tokens, no top-k unless asked. */
+    public static final GenerationConfig TGI_DEFAULTS = new GenerationConfig(100, null, null, null, false, 1.0, null, 1.0, null, null, null, 1.0, null, null, 1, 1, 1.0, null, null, null, null, null, null, null);
 
     /** This layer with every field that {@code over} sets replaced by its value. */
     public GenerationConfig overlay(GenerationConfig over) {
@@ -45,12 +53,22 @@ public record GenerationConfig(
                 pick(over.temperature, temperature),
                 pick(over.topK, topK),
                 pick(over.topP, topP),
+                pick(over.minP, minP),
+                pick(over.typicalP, typicalP),
+                pick(over.epsilonCutoff, epsilonCutoff),
                 pick(over.repetitionPenalty, repetitionPenalty),
+                pick(over.noRepeatNgramSize, noRepeatNgramSize),
+                pick(over.badWordsIds, badWordsIds),
                 pick(over.numReturnSequences, numReturnSequences),
+                pick(over.numBeams, numBeams),
+                pick(over.lengthPenalty, lengthPenalty),
+                pick(over.earlyStopping, earlyStopping),
                 pick(over.eosTokenId, eosTokenId),
+                pick(over.forcedEosTokenId, forcedEosTokenId),
                 pick(over.padTokenId, padTokenId),
                 pick(over.seed, seed),
-                pick(over.stop, stop));
+                pick(over.stop, stop),
+                pick(over.replacement, replacement));
     }
 
     private static <T> T pick(T over, T base) {

@@ -30,18 +30,33 @@ public final class GenerationConfigParser {
         KEYS.put("temperature", (b, v) -> b.temperature = number("temperature", v));
         KEYS.put("top_k", (b, v) -> b.topK = integer("top_k", v));
         KEYS.put("top_p", (b, v) -> b.topP = number("top_p", v));
+        KEYS.put("min_p", (b, v) -> b.minP = number("min_p", v));
+        KEYS.put("typical_p", (b, v) -> b.typicalP = number("typical_p", v));
+        KEYS.put("epsilon_cutoff", (b, v) -> b.epsilonCutoff = number("epsilon_cutoff", v));
         KEYS.put("repetition_penalty", (b, v) -> b.repetitionPenalty = number("repetition_penalty", v));
+        KEYS.put("no_repeat_ngram_size", (b, v) -> b.noRepeatNgramSize = integer("no_repeat_ngram_size", v));
+        KEYS.put("bad_words_ids", (b, v) -> b.badWordsIds = integerLists("bad_words_ids", v));
         KEYS.put("num_return_sequences", (b, v) -> b.numReturnSequences = integer("num_return_sequences", v));
+        KEYS.put("num_beams", (b, v) -> b.numBeams = integer("num_beams", v));
+        KEYS.put("length_penalty", (b, v) -> b.lengthPenalty = number("length_penalty", v));
+        KEYS.put("early_stopping", (b, v) -> b.earlyStopping = earlyStopping("early_stopping", v));
         KEYS.put("eos_token_id", (b, v) -> b.eosTokenId = integers("eos_token_id", v));
+        KEYS.put("forced_eos_token_id", (b, v) -> b.forcedEosTokenId = integers("forced_eos_token_id", v));
         KEYS.put("pad_token_id", (b, v) -> b.padTokenId = integer("pad_token_id", v));
         KEYS.put("seed", (b, v) -> b.seed = longInteger("seed", v));
         KEYS.put("stop", (b, v) -> b.stop = strings("stop", v));
+        KEYS.put("replacement", (b, v) -> b.replacement = replacementPairs("replacement", v));
     }
 
     private GenerationConfigParser() {}
 
     public static Set<String> knownKeys() {
         return Collections.unmodifiableSet(KEYS.keySet());
+    }
+
+    /** Parses a JSON object given as text (tests, fixed service settings). */
+    public static GenerationConfig parse(String json) {
+        return parse(tools.jackson.databind.json.JsonMapper.builder().build().readTree(json));
     }
 
     /** A request's or the service's layer: every key must be known. Null values mean "not set". */
@@ -129,6 +144,52 @@ public final class GenerationConfigParser {
         return List.copyOf(out);
     }
 
+    private static List<List<Integer>> integerLists(String key, JsonNode v) {
+        if (!v.isArray()) {
+            throw new InvalidParameterException(key, key + " must be a list of lists of token ids, got " + v);
+        }
+        List<List<Integer>> out = new ArrayList<>();
+        for (JsonNode item : v) {
+            if (!item.isArray()) {
+                throw new InvalidParameterException(key, key + " must be a list of lists of token ids, got " + v);
+            }
+            List<Integer> ids = new ArrayList<>();
+            for (JsonNode id : item) {
+                ids.add(integer(key, id));
+            }
+            out.add(List.copyOf(ids));
+        }
+        return List.copyOf(out);
+    }
+
+    /** transformers accepts true, false and "never". */
+    private static String earlyStopping(String key, JsonNode v) {
+        if (v.isBoolean()) {
+            return Boolean.toString(v.booleanValue());
+        }
+        if (v.isString() && v.asString().equals("never")) {
+            return "never";
+        }
+        throw new InvalidParameterException(key, key + " must be true, false or \"never\", got " + v);
+    }
+
+    /** Dream's [[pattern, replacement], ...]. */
+    private static List<List<String>> replacementPairs(String key, JsonNode v) {
+        if (!v.isArray()) {
+            throw new InvalidParameterException(key, key + " must be a list of [pattern, replacement] pairs");
+        }
+        List<List<String>> out = new ArrayList<>();
+        for (JsonNode pair : v) {
+            if (!pair.isArray() || pair.size() != 2 || !pair.get(0).isString() || !pair.get(1).isString()
+                    || pair.get(0).asString().isEmpty() || pair.get(1).asString().isEmpty()) {
+                throw new InvalidParameterException(key, key + " must hold [pattern, replacement] pairs of non-empty"
+                        + " strings, got " + pair);
+            }
+            out.add(List.of(pair.get(0).asString(), pair.get(1).asString()));
+        }
+        return List.copyOf(out);
+    }
+
     private static List<String> strings(String key, JsonNode v) {
         if (v.isString()) {
             return List.of(v.asString());
@@ -155,16 +216,25 @@ public final class GenerationConfigParser {
         Double temperature;
         Integer topK;
         Double topP;
+        Double minP;
+        Double typicalP;
+        Double epsilonCutoff;
         Double repetitionPenalty;
+        Integer noRepeatNgramSize;
+        List<List<Integer>> badWordsIds;
         Integer numReturnSequences;
+        Integer numBeams;
+        Double lengthPenalty;
+        String earlyStopping;
         List<Integer> eosTokenId;
+        List<Integer> forcedEosTokenId;
         Integer padTokenId;
         Long seed;
         List<String> stop;
+        List<List<String>> replacement;
 
         GenerationConfig build() {
-            return new GenerationConfig(maxNewTokens, maxLength, minNewTokens, minLength, doSample, temperature, topK,
-                    topP, repetitionPenalty, numReturnSequences, eosTokenId, padTokenId, seed, stop);
+            return new GenerationConfig(maxNewTokens, maxLength, minNewTokens, minLength, doSample, temperature, topK, topP, minP, typicalP, epsilonCutoff, repetitionPenalty, noRepeatNgramSize, badWordsIds, numReturnSequences, numBeams, lengthPenalty, earlyStopping, eosTokenId, forcedEosTokenId, padTokenId, seed, stop, replacement);
         }
     }
 }

@@ -2,5 +2,8 @@ package io.github.transformerslm.generation;
 
 import java.util.SplittableRandom;
 
-/** One sequence to generate: its prompt, its resolved plan and its own random stream. */
+/**
+ * One prompt to generate for: its prompt, its resolved plan (which says how many sequences, and
+ * whether by sampling or beam search) and its random stream.
+ */
 public record GenerationRow(int[] prompt, GenerationPlan plan, SplittableRandom random) {}

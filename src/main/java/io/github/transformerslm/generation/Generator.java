@@ -4,19 +4,18 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.generation.processors.LogitsProcessor;
-import io.github.transformerslm.generation.processors.Scores;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.KvCache;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
 
 /**
- * Generates a batch of rows together with any causal LM: prompts left-padded to a common length, one
- * forward pass per step for the whole batch, and per row its own processors, sampler, random stream and
- * stopping. A finished row never ends the others.
+ * Generates for a batch of prompts together with any causal LM: prompts left-padded to a common length,
+ * one forward pass per step for the whole batch. Each prompt's rows belong to a {@link DecodingUnit}
+ * (one row per sampled sequence, num_beams rows for a beam search) with its own processors, random
+ * stream and stopping. A finished unit never ends the others.
  */
 public final class Generator {
     /** Additive mask value: large enough to zero a softmax weight, finite so padded rows never make NaN. */
@@ -30,23 +29,58 @@ public final class Generator {
         this.decoder = decoder;
     }
 
-    public List<GeneratedSequence> generate(NDManager parent, List<GenerationRow> rows) {
-        int batch = rows.size();
-        int longestPrompt = rows.stream().mapToInt(r -> r.prompt().length).max().orElseThrow();
-        int longestNew = rows.stream().mapToInt(r -> r.plan().maxNewTokens()).max().orElseThrow();
-        int capacity = longestPrompt + longestNew;
-        Row[] state = new Row[batch];
-        for (int b = 0; b < batch; b++) {
-            state[b] = new Row(rows.get(b), longestPrompt - rows.get(b).prompt().length);
+    /** One list of sequences per request, in order: num_return_sequences of them each. */
+    public List<List<GeneratedSequence>> generate(NDManager parent, List<GenerationRow> requests) {
+        List<DecodingUnit> units = new ArrayList<>();
+        List<int[]> rowPrompts = new ArrayList<>();
+        for (GenerationRow r : requests) {
+            if (r.plan().beamSearch()) {
+                units.add(new BeamSearchUnit(r));
+                for (int b = 0; b < r.plan().numBeams(); b++) {
+                    rowPrompts.add(r.prompt());
+                }
+            } else {
+                SplittableRandom random = r.random();
+                for (int n = 0; n < r.plan().numReturnSequences(); n++) {
+                    // Each copy draws from its own stream, split deterministically from the request's seed.
+                    units.add(new SamplingUnit(r, random.split()));
+                    rowPrompts.add(r.prompt());
+                }
+            }
         }
-        boolean[][] keyMask = new boolean[batch][capacity]; // true where a real token sits
+        run(parent, units, rowPrompts);
+        List<List<GeneratedSequence>> out = new ArrayList<>();
+        int u = 0;
+        for (GenerationRow r : requests) {
+            if (r.plan().beamSearch()) {
+                out.add(units.get(u++).results(decoder));
+            } else {
+                List<GeneratedSequence> sequences = new ArrayList<>();
+                for (int n = 0; n < r.plan().numReturnSequences(); n++) {
+                    sequences.addAll(units.get(u++).results(decoder));
+                }
+                out.add(sequences);
+            }
+        }
+        return out;
+    }
+
+    private void run(NDManager parent, List<DecodingUnit> units, List<int[]> prompts) {
+        int batch = prompts.size();
+        int longestPrompt = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
+        int longestNew = 0;
+        for (DecodingUnit unit : units) {
+            longestNew = Math.max(longestNew, unit.maxNewTokens());
+        }
+        int capacity = longestPrompt + longestNew;
         int window = model.shape().slidingWindow();
+        boolean[][] keyMask = new boolean[batch][capacity]; // true where a real token sits
         try (NDManager manager = parent.newSubManager(); KvCache cache = model.newCache(manager, batch, capacity)) {
             long[] ids = new long[batch * longestPrompt];
             long[] positions = new long[batch * longestPrompt];
             for (int b = 0; b < batch; b++) {
-                int[] prompt = rows.get(b).prompt();
-                int pad = state[b].padding;
+                int[] prompt = prompts.get(b);
+                int pad = longestPrompt - prompt.length;
                 for (int j = 0; j < longestPrompt; j++) {
                     boolean real = j >= pad;
                     keyMask[b][j] = real;
@@ -56,6 +90,8 @@ public final class Generator {
             }
             int past = 0;
             int stepLength = longestPrompt;
+            int[] nextTokens = new int[batch];
+            int[] sources = new int[batch];
             while (true) {
                 float[] logits;
                 try (NDScope scope = new NDScope()) {
@@ -72,30 +108,47 @@ public final class Generator {
                 past += stepLength;
                 int vocab = logits.length / batch;
                 boolean anyActive = false;
-                for (int b = 0; b < batch; b++) {
-                    if (!state[b].finished()) {
-                        state[b].step(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab), decoder);
-                        anyActive |= !state[b].finished();
+                boolean reordered = false;
+                int offset = 0;
+                for (DecodingUnit unit : units) {
+                    int[] unitTokens = new int[unit.rows()];
+                    int[] unitSources = new int[unit.rows()];
+                    if (unit.finished()) {
+                        for (int r = 0; r < unit.rows(); r++) {
+                            unitTokens[r] = unit.lastToken(r);
+                            unitSources[r] = r;
+                        }
+                    } else {
+                        unit.step(logits, offset, vocab, unitTokens, unitSources, decoder);
+                        anyActive |= !unit.finished();
                     }
+                    for (int r = 0; r < unit.rows(); r++) {
+                        nextTokens[offset + r] = unitTokens[r];
+                        sources[offset + r] = offset + unitSources[r];
+                        reordered |= unitSources[r] != r;
+                    }
+                    offset += unit.rows();
                 }
                 if (!anyActive || past >= capacity) {
                     break;
                 }
+                if (reordered) {
+                    cache.reorder(sources);
+                }
                 stepLength = 1;
                 ids = new long[batch];
                 positions = new long[batch];
-                for (int b = 0; b < batch; b++) {
-                    ids[b] = state[b].sequence.lastToken();
-                    positions[b] = state[b].sequence.length() - 1;
-                    keyMask[b][past] = true;
+                offset = 0;
+                for (DecodingUnit unit : units) {
+                    for (int r = 0; r < unit.rows(); r++) {
+                        ids[offset + r] = nextTokens[offset + r];
+                        positions[offset + r] = unit.nextPosition(r);
+                        keyMask[offset + r][past] = true;
+                    }
+                    offset += unit.rows();
                 }
             }
         }
-        List<GeneratedSequence> out = new ArrayList<>(batch);
-        for (Row r : state) {
-            out.add(r.result(decoder));
-        }
-        return out;
     }
 
     /** [batch, total]: each real key's position within its own sequence. */
@@ -129,73 +182,5 @@ public final class Generator {
             }
         }
         return mask;
-    }
-
-    /** One row's progress. */
-    private static final class Row {
-        final GenerationRow request;
-        final int padding;
-        final SequenceState sequence;
-        final StopStrings stops;
-        final float[] logprobs;
-        FinishReason finish;
-        String stopString;
-        int stopIndex = -1;
-        int textChecked;
-
-        Row(GenerationRow request, int padding) {
-            this.request = request;
-            this.padding = padding;
-            this.sequence = new SequenceState(request.prompt(), request.plan().maxNewTokens());
-            this.stops = new StopStrings(request.plan().stopStrings());
-            this.logprobs = new float[request.plan().maxNewTokens()];
-        }
-
-        boolean finished() {
-            return finish != null;
-        }
-
-        void step(float[] scores, TextDecoder decoder) {
-            GenerationPlan plan = request.plan();
-            for (LogitsProcessor p : plan.processors()) {
-                p.process(sequence, scores);
-            }
-            for (LogitsProcessor w : plan.warpers()) {
-                w.process(sequence, scores);
-            }
-            int token = plan.sampler().sample(scores, request.random());
-            logprobs[sequence.generatedCount()] = Scores.logSoftmaxAt(scores, token);
-            sequence.append(token);
-            for (int eos : plan.eosTokenIds()) {
-                if (token == eos) {
-                    finish = FinishReason.EOS_TOKEN;
-                    return;
-                }
-            }
-            if (!stops.isEmpty()) {
-                String text = decoder.generatedText(sequence.prompt(), sequence.generated());
-                int[] match = stops.find(text, textChecked);
-                textChecked = text.length();
-                if (match != null) {
-                    finish = FinishReason.STOP_SEQUENCE;
-                    stopIndex = match[0];
-                    stopString = stops.get(match[1]);
-                    return;
-                }
-            }
-            if (sequence.generatedCount() >= plan.maxNewTokens()) {
-                finish = FinishReason.LENGTH;
-            }
-        }
-
-        GeneratedSequence result(TextDecoder decoder) {
-            String text = decoder.generatedText(sequence.prompt(), sequence.generated());
-            if (stopIndex >= 0 && stopIndex <= text.length()) {
-                text = text.substring(0, stopIndex);
-            }
-            int n = sequence.generatedCount();
-            return new GeneratedSequence(sequence.generated(), Arrays.copyOf(logprobs, n), text,
-                    finish != null ? finish : FinishReason.LENGTH, stopString);
-        }
     }
 }

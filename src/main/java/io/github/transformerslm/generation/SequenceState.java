@@ -14,6 +14,17 @@ public final class SequenceState {
         this.length = prompt.length;
     }
 
+    private SequenceState(int[] tokens, int promptLength, int length) {
+        this.tokens = tokens;
+        this.promptLength = promptLength;
+        this.length = length;
+    }
+
+    /** An independent copy, for a beam that branches. */
+    public SequenceState copy() {
+        return new SequenceState(tokens.clone(), promptLength, length);
+    }
+
     public void append(int token) {
         if (length == tokens.length) {
             tokens = Arrays.copyOf(tokens, tokens.length * 2);

@@ -55,6 +55,27 @@ public final class KvCache implements AutoCloseable {
         return new NDArray[] {keys[layer].get(filled), values[layer].get(filled)};
     }
 
+    /**
+     * Row {@code r} of the cache becomes a copy of row {@code sources[r]}: beam search continues some
+     * beams twice and drops others.
+     */
+    public void reorder(int[] sources) {
+        long[] idx = new long[sources.length];
+        for (int i = 0; i < sources.length; i++) {
+            idx[i] = sources[i];
+        }
+        try (NDArray index = manager.create(idx)) {
+            for (int layer = 0; layer < keys.length; layer++) {
+                NDArray k = keys[layer].get(new NDIndex("{}", index));
+                NDArray v = values[layer].get(new NDIndex("{}", index));
+                keys[layer].close();
+                values[layer].close();
+                keys[layer] = k;
+                values[layer] = v;
+            }
+        }
+    }
+
     /** Called by the model once every layer has appended this step's tokens. */
     public void advance(int seq) {
         length += seq;

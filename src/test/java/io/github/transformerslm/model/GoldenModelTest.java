@@ -131,8 +131,8 @@ class GoldenModelTest {
             for (JsonNode c : GoldenReference.of(arch).generateCases()) {
                 List<String> keys = new ArrayList<>();
                 c.get("parameters").propertyNames().forEach(keys::add);
-                if (SUPPORTED.containsAll(keys) && !keys.contains("num_return_sequences")) {
-                    out.add(Arguments.of(arch, c.get("parameters").toString(), c.get("new_ids")));
+                if (SUPPORTED.containsAll(keys)) {
+                    out.add(Arguments.of(arch, c.get("parameters").toString(), c));
                 }
             }
         }
@@ -145,7 +145,15 @@ class GoldenModelTest {
         try (LoadedModel loaded = ModelLoader.load(GoldenReference.directory(arch), DataType.FLOAT32)) {
             GenerationConfig config = loaded.generationDefaults().overlay(parse(parameters));
             List<GeneratedSequence> out = generate(loaded, List.of(GoldenReference.of(arch).inputIds()), config);
-            assertThat(out.get(0).tokens()).containsExactly(GoldenReference.ints(expected.get(0)));
+            JsonNode newIds = expected.get("new_ids");
+            assertThat(out).hasSize(newIds.size());
+            for (int i = 0; i < newIds.size(); i++) {
+                assertThat(out.get(i).tokens()).as("sequence %d", i).containsExactly(GoldenReference.ints(newIds.get(i)));
+                if (expected.has("sequences_scores")) {
+                    assertThat(out.get(i).score()).as("score of sequence %d", i)
+                            .isCloseTo(expected.get("sequences_scores").get(i).doubleValue(), org.assertj.core.data.Offset.offset(1e-4));
+                }
+            }
         }
     }
 
@@ -160,6 +168,7 @@ class GoldenModelTest {
                     LIMITS, io.github.transformerslm.generation.ServiceStops.NONE);
             rows.add(new GenerationRow(p, plan, new SplittableRandom(0)));
         }
-        return new Generator(loaded.model(), loaded.tokenizer()).generate(loaded.manager(), rows);
+        return new Generator(loaded.model(), loaded.tokenizer()).generate(loaded.manager(), rows).stream()
+                .flatMap(List::stream).toList();
     }
 }

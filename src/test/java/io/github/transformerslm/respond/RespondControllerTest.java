@@ -58,10 +58,11 @@ class RespondControllerTest {
     void mergesModelServiceAndRequestLayersAndCutsHypotheses() throws Exception {
         LoadedModel model = Mockito.mock(LoadedModel.class);
         when(model.generationDefaults()).thenReturn(
-                new GenerationConfig(null, null, null, null, null, 0.5, null, null, null, null, List.of(2), null, null, null));
+                io.github.transformerslm.generation.GenerationConfigParser.parse("{\"temperature\": 0.5, \"eos_token_id\": 2}"));
         when(host.model()).thenReturn(model);
         when(serviceDefaults.config()).thenReturn(
-                new GenerationConfig(120, null, 8, null, true, 0.9, null, 0.9, null, 2, null, null, null, null));
+                io.github.transformerslm.generation.GenerationConfigParser.parse("{\"max_new_tokens\": 120, \"min_new_tokens\": 8,"
+                        + " \"do_sample\": true, \"temperature\": 0.9, \"top_p\": 0.9, \"num_return_sequences\": 2}"));
         when(completions.complete(any(), any(), anyBoolean())).thenReturn(List.of(new Completion(5, null, List.of(
                 new GeneratedSequence(new int[0], new float[0], " I'm fine.\nHuman: and you?", FinishReason.LENGTH, null),
                 new GeneratedSequence(new int[0], new float[0], " k", FinishReason.LENGTH, null)))));

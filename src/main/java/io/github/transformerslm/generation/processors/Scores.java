@@ -52,6 +52,21 @@ public final class Scores {
         return best;
     }
 
+    /** Marks the {@code k} highest scores (first indices on ties). */
+    public static boolean[] topIndices(float[] scores, int k) {
+        boolean[] keep = new boolean[scores.length];
+        for (int n = 0; n < Math.min(k, scores.length); n++) {
+            int best = -1;
+            for (int i = 0; i < scores.length; i++) {
+                if (!keep[i] && (best < 0 || scores[i] > scores[best])) {
+                    best = i;
+                }
+            }
+            keep[best] = true;
+        }
+        return keep;
+    }
+
     public static float kthLargest(float[] scores, int k) {
         float[] copy = scores.clone();
         Arrays.sort(copy);

@@ -1,0 +1,29 @@
+package io.github.transformerslm.generation.processors;
+
+import io.github.transformerslm.generation.InvalidParameterException;
+import io.github.transformerslm.generation.SequenceState;
+
+/** Truncation sampling: removes tokens whose probability is below epsilon. */
+public final class EpsilonCutoffProcessor implements LogitsProcessor {
+    private final double epsilon;
+    private final int minTokensToKeep;
+
+    public EpsilonCutoffProcessor(double epsilon, int minTokensToKeep) {
+        if (!(epsilon > 0 && epsilon < 1)) {
+            throw new InvalidParameterException("epsilon_cutoff", "epsilon_cutoff must be in (0, 1), got " + epsilon);
+        }
+        this.epsilon = epsilon;
+        this.minTokensToKeep = minTokensToKeep;
+    }
+
+    @Override
+    public void process(SequenceState sequence, float[] scores) {
+        float[] probs = Scores.softmax(scores);
+        boolean[] keep = Scores.topIndices(scores, minTokensToKeep);
+        for (int i = 0; i < scores.length; i++) {
+            if (probs[i] < epsilon && !keep[i]) {
+                scores[i] = Float.NEGATIVE_INFINITY;
+            }
+        }
+    }
+}
