@@ -2,7 +2,6 @@ package io.github.transformerslm.respond;
 
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.engine.CompletionService;
-import io.github.transformerslm.engine.CompletionService.Completion;
 import io.github.transformerslm.engine.CompletionService.Prompt;
 import io.github.transformerslm.engine.ModelHost;
 import io.github.transformerslm.generation.GenerationConfig;
@@ -73,16 +72,18 @@ class RespondController {
             String prompt = prompts == null || prompts.get(i).isNull() ? ""
                     : JsonBodies.string(prompts.get(i), "prompts[" + i + "]");
             GenerationConfig request = configs == null ? GenerationConfig.EMPTY : parseConfig(configs.get(i), i);
-            items.add(new Prompt(DialogPrompt.format(prompt, utterances, properties.language()),
-                    defaults.overlay(request)));
+            GenerationConfig merged = defaults.overlay(request);
+            String text = DialogPrompt.format(prompt, utterances, properties.language());
+            items.add(new Prompt(Replacement.toModel(text, merged.replacement()), merged));
             prefixes.add(configs == null ? "" : "configs[" + i + "].");
         }
-        List<Completion> results = completions.complete(items, prefixes, true);
+        List<CompletionService.Completion> results = completions.complete(items, prefixes, true);
         List<List<String>> answer = new ArrayList<>();
-        for (Completion c : results) {
+        for (int i = 0; i < results.size(); i++) {
+            List<List<String>> replacement = items.get(i).config().replacement();
             List<String> hypotheses = new ArrayList<>();
-            for (GeneratedSequence s : c.sequences()) {
-                hypotheses.add(Hypotheses.extract(s.text()));
+            for (GeneratedSequence s : results.get(i).sequences()) {
+                hypotheses.add(Hypotheses.extract(Replacement.fromModel(s.text(), replacement)));
             }
             answer.add(hypotheses);
         }

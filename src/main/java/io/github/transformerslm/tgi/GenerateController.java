@@ -58,6 +58,10 @@ class GenerateController {
         } catch (InvalidParameterException e) {
             throw prefixed(e);
         }
+        if (request.replacement() != null) {
+            throw new InvalidParameterException("parameters.replacement",
+                    "replacement is an option of Dream's /respond, not of /generate");
+        }
         LoadedModel model = host.model();
         GenerationConfig merged = GenerationConfig.TGI_DEFAULTS.overlay(model.generationDefaults()).overlay(request);
         if (merged.numReturnSequences() != null && merged.numReturnSequences() != 1) {

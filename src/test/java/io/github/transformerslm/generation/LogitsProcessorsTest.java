@@ -117,4 +117,79 @@ class LogitsProcessorsTest {
         assertThat(counts[3]).isZero();
         assertThat(counts[1] / 20000.0).isBetween(0.73, 0.77);
     }
+
+    @Test
+    void noRepeatNGramBansTheTokenThatWouldRepeatABigram() {
+        float[] scores = new float[6];
+        // tokens 1 2 3 1: the bigram (1, 2) exists, so after a final 1 the token 2 is banned.
+        new io.github.transformerslm.generation.processors.NoRepeatNGramProcessor(2)
+                .process(sequence(new int[] {1, 2, 3, 1}), scores);
+        assertThat(scores).containsExactly(0f, 0f, NEG_INF, 0f, 0f, 0f);
+        assertThatThrownBy(() -> new io.github.transformerslm.generation.processors.NoRepeatNGramProcessor(0))
+                .hasMessageContaining("no_repeat_ngram_size");
+    }
+
+    @Test
+    void badWordsBanSingleTokensAlwaysAndSequencesAfterTheirPrefix() {
+        var p = new io.github.transformerslm.generation.processors.NoBadWordsProcessor(
+                java.util.List.of(java.util.List.of(4), java.util.List.of(1, 2, 5), java.util.List.of(3)), new int[] {3});
+        float[] afterPrefix = new float[6];
+        p.process(sequence(new int[] {0, 1, 2}), afterPrefix);
+        assertThat(afterPrefix).containsExactly(0f, 0f, 0f, 0f, NEG_INF, NEG_INF); // [3] alone is the eos: kept
+        float[] otherwise = new float[6];
+        p.process(sequence(new int[] {0, 2, 1}), otherwise);
+        assertThat(otherwise).containsExactly(0f, 0f, 0f, 0f, NEG_INF, 0f);
+        assertThatThrownBy(() -> new io.github.transformerslm.generation.processors.NoBadWordsProcessor(
+                java.util.List.of(java.util.List.of()), new int[0])).hasMessageContaining("bad_words_ids");
+    }
+
+    @Test
+    void forcedEosLeavesOnlyEosAtTheLastPosition() {
+        var p = new io.github.transformerslm.generation.processors.ForcedEosProcessor(3, new int[] {2});
+        float[] last = {1f, 5f, -1f};
+        p.process(sequence(new int[] {0}, 1, 1), last);
+        assertThat(last).containsExactly(NEG_INF, NEG_INF, 0f);
+        float[] earlier = {1f, 5f, -1f};
+        p.process(sequence(new int[] {0}, 1), earlier);
+        assertThat(earlier).containsExactly(1f, 5f, -1f);
+    }
+
+    @Test
+    void minPRemovesTokensBelowAFractionOfTheTopProbability() {
+        // probabilities 0.6, 0.3, 0.1: min_p 0.5 keeps those >= 0.3
+        float[] scores = {(float) Math.log(0.6), (float) Math.log(0.3), (float) Math.log(0.1)};
+        new io.github.transformerslm.generation.processors.MinPProcessor(0.5, 1).process(sequence(new int[] {0}), scores);
+        assertThat(scores[1]).isFinite();
+        assertThat(scores[2]).isEqualTo(NEG_INF);
+        assertThatThrownBy(() -> new io.github.transformerslm.generation.processors.MinPProcessor(1.5, 1))
+                .hasMessageContaining("min_p");
+    }
+
+    @Test
+    void epsilonCutoffRemovesUnlikelyTokensButKeepsTheMinimum() {
+        float[] scores = {(float) Math.log(0.9), (float) Math.log(0.08), (float) Math.log(0.02)};
+        new io.github.transformerslm.generation.processors.EpsilonCutoffProcessor(0.05, 1).process(sequence(new int[] {0}), scores);
+        assertThat(scores[1]).isFinite();
+        assertThat(scores[2]).isEqualTo(NEG_INF);
+        float[] all = {0f, 0f};
+        new io.github.transformerslm.generation.processors.EpsilonCutoffProcessor(0.9, 1).process(sequence(new int[] {0}), all);
+        assertThat(all[0]).isFinite();
+        assertThat(all[1]).isEqualTo(NEG_INF);
+        assertThatThrownBy(() -> new io.github.transformerslm.generation.processors.EpsilonCutoffProcessor(1, 1))
+                .hasMessageContaining("epsilon_cutoff");
+    }
+
+    @Test
+    void typicalKeepsTokensClosestToTheEntropy() {
+        // p = 0.5, 0.25, 0.25: entropy 1.0397; surprises 0.693, 1.386, 1.386 → |shift| 0.347, 0.347, 0.347 (ties)
+        // p = 0.7, 0.2, 0.1: entropy 0.8018; surprises 0.357, 1.609, 2.303 → shifts 0.445, 0.808, 1.501:
+        // order 0, 1, 2; mass 0.5 is reached by token 0 alone, so only token 0 (and the cut at index 0) stay.
+        float[] scores = {(float) Math.log(0.7), (float) Math.log(0.2), (float) Math.log(0.1)};
+        new io.github.transformerslm.generation.processors.TypicalProcessor(0.5, 1).process(sequence(new int[] {0}), scores);
+        assertThat(scores[0]).isFinite();
+        assertThat(scores[1]).isEqualTo(NEG_INF);
+        assertThat(scores[2]).isEqualTo(NEG_INF);
+        assertThatThrownBy(() -> new io.github.transformerslm.generation.processors.TypicalProcessor(0, 1))
+                .hasMessageContaining("typical_p");
+    }
 }

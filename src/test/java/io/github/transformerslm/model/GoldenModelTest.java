@@ -56,40 +56,11 @@ class GoldenModelTest {
     @MethodSource("float32AndFloat16")
     void lastLogitsMatchTransformers(String arch, DataType dtype, double tolerance) {
         GoldenReference golden = GoldenReference.of(arch);
-        try (LoadedModel loaded = ModelLoader.load(golden.directory(), dtype);
-                NDManager m = NDManager.newBaseManager()) {
-            int[] ids = golden.inputIds();
-            float[] logits;
-            try (KvCache cache = loaded.model().newCache(m, 1, ids.length); NDScope scope = new NDScope()) {
-                long[] longIds = new long[ids.length];
-                long[] pos = new long[ids.length];
-                float[] mask = new float[ids.length * ids.length];
-                for (int i = 0; i < ids.length; i++) {
-                    longIds[i] = ids[i];
-                    pos[i] = i;
-                    for (int j = 0; j < ids.length; j++) {
-                        mask[i * ids.length + j] = j <= i ? 0 : -1e9f;
-                    }
-                }
-                float[] keyPositions = new float[ids.length];
-                for (int i = 0; i < ids.length; i++) {
-                    keyPositions[i] = i;
-                }
-                NDArray out = loaded.model().forward(new ForwardInput(m.create(longIds, new Shape(1, ids.length)),
-                        m.create(pos, new Shape(1, ids.length)),
-                        m.create(mask, new Shape(1, 1, ids.length, ids.length)),
-                        m.create(keyPositions, new Shape(1, ids.length))), cache);
-                logits = out.toFloatArray();
-                scope.suppressNotUsedWarning();
-            }
-            float[] expected = golden.lastLogits();
-            assertThat(logits).hasSameSizeAs(expected);
-            double maxDiff = 0;
-            for (int i = 0; i < expected.length; i++) {
-                maxDiff = Math.max(maxDiff, Math.abs(logits[i] - expected[i]));
-            }
-            assertThat(maxDiff).as("max |logit - reference| for %s %s", arch, dtype).isLessThan(tolerance);
-        }
+        float[] logits = LastLogits.of(golden.directory(), dtype, golden.inputIds());
+        float[] expected = golden.lastLogits();
+        assertThat(logits).hasSameSizeAs(expected);
+        assertThat(LastLogits.maxDiff(logits, expected)).as("max |logit - reference| for %s %s", arch, dtype)
+                .isLessThan(tolerance);
     }
 
     @ParameterizedTest

@@ -92,6 +92,17 @@ class GenerateHttpTest {
     }
 
     @Test
+    void beamSearchOverHttpReproducesTransformers() {
+        // golden generate case: num_beams 3, early_stopping, 10 new tokens; the best beam ends with eos.
+        JsonNode r = client.post("/generate", "{\"inputs\": \"" + inputs() + "\", \"parameters\": {\"num_beams\": 3,"
+                + " \"early_stopping\": true, \"max_new_tokens\": 10, \"details\": true}}").json();
+        List<Integer> ids = new ArrayList<>();
+        r.get("details").get("tokens").forEach(t -> ids.add(t.get("id").intValue()));
+        assertThat(ids).containsExactly(476, 654, 476, 385, 526, 572, 789, 371, 76, 2);
+        assertThat(r.get("details").get("finish_reason").asString()).isEqualTo("eos_token");
+    }
+
+    @Test
     void returnFullTextPrependsThePrompt() {
         JsonNode r = client.post("/generate", "{\"inputs\": \"" + inputs()
                 + "\", \"parameters\": {\"max_new_tokens\": 2, \"return_full_text\": true}}").json();
@@ -112,6 +123,14 @@ class GenerateHttpTest {
                 "parameters.watermark");
         assertProblem(client.post("/generate", "{\"parameters\": {}}"), 400, "inputs");
         assertProblem(client.post("/generate", "{\"inputs\": 5}"), 400, "inputs");
+        assertProblem(client.post("/generate", "{\"inputs\": \"t5\", \"parameters\": {\"num_beams\": 2,"
+                + " \"num_return_sequences\": 3}}"), 422, "parameters.num_return_sequences");
+        assertProblem(client.post("/generate", "{\"inputs\": \"t5\", \"parameters\": {\"typical_p\": 1.5}}"), 422,
+                "parameters.typical_p");
+        assertProblem(client.post("/generate", "{\"inputs\": \"t5\", \"parameters\": {\"bad_words_ids\": [[-1]]}}"),
+                422, "parameters.bad_words_ids");
+        assertProblem(client.post("/generate", "{\"inputs\": \"t5\", \"parameters\": {\"early_stopping\": \"soon\"}}"),
+                422, "parameters.early_stopping");
         ServiceClient.Response malformed = client.post("/generate", "{\"inputs\": ");
         assertThat(malformed.status()).isEqualTo(400);
         assertThat(malformed.contentType()).contains("application/problem+json");

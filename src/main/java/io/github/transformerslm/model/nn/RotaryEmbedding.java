@@ -57,6 +57,9 @@ public final class RotaryEmbedding {
 
     /** x: [batch, heads, seq, headDim]; cosSin from {@link #at}. */
     public NDArray apply(NDArray x, NDArray[] cosSin) {
+        if (rotaryDim == 0) {
+            return x;
+        }
         long headDim = x.getShape().getLastDimension();
         NDArray rot = rotaryDim == headDim ? x : x.get(new NDIndex("..., :{}", rotaryDim));
         NDArray rotated = layout == Layout.HALF ? rotateHalf(rot) : rotateEveryTwo(rot);
