@@ -12,6 +12,8 @@ final class SamplingUnit implements DecodingUnit {
     private final SequenceState sequence;
     private final StopStrings stops;
     private final float[] logprobs;
+    private final int topLogprobs;
+    private List<SequenceListener.TokenLogprob> lastTop = List.of();
     private FinishReason finish;
     private String stopString;
     private int stopIndex = -1;
@@ -23,6 +25,19 @@ final class SamplingUnit implements DecodingUnit {
         this.sequence = new SequenceState(request.prompt(), plan.maxNewTokens());
         this.stops = new StopStrings(plan.stopStrings());
         this.logprobs = new float[plan.maxNewTokens()];
+        this.topLogprobs = request.topLogprobs();
+    }
+
+    int lastTokenGenerated() {
+        return sequence.lastToken();
+    }
+
+    float lastLogprob() {
+        return logprobs[sequence.generatedCount() - 1];
+    }
+
+    List<SequenceListener.TokenLogprob> lastTop() {
+        return lastTop;
     }
 
     @Override
@@ -51,6 +66,9 @@ final class SamplingUnit implements DecodingUnit {
         }
         int token = plan.sampler().sample(scores, random);
         logprobs[sequence.generatedCount()] = Scores.logSoftmaxAt(scores, token);
+        if (topLogprobs > 0) {
+            lastTop = Scores.topLogprobs(scores, topLogprobs);
+        }
         sequence.append(token);
         nextTokens[0] = token;
         sources[0] = 0;

@@ -7,14 +7,23 @@ import ai.djl.ndarray.NDManager;
 public interface CausalLanguageModel extends AutoCloseable {
     ModelShape shape();
 
-    /** A cache for {@code batch} rows of up to {@code capacity} positions. */
-    KvCache newCache(NDManager manager, int batch, int capacity);
+    /** A left-padded cache for {@code batch} rows of up to {@code capacity} positions. */
+    default KvCache newCache(NDManager manager, int batch, int capacity) {
+        CacheShape s = cacheShape();
+        return new KvCache(manager, s.layers(), batch, s.kvHeads(), capacity, s.headDim());
+    }
+
+    /** Layers, key/value heads and head size: what a cache must hold per position. */
+    CacheShape cacheShape();
 
     /**
      * Runs the step, appends its keys and values to {@code cache}, and returns the logits of the last
      * position of every row: [batch, vocab] float32.
      */
-    NDArray forward(ForwardInput input, KvCache cache);
+    NDArray forward(ForwardInput input, AttentionCache cache);
+
+    /** Per position of the cache: {@code layers} × keys and values of [kvHeads, headDim]. */
+    record CacheShape(int layers, int kvHeads, int headDim) {}
 
     @Override
     void close();

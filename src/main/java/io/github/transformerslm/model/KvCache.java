@@ -10,7 +10,7 @@ import ai.djl.ndarray.types.Shape;
  * Keys and values of every layer, preallocated for {@code capacity} positions and written in place:
  * no per-step concatenation. Lives in its own manager and is closed with the sequence batch.
  */
-public final class KvCache implements AutoCloseable {
+public final class KvCache implements AttentionCache, AutoCloseable {
     private final NDManager manager;
     private final NDArray[] keys; // per layer: [batch, kvHeads, capacity, headDim]
     private final NDArray[] values; // per layer: [batch, kvHeads, capacity, headDim]
@@ -42,6 +42,7 @@ public final class KvCache implements AutoCloseable {
      * Writes this step's keys and values of one layer at the current length and returns views over
      * everything cached so far: ([batch, kvHeads, length + seq, headDim]) × 2.
      */
+    @Override
     public NDArray[] append(int layer, NDArray k, NDArray v) {
         long seq = k.getShape().get(2);
         int end = Math.toIntExact(length + seq);
@@ -76,9 +77,22 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    /** Called by the model once every layer has appended this step's tokens. */
+    @Override
     public void advance(int seq) {
         length += seq;
+    }
+
+    /** Keys of one row and layer: [kvHeads, columns, headDim] starting at {@code from}. */
+    NDArray keys(int layer, int row, int from, int columns) {
+        return keys[layer].get(new NDIndex("{}, :, {}:{}, :", row, from, from + columns));
+    }
+
+    NDArray values(int layer, int row, int from, int columns) {
+        return values[layer].get(new NDIndex("{}, :, {}:{}, :", row, from, from + columns));
+    }
+
+    int layers() {
+        return keys.length;
     }
 
     @Override

@@ -41,6 +41,20 @@ public final class Scores {
         return (float) (scores[index] - max - Math.log(sum));
     }
 
+    /** The {@code k} most likely tokens with their log-probabilities, best first. */
+    public static java.util.List<io.github.transformerslm.generation.SequenceListener.TokenLogprob> topLogprobs(
+            float[] scores, int k) {
+        boolean[] top = topIndices(scores, k);
+        java.util.List<io.github.transformerslm.generation.SequenceListener.TokenLogprob> out = new java.util.ArrayList<>();
+        for (int i = 0; i < scores.length; i++) {
+            if (top[i] && scores[i] != Float.NEGATIVE_INFINITY) {
+                out.add(new io.github.transformerslm.generation.SequenceListener.TokenLogprob(i, logSoftmaxAt(scores, i)));
+            }
+        }
+        out.sort((a, b) -> Float.compare(b.logprob(), a.logprob()));
+        return out;
+    }
+
     /** First index of the maximum, as torch.argmax. */
     public static int argmax(float[] scores) {
         int best = 0;

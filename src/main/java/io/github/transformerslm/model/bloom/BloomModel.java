@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
@@ -32,7 +32,7 @@ public final class BloomModel implements CausalLanguageModel {
     }
 
     private record SelfAttention(Linear qkv, Linear dense, int heads, int headDim) {
-        NDArray apply(NDArray x, NDArray mask, NDArray alibi, KvCache cache, int layer) {
+        NDArray apply(NDArray x, NDArray mask, NDArray alibi, AttentionCache cache, int layer) {
             long b = x.getShape().get(0);
             long s = x.getShape().get(1);
             NDArray fused = qkv.apply(x).reshape(b, s, heads, 3, headDim); // [batch, seq, heads, 3, headDim]
@@ -92,12 +92,12 @@ public final class BloomModel implements CausalLanguageModel {
     }
 
     @Override
-    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
-        return new KvCache(cacheManager, config.nLayer(), batch, config.nHead(), capacity, config.headDim());
+    public CacheShape cacheShape() {
+        return new CacheShape(config.nLayer(), config.nHead(), config.headDim());
     }
 
     @Override
-    public NDArray forward(ForwardInput input, KvCache cache) {
+    public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = embeddingNorm.apply(Embeddings.lookup(wordEmbeddings, input.inputIds())); // [batch, seq, hidden]
         NDArray bias = alibi.bias(input.keyPositions()); // [batch, heads, 1, total]
         boolean postNormResidual = config.applyResidualConnectionPostLayernorm();

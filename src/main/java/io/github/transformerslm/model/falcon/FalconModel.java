@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
@@ -36,7 +36,7 @@ public final class FalconModel implements CausalLanguageModel {
 
     private record SelfAttention(Linear qkv, Linear dense, FalconConfig c) {
         NDArray apply(NDArray x, ForwardInput in, NDArray[] cosSin, RotaryEmbedding rotary, NDArray alibi,
-                KvCache cache, int layer) {
+                AttentionCache cache, int layer) {
             long b = x.getShape().get(0);
             long s = x.getShape().get(1);
             int heads = c.numAttentionHeads();
@@ -138,12 +138,12 @@ public final class FalconModel implements CausalLanguageModel {
     }
 
     @Override
-    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
-        return new KvCache(cacheManager, config.numHiddenLayers(), batch, config.kvHeads(), capacity, config.headDim());
+    public CacheShape cacheShape() {
+        return new CacheShape(config.numHiddenLayers(), config.kvHeads(), config.headDim());
     }
 
     @Override
-    public NDArray forward(ForwardInput input, KvCache cache) {
+    public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(wordEmbeddings, input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary != null ? rotary.at(manager, input.positionIds()) : null;
         NDArray bias = alibi != null ? alibi.bias(input.keyPositions()) : null; // [batch, heads, 1, total]

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
@@ -33,7 +33,7 @@ public final class Gpt2Model implements CausalLanguageModel {
 
     /** Self-attention with the fused c_attn projection, laid out [q | k | v]. */
     private record SelfAttention(Linear qkv, Linear proj, int heads, int headDim, float scale) {
-        NDArray apply(NDArray x, NDArray mask, KvCache cache, int layer) { // x: [batch, seq, hidden]
+        NDArray apply(NDArray x, NDArray mask, AttentionCache cache, int layer) { // x: [batch, seq, hidden]
             int hidden = heads * headDim;
             NDArray fused = qkv.apply(x); // [batch, seq, 3*hidden]
             NDArray q = Attention.splitHeads(fused.get(new NDIndex("..., :{}", hidden)), heads, headDim);
@@ -97,12 +97,12 @@ public final class Gpt2Model implements CausalLanguageModel {
     }
 
     @Override
-    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
-        return new KvCache(cacheManager, config.nLayer(), batch, config.nHead(), capacity, config.headDim());
+    public CacheShape cacheShape() {
+        return new CacheShape(config.nLayer(), config.nHead(), config.headDim());
     }
 
     @Override
-    public NDArray forward(ForwardInput input, KvCache cache) {
+    public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(wte, input.inputIds()).add(Embeddings.lookup(wpe, input.positionIds())); // [batch, seq, hidden]
         for (int i = 0; i < blocks.size(); i++) {
             Block b = blocks.get(i);

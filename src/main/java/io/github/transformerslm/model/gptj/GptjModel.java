@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
@@ -34,7 +34,7 @@ public final class GptjModel implements CausalLanguageModel {
     }
 
     private record SelfAttention(Linear q, Linear k, Linear v, Linear out, int heads, int headDim) {
-        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, KvCache cache, int layer) {
+        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, AttentionCache cache, int layer) {
             NDArray qs = rotary.apply(Attention.splitHeads(q.apply(x), heads, headDim), cosSin); // [batch, heads, seq, headDim]
             NDArray ks = rotary.apply(Attention.splitHeads(k.apply(x), heads, headDim), cosSin);
             NDArray vs = Attention.splitHeads(v.apply(x), heads, headDim);
@@ -87,12 +87,12 @@ public final class GptjModel implements CausalLanguageModel {
     }
 
     @Override
-    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
-        return new KvCache(cacheManager, config.nLayer(), batch, config.nHead(), capacity, config.headDim());
+    public CacheShape cacheShape() {
+        return new CacheShape(config.nLayer(), config.nHead(), config.headDim());
     }
 
     @Override
-    public NDArray forward(ForwardInput input, KvCache cache) {
+    public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(wte, input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
         for (int i = 0; i < blocks.size(); i++) {

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
@@ -34,7 +34,7 @@ public final class GptNeoxModel implements CausalLanguageModel {
     }
 
     private record SelfAttention(Linear qkv, Linear dense, int heads, int headDim) {
-        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, KvCache cache, int layer) {
+        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, AttentionCache cache, int layer) {
             long b = x.getShape().get(0);
             long s = x.getShape().get(1);
             NDArray fused = qkv.apply(x).reshape(b, s, heads, 3 * headDim).transpose(0, 2, 1, 3); // [batch, heads, seq, 3*headDim]
@@ -94,13 +94,12 @@ public final class GptNeoxModel implements CausalLanguageModel {
     }
 
     @Override
-    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
-        return new KvCache(cacheManager, config.numHiddenLayers(), batch, config.numAttentionHeads(), capacity,
-                config.headDim());
+    public CacheShape cacheShape() {
+        return new CacheShape(config.numHiddenLayers(), config.numAttentionHeads(), config.headDim());
     }
 
     @Override
-    public NDArray forward(ForwardInput input, KvCache cache) {
+    public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(embedIn, input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
         for (int i = 0; i < layers.size(); i++) {

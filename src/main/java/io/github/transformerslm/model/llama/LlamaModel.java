@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
@@ -35,7 +35,7 @@ public final class LlamaModel implements CausalLanguageModel {
     }
 
     private record SelfAttention(Linear q, Linear k, Linear v, Linear o, int heads, int kvHeads, int headDim) {
-        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, KvCache cache, int layer) {
+        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, AttentionCache cache, int layer) {
             NDArray qs = rotary.apply(Attention.splitHeads(q.apply(x), heads, headDim), cosSin); // [batch, heads, seq, headDim]
             NDArray ks = rotary.apply(Attention.splitHeads(k.apply(x), kvHeads, headDim), cosSin); // [batch, kvHeads, seq, headDim]
             NDArray vs = Attention.splitHeads(v.apply(x), kvHeads, headDim); // [batch, kvHeads, seq, headDim]
@@ -107,13 +107,12 @@ public final class LlamaModel implements CausalLanguageModel {
     }
 
     @Override
-    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
-        return new KvCache(cacheManager, config.numHiddenLayers(), batch, config.numKeyValueHeads(), capacity,
-                config.headDim());
+    public CacheShape cacheShape() {
+        return new CacheShape(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim());
     }
 
     @Override
-    public NDArray forward(ForwardInput input, KvCache cache) {
+    public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(embedTokens, input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
         for (int i = 0; i < layers.size(); i++) {

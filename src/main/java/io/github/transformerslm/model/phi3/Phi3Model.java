@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
@@ -37,7 +37,7 @@ public final class Phi3Model implements CausalLanguageModel {
     }
 
     private record SelfAttention(Linear qkv, Linear o, int heads, int kvHeads, int headDim) {
-        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, KvCache cache, int layer) {
+        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, AttentionCache cache, int layer) {
             int qSize = heads * headDim;
             int kvSize = kvHeads * headDim;
             NDArray fused = qkv.apply(x); // [batch, seq, qSize + 2*kvSize]
@@ -97,13 +97,12 @@ public final class Phi3Model implements CausalLanguageModel {
     }
 
     @Override
-    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
-        return new KvCache(cacheManager, config.numHiddenLayers(), batch, config.numKeyValueHeads(), capacity,
-                config.headDim());
+    public CacheShape cacheShape() {
+        return new CacheShape(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim());
     }
 
     @Override
-    public NDArray forward(ForwardInput input, KvCache cache) {
+    public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(embedTokens, input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
         for (int i = 0; i < layers.size(); i++) {

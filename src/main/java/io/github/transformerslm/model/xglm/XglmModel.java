@@ -6,7 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.KvCache;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
@@ -35,7 +35,7 @@ public final class XglmModel implements CausalLanguageModel {
     }
 
     private record SelfAttention(Linear q, Linear k, Linear v, Linear out, int heads, int headDim) {
-        NDArray apply(NDArray x, NDArray mask, KvCache cache, int layer) {
+        NDArray apply(NDArray x, NDArray mask, AttentionCache cache, int layer) {
             NDArray qs = Attention.splitHeads(q.apply(x), heads, headDim); // [batch, heads, seq, headDim]
             NDArray ks = Attention.splitHeads(k.apply(x), heads, headDim);
             NDArray vs = Attention.splitHeads(v.apply(x), heads, headDim);
@@ -112,12 +112,12 @@ public final class XglmModel implements CausalLanguageModel {
     }
 
     @Override
-    public KvCache newCache(NDManager cacheManager, int batch, int capacity) {
-        return new KvCache(cacheManager, config.numLayers(), batch, config.attentionHeads(), capacity, config.headDim());
+    public CacheShape cacheShape() {
+        return new CacheShape(config.numLayers(), config.attentionHeads(), config.headDim());
     }
 
     @Override
-    public NDArray forward(ForwardInput input, KvCache cache) {
+    public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(embedTokens, input.inputIds()).mul(embedScale)
                 .add(Embeddings.lookup(positions, input.positionIds().add(POSITION_OFFSET))); // [batch, seq, hidden]
         for (int i = 0; i < layers.size(); i++) {
