@@ -18,7 +18,13 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param maxNewTokens MAX_NEW_TOKENS: the most new tokens a request may ask for
  * @param maxReturnSequences MAX_RETURN_SEQUENCES: the most sequences per prompt
  * @param defaultMaxNewTokens DEFAULT_MAX_NEW_TOKENS: used when no layer sets a length
- * @param maxQueue MAX_QUEUE: requests waiting for the model before new ones get 503
+ * @param maxQueue MAX_QUEUE: requests waiting for a place in the batch before new ones get 503
+ * @param maxBatchSize MAX_BATCH_SIZE: sequences (rows) decoded together
+ * @param maxBatchTokens MAX_BATCH_TOKENS: prompt tokens prefilled in one step
+ * @param maxClientRequests MAX_CLIENT_REQUESTS: requests one client may have in flight (0: no limit); more get 429
+ * @param requestTimeoutSeconds REQUEST_TIMEOUT: default deadline of a request (X-Request-Timeout overrides)
+ * @param maxInputTokens MAX_INPUT_TOKENS: longest prompt plus new tokens accepted (0: the model's context)
+ * @param chatTemplate CHAT_TEMPLATE: a Jinja chat template replacing the model's
  * @param exitOnLoadFailure stop the process when the model cannot be loaded (off only in tests)
  */
 @ConfigurationProperties("lm")
@@ -34,6 +40,12 @@ public record ServiceProperties(
         int maxReturnSequences,
         int defaultMaxNewTokens,
         int maxQueue,
+        int maxBatchSize,
+        int maxBatchTokens,
+        int maxClientRequests,
+        double requestTimeoutSeconds,
+        int maxInputTokens,
+        String chatTemplate,
         boolean exitOnLoadFailure) {
 
     public ServiceProperties {
@@ -50,10 +62,20 @@ public record ServiceProperties(
         maxReturnSequences = maxReturnSequences > 0 ? maxReturnSequences : 16;
         defaultMaxNewTokens = defaultMaxNewTokens > 0 ? defaultMaxNewTokens : 20;
         maxQueue = maxQueue > 0 ? maxQueue : 64;
+        maxBatchSize = maxBatchSize > 0 ? maxBatchSize : 16;
+        maxBatchTokens = maxBatchTokens > 0 ? maxBatchTokens : 8192;
+        maxClientRequests = Math.max(0, maxClientRequests);
+        requestTimeoutSeconds = requestTimeoutSeconds > 0 ? requestTimeoutSeconds : 600;
+        maxInputTokens = Math.max(0, maxInputTokens);
+        chatTemplate = chatTemplate == null || chatTemplate.isBlank() ? null : chatTemplate;
     }
 
     private static String blankTo(String value, String fallback) {
         return value == null || value.isBlank() ? fallback : value.trim();
+    }
+
+    public java.time.Duration requestTimeout() {
+        return java.time.Duration.ofMillis((long) (requestTimeoutSeconds * 1000));
     }
 
     /** ADDITIONAL_EOS_TOKENS split on commas, as Dream does; blanks dropped. */

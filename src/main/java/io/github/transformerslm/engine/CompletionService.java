@@ -6,30 +6,52 @@ import io.github.transformerslm.generation.GenerationConfig;
 import io.github.transformerslm.generation.GenerationPlan;
 import io.github.transformerslm.generation.GenerationRow;
 import io.github.transformerslm.generation.InvalidParameterException;
+import io.github.transformerslm.generation.SequenceListener;
 import io.github.transformerslm.generation.ServiceStops;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.stereotype.Service;
 
 /**
- * Turns prompts with merged generation configs into one batch for the model, and the batch's rows back
- * into each prompt's sequences. Everything a request could get wrong is checked here, before queueing.
+ * Turns prompts with merged generation configs into requests for the model thread and waits for, or
+ * streams, their sequences. Everything a request could get wrong is checked here, before it queues.
  */
 @Service
 public class CompletionService {
-    /** A text prompt and its fully merged generation parameters. */
-    public record Prompt(String text, GenerationConfig config) {}
+    /**
+     * A text or token prompt and its fully merged generation parameters.
+     *
+     * @param tokens the prompt as token ids, or null to tokenize {@code text}
+     * @param truncateLeft drop the oldest tokens when prompt plus new tokens exceed the context
+     * @param topLogprobs alternatives to report per generated token
+     */
+    public record Prompt(String text, int[] tokens, GenerationConfig config, boolean truncateLeft, int topLogprobs) {
+        public Prompt(String text, GenerationConfig config) {
+            this(text, null, config, false, 0);
+        }
+    }
 
-    /** A prompt's answer: its tokens count, its plan, and its num_return_sequences sequences. */
-    public record Completion(int promptTokens, GenerationPlan plan, List<GeneratedSequence> sequences) {}
+    /** A prompt's answer: its token count, its plan, and its sequences. */
+    public record Completion(int promptTokens, int[] promptIds, GenerationPlan plan, List<GeneratedSequence> sequences) {}
+
+    /** A prompt checked and ready to run. */
+    public record Prepared(int[] promptIds, GenerationPlan plan, GenerationRow row) {}
 
     private final ModelHost host;
     private final ServiceProperties properties;
+    private final ConcurrentHashMap<String, AtomicInteger> perClient = new ConcurrentHashMap<>();
     private volatile ServiceStops serviceStops;
 
     public CompletionService(ModelHost host, ServiceProperties properties) {
@@ -37,48 +59,161 @@ public class CompletionService {
         this.properties = properties;
     }
 
-    /**
-     * Generates every prompt in one batch. {@code paramPrefix} names where a prompt's parameters came
-     * from in error messages (e.g. {@code configs[1].}).
-     */
-    public List<Completion> complete(List<Prompt> prompts, List<String> paramPrefix, boolean addServiceStops) {
-        LoadedModel model = host.model();
-        int context = model.model().shape().maxPositions();
-        ServiceStops stops = addServiceStops ? serviceStops(model) : ServiceStops.NONE;
-        List<GenerationRow> rows = new ArrayList<>();
-        List<int[]> promptIds = new ArrayList<>();
-        List<GenerationPlan> plans = new ArrayList<>();
-        for (int i = 0; i < prompts.size(); i++) {
-            Prompt p = prompts.get(i);
-            int[] ids = model.tokenizer().encode(p.text());
-            if (ids.length == 0) {
-                throw new InvalidParameterException(paramPrefix.get(i) + "prompt", "the prompt is empty after tokenization");
-            }
-            GenerationPlan plan;
-            try {
-                plan = GenerationPlan.resolve(p.config(), ids.length, context, host.limits(), stops);
-            } catch (InvalidParameterException e) {
-                throw new InvalidParameterException(paramPrefix.get(i) + e.parameter(), e.getMessage());
-            }
-            rows.add(new GenerationRow(ids, plan, new SplittableRandom(plan.seed())));
-            promptIds.add(ids);
-            plans.add(plan);
-        }
-        List<List<GeneratedSequence>> generated = await(host, rows);
-        List<Completion> out = new ArrayList<>();
-        for (int i = 0; i < prompts.size(); i++) {
-            out.add(new Completion(promptIds.get(i).length, plans.get(i), generated.get(i)));
-        }
-        return out;
+    /** The context a prompt plus its new tokens must fit: the model's, or MAX_INPUT_TOKENS if smaller. */
+    public int contextLength() {
+        int model = host.model().model().shape().maxPositions();
+        return properties.maxInputTokens() > 0 ? Math.min(model, properties.maxInputTokens()) : model;
     }
 
-    private static List<List<GeneratedSequence>> await(ModelHost host, List<GenerationRow> rows) {
+    /** Whether {@code text} plus the new tokens {@code config} asks for fits the context. */
+    public boolean fits(String text, GenerationConfig config) {
+        int promptTokens = host.model().tokenizer().encode(text).length;
         try {
-            return host.generate(rows).get();
+            GenerationPlan plan = GenerationPlan.resolve(config, promptTokens, Integer.MAX_VALUE, host.limits(),
+                    ServiceStops.NONE);
+            return promptTokens + plan.maxNewTokens() <= contextLength();
+        } catch (InvalidParameterException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Tokenizes and resolves one prompt. {@code paramPrefix} names where its parameters came from in
+     * error messages (e.g. {@code configs[1].}).
+     */
+    public Prepared prepare(Prompt p, String paramPrefix, boolean addServiceStops) {
+        LoadedModel model = host.model();
+        int context = contextLength();
+        int[] ids = p.tokens() != null ? p.tokens() : model.tokenizer().encode(p.text());
+        if (ids.length == 0) {
+            throw new InvalidParameterException(paramPrefix + "prompt", "the prompt is empty after tokenization");
+        }
+        int vocab = model.model().shape().vocabSize();
+        for (int id : ids) {
+            if (id < 0 || id >= vocab) {
+                throw new InvalidParameterException(paramPrefix + "prompt",
+                        "token id " + id + " is outside the vocabulary of " + vocab);
+            }
+        }
+        ServiceStops stops = addServiceStops ? serviceStops(model) : ServiceStops.NONE;
+        GenerationPlan plan;
+        try {
+            GenerationPlan probe = p.truncateLeft()
+                    ? GenerationPlan.resolve(p.config(), 0, Integer.MAX_VALUE, host.limits(), stops) : null;
+            if (probe != null && ids.length + probe.maxNewTokens() > context) {
+                int keep = context - probe.maxNewTokens();
+                if (keep < 1) {
+                    throw new InvalidParameterException("max_new_tokens", "max_new_tokens " + probe.maxNewTokens()
+                            + " leaves no room for a prompt in the context of " + context + " tokens");
+                }
+                ids = Arrays.copyOfRange(ids, ids.length - keep, ids.length);
+            }
+            plan = GenerationPlan.resolve(p.config(), ids.length, context, host.limits(), stops);
+        } catch (InvalidParameterException e) {
+            throw new InvalidParameterException(paramPrefix + e.parameter(), e.getMessage());
+        }
+        return new Prepared(ids, plan, new GenerationRow(ids, plan, new SplittableRandom(plan.seed()), p.topLogprobs()));
+    }
+
+    /** Generates every prompt (they run side by side in the batch) and waits for all of them. */
+    public List<Completion> complete(List<Prompt> prompts, List<String> paramPrefix, boolean addServiceStops,
+            RequestContext ctx) {
+        List<Prepared> prepared = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            prepared.add(prepare(prompts.get(i), paramPrefix.get(i), addServiceStops));
+        }
+        Runnable release = acquireClientSlot(ctx);
+        List<Submission> submissions = new ArrayList<>();
+        List<CompletableFuture<List<GeneratedSequence>>> futures = new ArrayList<>();
+        try {
+            for (Prepared p : prepared) {
+                CompletableFuture<List<GeneratedSequence>> f = new CompletableFuture<>();
+                submissions.add(host.submit(p.row(), new SequenceListener() {
+                    @Override
+                    public void onFinish(List<GeneratedSequence> sequences) {
+                        f.complete(sequences);
+                    }
+
+                    @Override
+                    public void onError(Throwable error) {
+                        f.completeExceptionally(error);
+                    }
+                }, ctx.deadline()));
+                futures.add(f);
+            }
+            List<Completion> out = new ArrayList<>();
+            for (int i = 0; i < futures.size(); i++) {
+                Prepared p = prepared.get(i);
+                out.add(new Completion(p.promptIds().length, p.promptIds(), p.plan(), await(futures.get(i), ctx)));
+            }
+            return out;
+        } catch (RuntimeException e) {
+            submissions.forEach(s -> s.cancel(new java.util.concurrent.CancellationException("request abandoned")));
+            throw e;
+        } finally {
+            release.run();
+        }
+    }
+
+    /**
+     * Starts one prompt and reports its tokens as they come. The returned submission cancels it; the
+     * client slot is released when the listener hears the end.
+     */
+    public Submission stream(Prepared prepared, SequenceListener listener, RequestContext ctx) {
+        Runnable release = acquireClientSlot(ctx);
+        try {
+            return host.submit(prepared.row(), new SequenceListener() {
+                @Override
+                public void onToken(int sequence, int token, float logprob, List<TokenLogprob> top) {
+                    listener.onToken(sequence, token, logprob, top);
+                }
+
+                @Override
+                public void onFinish(List<GeneratedSequence> sequences) {
+                    release.run();
+                    listener.onFinish(sequences);
+                }
+
+                @Override
+                public void onError(Throwable error) {
+                    release.run();
+                    listener.onError(error);
+                }
+            }, ctx.deadline());
+        } catch (RuntimeException e) {
+            release.run();
+            throw e;
+        }
+    }
+
+    private Runnable acquireClientSlot(RequestContext ctx) {
+        int limit = properties.maxClientRequests();
+        if (limit <= 0) {
+            return () -> { };
+        }
+        AtomicInteger count = perClient.computeIfAbsent(ctx.client(), k -> new AtomicInteger());
+        if (count.incrementAndGet() > limit) {
+            count.decrementAndGet();
+            throw new ClientLimitException("client " + ctx.client() + " already has " + limit + " requests in flight");
+        }
+        AtomicInteger once = new AtomicInteger();
+        return () -> {
+            if (once.getAndIncrement() == 0) {
+                count.decrementAndGet();
+            }
+        };
+    }
+
+    private static List<GeneratedSequence> await(CompletableFuture<List<GeneratedSequence>> f, RequestContext ctx) {
+        try {
+            long wait = Math.max(1, Duration.between(Instant.now(), ctx.deadline()).toMillis()) + 1000;
+            return f.get(wait, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for the model", e);
-        } catch (ExecutionException | CompletionException e) {
+        } catch (TimeoutException e) {
+            throw new RequestTimeoutException("the request did not finish before its deadline");
+        } catch (ExecutionException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             if (cause instanceof RuntimeException re) {
                 throw re;

@@ -2,23 +2,27 @@ package io.github.transformerslm.engine;
 
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.generation.ContinuousBatcher;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;
 import io.github.transformerslm.generation.GenerationConfigParser;
 import io.github.transformerslm.generation.GenerationLimits;
 import io.github.transformerslm.generation.GenerationPlan;
-import io.github.transformerslm.generation.ServiceStops;
 import io.github.transformerslm.generation.GenerationRow;
 import io.github.transformerslm.generation.Generator;
+import io.github.transformerslm.generation.SequenceListener;
+import io.github.transformerslm.generation.ServiceStops;
 import io.github.transformerslm.model.ModelShape;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.SplittableRandom;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
@@ -29,9 +33,10 @@ import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 
 /**
- * Owns the one model instance and the one thread that runs it. Loading starts once the application
- * has started, so liveness answers while a large checkpoint loads; readiness waits for the load and a
- * warm-up generation. Requests queue for the model thread, at most MAX_QUEUE of them.
+ * Owns the one model instance and the one thread that runs it. Loading starts once the application has
+ * started, so liveness answers while a large checkpoint loads; readiness waits for the load and a
+ * warm-up generation. Then the thread runs the continuous batcher: every endpoint's requests arrive
+ * here, join the running batch between decode steps, and leave when done, cancelled or out of time.
  */
 @Component
 public class ModelHost implements DisposableBean {
@@ -41,29 +46,40 @@ public class ModelHost implements DisposableBean {
 
     private final ServiceProperties properties;
     private final ApplicationContext context;
-    private final ThreadPoolExecutor modelThread;
+    private final BlockingQueue<Submission> incoming = new LinkedBlockingQueue<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Thread modelThread;
+    private volatile boolean stopping;
     private volatile State state = State.LOADING;
     private volatile String failure;
     private volatile LoadedModel loaded;
-    private volatile Generator generator;
 
     public ModelHost(ServiceProperties properties, ApplicationContext context) {
         this.properties = properties;
         this.context = context;
-        this.modelThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(properties.maxQueue()), r -> {
-                    Thread t = new Thread(r, "model");
-                    t.setDaemon(true);
-                    return t;
-                });
+        this.modelThread = new Thread(this::run, "model");
+        this.modelThread.setDaemon(true);
     }
 
     @EventListener(ApplicationStartedEvent.class)
     public void startLoading() {
-        modelThread.execute(this::load);
+        if (!modelThread.isAlive() && state == State.LOADING) {
+            modelThread.start();
+        }
     }
 
-    private void load() {
+    private void run() {
+        LoadedModel model = load();
+        if (model == null) {
+            return;
+        }
+        try (ContinuousBatcher batcher = new ContinuousBatcher(model.model(), model.tokenizer(), model.manager(),
+                new ContinuousBatcher.Limits(properties.maxBatchSize(), properties.maxBatchTokens()))) {
+            serve(batcher);
+        }
+    }
+
+    private LoadedModel load() {
         try {
             TorchRuntime.start(properties.threads());
             TorchRuntime.prepareInferenceThread();
@@ -79,20 +95,21 @@ public class ModelHost implements DisposableBean {
             log.info("Model loaded: path={} architecture={} parameters={} dtype={} device={} threads={}"
                             + " context={} load_time={}ms",
                     bundled ? "bundled default (random weights)" : dir, shape.modelType(),
-                    String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(), model.manager().getDevice(),
-                    properties.threads(),
-                    shape.maxPositions(), model.loadTime().toMillis());
-            log.info("Limits: max_new_tokens={} max_return_sequences={} default_max_new_tokens={} max_queue={}"
+                    String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(),
+                    model.manager().getDevice(), properties.threads(), shape.maxPositions(), model.loadTime().toMillis());
+            log.info("Limits: max_batch_size={} max_batch_tokens={} max_queue={} max_client_requests={}"
+                            + " request_timeout={}s max_new_tokens={} max_return_sequences={} default_max_new_tokens={}"
                             + " generative_config={} additional_eos_tokens={} language={}",
-                    properties.maxNewTokens(), properties.maxReturnSequences(), properties.defaultMaxNewTokens(),
-                    properties.maxQueue(), properties.generativeConfig(), properties.additionalEosTokenList(),
-                    properties.language());
-            this.loaded = model;
-            this.generator = new Generator(model.model(), model.tokenizer());
+                    properties.maxBatchSize(), properties.maxBatchTokens(), properties.maxQueue(),
+                    properties.maxClientRequests(), properties.requestTimeoutSeconds(), properties.maxNewTokens(),
+                    properties.maxReturnSequences(), properties.defaultMaxNewTokens(), properties.generativeConfig(),
+                    properties.additionalEosTokenList(), properties.language());
             long warm = System.nanoTime();
             warmUp(model);
             log.info("Warm-up done in {} ms; ready", (System.nanoTime() - warm) / 1_000_000);
+            this.loaded = model;
             state = State.READY;
+            return model;
         } catch (RuntimeException | LinkageError e) {
             failure = e.getMessage();
             state = State.FAILED;
@@ -102,7 +119,80 @@ public class ModelHost implements DisposableBean {
                 int code = SpringApplication.exit(context, () -> 1);
                 System.exit(code);
             }
+            return null;
         }
+    }
+
+    /** The scheduler loop: take new requests, enforce cancellations and deadlines, step the batch. */
+    private void serve(ContinuousBatcher batcher) {
+        List<Submission> active = new ArrayList<>();
+        while (!stopping) {
+            try {
+                Submission next = batcher.hasWork() ? incoming.poll() : incoming.poll(100, TimeUnit.MILLISECONDS);
+                while (next != null) {
+                    Submission s = next;
+                    s.handle = batcher.submit(s.row, new SequenceListener() {
+                        @Override
+                        public void onToken(int sequence, int token, float logprob, List<TokenLogprob> top) {
+                            s.listener.onToken(sequence, token, logprob, top);
+                        }
+
+                        @Override
+                        public void onFinish(List<GeneratedSequence> sequences) {
+                            inFlight.decrementAndGet();
+                            active.remove(s);
+                            s.listener.onFinish(sequences);
+                        }
+
+                        @Override
+                        public void onError(Throwable error) {
+                            inFlight.decrementAndGet();
+                            active.remove(s);
+                            s.listener.onError(error);
+                        }
+                    });
+                    active.add(s);
+                    next = incoming.poll();
+                }
+                Instant now = Instant.now();
+                for (Iterator<Submission> it = List.copyOf(active).iterator(); it.hasNext(); ) {
+                    Submission s = it.next();
+                    if (s.cancellation() != null) {
+                        s.handle.cancel(s.cancellation());
+                    } else if (now.isAfter(s.deadline)) {
+                        s.handle.cancel(new RequestTimeoutException("the request did not finish before its deadline"));
+                    }
+                }
+                if (batcher.hasWork()) {
+                    batcher.step();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException | OutOfMemoryError e) {
+                log.error("Generation step failed; failing the requests of this batch", e);
+                batcher.failAll(e);
+            }
+        }
+    }
+
+    /** One short greedy generation through the real path, as Dream does before it reports ready. */
+    private void warmUp(LoadedModel model) {
+        int[] prompt = model.tokenizer().encode("You are a SpaceX Assistant.\nHuman: What is the goal of SpaceX?\nAI:");
+        GenerationConfig config = model.generationDefaults().overlay(GenerationConfigParser.parse(
+                "{\"max_new_tokens\": 2, \"do_sample\": false, \"num_return_sequences\": 1, \"num_beams\": 1}"));
+        int context = model.model().shape().maxPositions();
+        if (prompt.length > context - 2) {
+            prompt = java.util.Arrays.copyOfRange(prompt, prompt.length - (context - 2), prompt.length);
+        }
+        GenerationPlan plan = GenerationPlan.resolve(config, prompt.length, context, limits(), ServiceStops.NONE);
+        new Generator(model.model(), model.tokenizer())
+                .generate(model.manager(), List.of(new GenerationRow(prompt, plan, new SplittableRandom(0))));
+    }
+
+    public GenerationLimits limits() {
+        return new GenerationLimits(properties.maxNewTokens(), properties.maxReturnSequences(),
+                properties.defaultMaxNewTokens());
     }
 
     public State state() {
@@ -116,61 +206,41 @@ public class ModelHost implements DisposableBean {
     /** The loaded model, or {@link ModelNotReadyException} while it loads. */
     public LoadedModel model() {
         LoadedModel m = loaded;
-        if (m == null || state == State.FAILED) {
+        if (m == null || state != State.READY) {
             throw new ModelNotReadyException(state == State.FAILED
                     ? "the model failed to load: " + failure : "the model is still loading");
         }
         return m;
     }
 
-    /** Queues a batch of rows for the model thread. */
-    public CompletableFuture<List<List<GeneratedSequence>>> generate(List<GenerationRow> rows) {
-        LoadedModel m = model();
-        CompletableFuture<List<List<GeneratedSequence>>> result = new CompletableFuture<>();
-        try {
-            modelThread.execute(() -> {
-                try {
-                    // Grad mode is per thread; a replacement thread must turn it off too.
-                    TorchRuntime.prepareInferenceThread();
-                    result.complete(generator.generate(m.manager(), rows));
-                } catch (RuntimeException | Error e) {
-                    result.completeExceptionally(e);
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            throw new QueueFullException("more than " + properties.maxQueue() + " requests are waiting for the model");
+    /**
+     * Hands a request to the model thread. Refused at once, before any work, when more requests wait than
+     * MAX_QUEUE allows beyond a full batch.
+     */
+    public Submission submit(GenerationRow row, SequenceListener listener, Instant deadline) {
+        model();
+        int limit = properties.maxBatchSize() + properties.maxQueue();
+        if (inFlight.incrementAndGet() > limit) {
+            inFlight.decrementAndGet();
+            throw new QueueFullException("the model is busy: " + properties.maxQueue()
+                    + " requests already wait for a place in the batch");
         }
-        return result;
-    }
-
-    /** One short greedy generation through the real path, as Dream does before it reports ready. */
-    private void warmUp(LoadedModel model) {
-        int[] prompt = model.tokenizer().encode("You are a SpaceX Assistant.\nHuman: What is the goal of SpaceX?\nAI:");
-        GenerationConfig config = model.generationDefaults().overlay(GenerationConfigParser.parse(
-                "{\"max_new_tokens\": 2, \"do_sample\": false, \"num_return_sequences\": 1, \"num_beams\": 1}"));
-        int context = model.model().shape().maxPositions();
-        if (prompt.length > context - 2) {
-            prompt = java.util.Arrays.copyOfRange(prompt, prompt.length - (context - 2), prompt.length);
-        }
-        GenerationPlan plan = GenerationPlan.resolve(config, prompt.length, context, limits(), ServiceStops.NONE);
-        generator.generate(model.manager(), List.of(new GenerationRow(prompt, plan, new SplittableRandom(0))));
-    }
-
-    public GenerationLimits limits() {
-        return new GenerationLimits(properties.maxNewTokens(), properties.maxReturnSequences(),
-                properties.defaultMaxNewTokens());
+        Submission s = new Submission(row, listener, deadline);
+        incoming.add(s);
+        return s;
     }
 
     @Override
     public void destroy() {
-        modelThread.shutdownNow();
+        stopping = true;
+        modelThread.interrupt();
+        try {
+            modelThread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         LoadedModel m = loaded;
         if (m != null) {
-            try {
-                modelThread.awaitTermination(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
             m.close();
         }
     }

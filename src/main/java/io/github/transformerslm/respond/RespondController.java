@@ -10,7 +10,10 @@ import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.InvalidParameterException;
 import io.github.transformerslm.web.InvalidRequestException;
 import io.github.transformerslm.web.JsonBodies;
+import io.github.transformerslm.engine.RequestContext;
+import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
+import org.springframework.http.ResponseEntity;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,9 +44,13 @@ class RespondController {
         this.properties = properties;
     }
 
+    /** Names, per dialog, how many of its oldest utterances were dropped to fit the model's context. */
+    static final String TRUNCATED_HEADER = "X-Dialog-Truncated-Turns";
+
     @PostMapping(path = "/respond", consumes = "application/json", produces = "application/json")
-    List<List<String>> respond(@RequestBody JsonNode body) {
+    ResponseEntity<List<List<String>>> respond(@RequestBody JsonNode body, HttpServletRequest http) {
         long start = System.nanoTime();
+        RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
         JsonBodies.requireObject(body);
         List<JsonNode> contexts = JsonBodies.optionalList(body, "dialog_contexts");
         if (contexts == null) {
@@ -56,13 +63,14 @@ class RespondController {
         requireSameLength("prompts", prompts, contexts.size());
         requireSameLength("configs", configs, contexts.size());
         if (contexts.isEmpty()) {
-            return List.of();
+            return ResponseEntity.ok(List.of());
         }
         GenerationConfig defaults = GenerationConfig.TRANSFORMERS_DEFAULTS
                 .overlay(host.model().generationDefaults())
                 .overlay(serviceDefaults.config());
         List<Prompt> items = new ArrayList<>();
         List<String> prefixes = new ArrayList<>();
+        List<Integer> truncated = new ArrayList<>();
         for (int i = 0; i < contexts.size(); i++) {
             List<String> utterances = JsonBodies.strings(contexts.get(i), "dialog_contexts[" + i + "]");
             if (utterances.isEmpty()) {
@@ -73,11 +81,20 @@ class RespondController {
                     : JsonBodies.string(prompts.get(i), "prompts[" + i + "]");
             GenerationConfig request = configs == null ? GenerationConfig.EMPTY : parseConfig(configs.get(i), i);
             GenerationConfig merged = defaults.overlay(request);
-            String text = DialogPrompt.format(prompt, utterances, properties.language());
-            items.add(new Prompt(Replacement.toModel(text, merged.replacement()), merged));
+            // Like a person who forgets the start of a long talk: drop the oldest turns until it fits.
+            int dropped = 0;
+            String text = Replacement.toModel(DialogPrompt.format(prompt, utterances, properties.language()),
+                    merged.replacement());
+            while (utterances.size() - dropped > 1 && !completions.fits(text, merged)) {
+                dropped++;
+                text = Replacement.toModel(DialogPrompt.format(prompt, utterances.subList(dropped, utterances.size()),
+                        properties.language()), merged.replacement());
+            }
+            truncated.add(dropped);
+            items.add(new Prompt(text, merged));
             prefixes.add(configs == null ? "" : "configs[" + i + "].");
         }
-        List<CompletionService.Completion> results = completions.complete(items, prefixes, true);
+        List<CompletionService.Completion> results = completions.complete(items, prefixes, true, ctx);
         List<List<String>> answer = new ArrayList<>();
         for (int i = 0; i < results.size(); i++) {
             List<List<String>> replacement = items.get(i).config().replacement();
@@ -88,7 +105,12 @@ class RespondController {
             answer.add(hypotheses);
         }
         log.info("/respond: {} dialogs answered in {} ms", contexts.size(), (System.nanoTime() - start) / 1_000_000);
-        return answer;
+        ResponseEntity.BodyBuilder response = ResponseEntity.ok();
+        if (truncated.stream().anyMatch(n -> n > 0)) {
+            response.header(TRUNCATED_HEADER, truncated.stream().map(String::valueOf)
+                    .collect(java.util.stream.Collectors.joining(",")));
+        }
+        return response.body(answer);
     }
 
     private static GenerationConfig parseConfig(JsonNode config, int index) {

@@ -12,7 +12,11 @@ import io.github.transformerslm.generation.InvalidParameterException;
 import io.github.transformerslm.generation.UnknownParameterException;
 import io.github.transformerslm.web.InvalidRequestException;
 import io.github.transformerslm.web.JsonBodies;
+import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.engine.RequestContext;
+import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,14 +38,17 @@ class GenerateController {
 
     private final CompletionService completions;
     private final ModelHost host;
+    private final ServiceProperties properties;
 
-    GenerateController(CompletionService completions, ModelHost host) {
+    GenerateController(CompletionService completions, ModelHost host, ServiceProperties properties) {
         this.completions = completions;
         this.host = host;
+        this.properties = properties;
     }
 
     @PostMapping(path = "/generate", consumes = "application/json", produces = "application/json")
-    Map<String, Object> generate(@RequestBody JsonNode body) {
+    Map<String, Object> generate(@RequestBody JsonNode body, HttpServletRequest http) {
+        RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
         JsonBodies.requireObject(body);
         String inputs = JsonBodies.string(body.get("inputs"), "inputs");
         if (inputs.isEmpty()) {
@@ -68,7 +75,13 @@ class GenerateController {
             throw new InvalidParameterException("parameters.num_return_sequences",
                     "/generate returns one sequence; num_return_sequences must be 1");
         }
-        Completion c = completions.complete(List.of(new Prompt(inputs, merged)), List.of("parameters."), false).get(0);
+        int[] tokens = null;
+        if (options.truncate() != null) {
+            int[] all = model.tokenizer().encode(inputs);
+            tokens = Arrays.copyOfRange(all, Math.max(0, all.length - options.truncate()), all.length);
+        }
+        Prompt prompt = new Prompt(inputs, tokens, merged, options.truncateLeft(), 0);
+        Completion c = completions.complete(List.of(prompt), List.of("parameters."), false, ctx).get(0);
         GeneratedSequence s = c.sequences().get(0);
         String text = s.text() + (s.stopString() != null ? s.stopString() : "");
         Map<String, Object> out = new LinkedHashMap<>();
@@ -108,20 +121,34 @@ class GenerateController {
                 : new InvalidParameterException(field, e.getMessage());
     }
 
-    /** TGI's own options: supported ones read, unsupported ones accepted only at their neutral value. */
-    record TgiOptions(boolean details, boolean returnFullText) {
+    /**
+     * TGI's own options: supported ones read, unsupported ones accepted only at their neutral value.
+     * {@code truncate} is TGI's (keep the last N prompt tokens) or {@code "left"} (drop the oldest tokens
+     * that do not fit the context).
+     */
+    record TgiOptions(boolean details, boolean returnFullText, Integer truncate, boolean truncateLeft) {
         static TgiOptions parse(JsonNode p) {
             if (!p.isObject()) {
-                return new TgiOptions(false, false);
+                return new TgiOptions(false, false, null, false);
             }
             neutral(p, "decoder_input_details", n -> n.isBoolean() && !n.booleanValue());
             neutral(p, "watermark", n -> n.isBoolean() && !n.booleanValue());
             neutral(p, "best_of", n -> n.isIntegralNumber() && n.intValue() == 1);
             neutral(p, "top_n_tokens", n -> n.isIntegralNumber() && n.intValue() == 0);
-            neutral(p, "truncate", n -> false);
             neutral(p, "grammar", n -> false);
             neutral(p, "adapter_id", n -> false);
-            return new TgiOptions(flag(p, "details"), flag(p, "return_full_text"));
+            JsonNode t = p.path("truncate");
+            Integer truncate = null;
+            boolean left = false;
+            if (t.isIntegralNumber() && t.intValue() > 0) {
+                truncate = t.intValue();
+            } else if (t.isString() && t.asString().equals("left")) {
+                left = true;
+            } else if (!t.isMissingNode() && !t.isNull()) {
+                throw new InvalidParameterException("parameters.truncate",
+                        "truncate must be a positive number of tokens or \"left\", got " + t);
+            }
+            return new TgiOptions(flag(p, "details"), flag(p, "return_full_text"), truncate, left);
         }
 
         private static boolean flag(JsonNode p, String key) {

@@ -1,6 +1,8 @@
 package io.github.transformerslm.web;
 
+import io.github.transformerslm.engine.ClientLimitException;
 import io.github.transformerslm.engine.ModelNotReadyException;
+import io.github.transformerslm.engine.RequestTimeoutException;
 import io.github.transformerslm.engine.QueueFullException;
 import io.github.transformerslm.generation.InvalidParameterException;
 import io.github.transformerslm.generation.UnknownParameterException;
@@ -49,6 +51,18 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     @ExceptionHandler(QueueFullException.class)
     ResponseEntity<ProblemDetail> queueFull(QueueFullException e) {
         return unavailable(problem(HttpStatus.SERVICE_UNAVAILABLE, "Overloaded", e.getMessage(), "overloaded"));
+    }
+
+    @ExceptionHandler(RequestTimeoutException.class)
+    ResponseEntity<ProblemDetail> timeout(RequestTimeoutException e) {
+        return ResponseEntity.status(HttpStatus.GATEWAY_TIMEOUT)
+                .body(problem(HttpStatus.GATEWAY_TIMEOUT, "Request timed out", e.getMessage(), "timeout"));
+    }
+
+    @ExceptionHandler(ClientLimitException.class)
+    ResponseEntity<ProblemDetail> clientLimit(ClientLimitException e) {
+        return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS).header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS)
+                .body(problem(HttpStatus.TOO_MANY_REQUESTS, "Too many requests", e.getMessage(), "client-limit"));
     }
 
     @ExceptionHandler(Exception.class)

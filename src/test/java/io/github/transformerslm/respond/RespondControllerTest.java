@@ -37,7 +37,7 @@ class RespondControllerTest {
     static class Properties {
         @org.springframework.context.annotation.Bean
         ServiceProperties serviceProperties() {
-            return new ServiceProperties("", false, null, null, null, "EN", 1, 0, 0, 0, 0, false);
+            return new ServiceProperties("", false, null, null, null, "EN", 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, false);
         }
     }
 
@@ -63,7 +63,8 @@ class RespondControllerTest {
         when(serviceDefaults.config()).thenReturn(
                 io.github.transformerslm.generation.GenerationConfigParser.parse("{\"max_new_tokens\": 120, \"min_new_tokens\": 8,"
                         + " \"do_sample\": true, \"temperature\": 0.9, \"top_p\": 0.9, \"num_return_sequences\": 2}"));
-        when(completions.complete(any(), any(), anyBoolean())).thenReturn(List.of(new Completion(5, null, List.of(
+        when(completions.fits(any(), any())).thenReturn(true);
+        when(completions.complete(any(), any(), anyBoolean(), any())).thenReturn(List.of(new Completion(5, null, null, List.of(
                 new GeneratedSequence(new int[0], new float[0], " I'm fine.\nHuman: and you?", FinishReason.LENGTH, null),
                 new GeneratedSequence(new int[0], new float[0], " k", FinishReason.LENGTH, null)))));
 
@@ -74,7 +75,7 @@ class RespondControllerTest {
                 .andExpect(content().json("[[\"I'm fine.\", \"\"]]"));
 
         ArgumentCaptor<List<Prompt>> prompts = ArgumentCaptor.forClass(List.class);
-        verify(completions).complete(prompts.capture(), any(), anyBoolean());
+        verify(completions).complete(prompts.capture(), any(), anyBoolean(), any());
         Prompt p = prompts.getValue().get(0);
         assertThat(p.text()).isEqualTo("Be nice.\nHuman: hi\nAI: hello\nHuman: how are you?\nAI:");
         GenerationConfig c = p.config();
@@ -100,7 +101,8 @@ class RespondControllerTest {
         when(model.generationDefaults()).thenReturn(GenerationConfig.EMPTY);
         when(host.model()).thenReturn(model);
         when(serviceDefaults.config()).thenReturn(GenerationConfig.EMPTY);
-        when(completions.complete(any(), any(), anyBoolean())).thenThrow(new IllegalStateException("boom"));
+        when(completions.fits(any(), any())).thenReturn(true);
+        when(completions.complete(any(), any(), anyBoolean(), any())).thenThrow(new IllegalStateException("boom"));
         mvc.perform(post("/respond").contentType("application/json").content("{\"dialog_contexts\": [[\"hi\"]]}"))
                 .andExpect(status().isInternalServerError())
                 .andExpect(content().contentTypeCompatibleWith("application/problem+json"))

@@ -1,0 +1,40 @@
+package io.github.transformerslm.engine;
+
+import jakarta.servlet.http.HttpServletRequest;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * Who asked and by when: the client key for per-client limits (first X-Forwarded-For hop behind a proxy,
+ * else the peer address) and the deadline (X-Request-Timeout seconds, else the configured default).
+ */
+public record RequestContext(String client, Instant deadline) {
+    public static final String TIMEOUT_HEADER = "X-Request-Timeout";
+
+    public static RequestContext of(HttpServletRequest request, Duration defaultTimeout) {
+        String forwarded = request.getHeader("X-Forwarded-For");
+        String client = forwarded != null && !forwarded.isBlank() ? forwarded.split(",")[0].trim() : request.getRemoteAddr();
+        Duration timeout = defaultTimeout;
+        String header = request.getHeader(TIMEOUT_HEADER);
+        if (header != null) {
+            double seconds;
+            try {
+                seconds = Double.parseDouble(header.trim());
+            } catch (NumberFormatException e) {
+                throw new io.github.transformerslm.web.InvalidRequestException(TIMEOUT_HEADER,
+                        TIMEOUT_HEADER + " must be a number of seconds, got '" + header + "'");
+            }
+            if (!(seconds > 0) || Double.isInfinite(seconds)) {
+                throw new io.github.transformerslm.web.InvalidRequestException(TIMEOUT_HEADER,
+                        TIMEOUT_HEADER + " must be a positive number of seconds, got '" + header + "'");
+            }
+            timeout = Duration.ofMillis((long) (seconds * 1000));
+        }
+        return new RequestContext(client, Instant.now().plus(timeout));
+    }
+
+    /** For callers inside the service (warm-up, tests). */
+    public static RequestContext internal(Duration timeout) {
+        return new RequestContext("internal", Instant.now().plus(timeout));
+    }
+}

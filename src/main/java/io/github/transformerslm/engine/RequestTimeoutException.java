@@ -1,0 +1,8 @@
+package io.github.transformerslm.engine;
+
+/** The request's deadline (X-Request-Timeout or the default) passed before it finished. */
+public class RequestTimeoutException extends RuntimeException {
+    public RequestTimeoutException(String message) {
+        super(message);
+    }
+}

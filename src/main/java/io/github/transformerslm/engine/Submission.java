@@ -1,0 +1,32 @@
+package io.github.transformerslm.engine;
+
+import io.github.transformerslm.generation.ContinuousBatcher;
+import io.github.transformerslm.generation.GenerationRow;
+import io.github.transformerslm.generation.SequenceListener;
+import java.time.Instant;
+
+/**
+ * A request handed to the model thread. Any thread may cancel it; the model thread passes the
+ * cancellation to the batcher, which drops the request at its next step.
+ */
+public final class Submission {
+    final GenerationRow row;
+    final SequenceListener listener;
+    final Instant deadline;
+    private volatile Throwable cancellation;
+    ContinuousBatcher.Handle handle; // set on the model thread
+
+    Submission(GenerationRow row, SequenceListener listener, Instant deadline) {
+        this.row = row;
+        this.listener = listener;
+        this.deadline = deadline;
+    }
+
+    public void cancel(Throwable reason) {
+        cancellation = reason;
+    }
+
+    Throwable cancellation() {
+        return cancellation;
+    }
+}
