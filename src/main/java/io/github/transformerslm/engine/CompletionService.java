@@ -95,6 +95,14 @@ public class CompletionService {
                         "token id " + id + " is outside the vocabulary of " + vocab);
             }
         }
+        if (p.config().logitBias() != null) {
+            for (int id : p.config().logitBias().keySet()) {
+                if (id >= vocab) {
+                    throw new InvalidParameterException(paramPrefix + "logit_bias",
+                            "logit_bias names token " + id + ", outside the vocabulary of " + vocab);
+                }
+            }
+        }
         ServiceStops stops = addServiceStops ? serviceStops(model) : ServiceStops.NONE;
         GenerationPlan plan;
         try {

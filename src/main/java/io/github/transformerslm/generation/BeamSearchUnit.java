@@ -259,7 +259,7 @@ final class BeamSearchUnit implements DecodingUnit {
             FinishReason reason = stop != null ? FinishReason.STOP_SEQUENCE
                     : h.eos() >= 0 ? FinishReason.EOS_TOKEN : FinishReason.LENGTH;
             out.add(new GeneratedSequence(tokens, Arrays.copyOf(h.logprobs(), tokens.length), text, reason, stop,
-                    h.score()));
+                    h.score(), List.of()));
         }
         return out;
     }

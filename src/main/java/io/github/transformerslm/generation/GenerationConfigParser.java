@@ -46,6 +46,9 @@ public final class GenerationConfigParser {
         KEYS.put("seed", (b, v) -> b.seed = longInteger("seed", v));
         KEYS.put("stop", (b, v) -> b.stop = strings("stop", v));
         KEYS.put("replacement", (b, v) -> b.replacement = replacementPairs("replacement", v));
+        KEYS.put("presence_penalty", (b, v) -> b.presencePenalty = number("presence_penalty", v));
+        KEYS.put("frequency_penalty", (b, v) -> b.frequencyPenalty = number("frequency_penalty", v));
+        KEYS.put("logit_bias", (b, v) -> b.logitBias = logitBias("logit_bias", v));
     }
 
     private GenerationConfigParser() {}
@@ -162,6 +165,28 @@ public final class GenerationConfigParser {
         return List.copyOf(out);
     }
 
+    /** OpenAI's {"token id": bias} with biases in [-100, 100]. */
+    private static java.util.Map<Integer, Double> logitBias(String key, JsonNode v) {
+        if (!v.isObject()) {
+            throw new InvalidParameterException(key, key + " must map token ids to biases, got " + v);
+        }
+        java.util.Map<Integer, Double> out = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : v.properties()) {
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey());
+            } catch (NumberFormatException ex) {
+                throw new InvalidParameterException(key, key + " keys must be token ids, got '" + e.getKey() + "'");
+            }
+            if (!e.getValue().isNumber() || Math.abs(e.getValue().doubleValue()) > 100 || id < 0) {
+                throw new InvalidParameterException(key, key + " biases must be numbers in [-100, 100] for token ids"
+                        + " >= 0, got " + e.getKey() + ": " + e.getValue());
+            }
+            out.put(id, e.getValue().doubleValue());
+        }
+        return java.util.Map.copyOf(out);
+    }
+
     /** transformers accepts true, false and "never". */
     private static String earlyStopping(String key, JsonNode v) {
         if (v.isBoolean()) {
@@ -232,9 +257,12 @@ public final class GenerationConfigParser {
         Long seed;
         List<String> stop;
         List<List<String>> replacement;
+        Double presencePenalty;
+        Double frequencyPenalty;
+        java.util.Map<Integer, Double> logitBias;
 
         GenerationConfig build() {
-            return new GenerationConfig(maxNewTokens, maxLength, minNewTokens, minLength, doSample, temperature, topK, topP, minP, typicalP, epsilonCutoff, repetitionPenalty, noRepeatNgramSize, badWordsIds, numReturnSequences, numBeams, lengthPenalty, earlyStopping, eosTokenId, forcedEosTokenId, padTokenId, seed, stop, replacement);
+            return new GenerationConfig(maxNewTokens, maxLength, minNewTokens, minLength, doSample, temperature, topK, topP, minP, typicalP, epsilonCutoff, repetitionPenalty, noRepeatNgramSize, badWordsIds, numReturnSequences, numBeams, lengthPenalty, earlyStopping, eosTokenId, forcedEosTokenId, padTokenId, seed, stop, replacement, presencePenalty, frequencyPenalty, logitBias);
         }
     }
 }

@@ -2,7 +2,9 @@ package io.github.transformerslm.generation;
 
 import io.github.transformerslm.generation.processors.EpsilonCutoffProcessor;
 import io.github.transformerslm.generation.processors.ForcedEosProcessor;
+import io.github.transformerslm.generation.processors.LogitBiasProcessor;
 import io.github.transformerslm.generation.processors.LogitsProcessor;
+import io.github.transformerslm.generation.processors.OpenAiPenaltiesProcessor;
 import io.github.transformerslm.generation.processors.MinNewTokensProcessor;
 import io.github.transformerslm.generation.processors.MinPProcessor;
 import io.github.transformerslm.generation.processors.NoBadWordsProcessor;
@@ -105,6 +107,17 @@ public record GenerationPlan(
         boolean sampling = Boolean.TRUE.equals(config.doSample()) && temperature > 0;
 
         List<LogitsProcessor> processors = new ArrayList<>();
+        if (config.logitBias() != null && !config.logitBias().isEmpty()) {
+            processors.add(new LogitBiasProcessor(config.logitBias()));
+        }
+        if (config.presencePenalty() != null || config.frequencyPenalty() != null) {
+            double presence = orDefault(config.presencePenalty(), 0.0);
+            double frequency = orDefault(config.frequencyPenalty(), 0.0);
+            OpenAiPenaltiesProcessor p = new OpenAiPenaltiesProcessor(presence, frequency);
+            if (presence != 0 || frequency != 0) {
+                processors.add(p);
+            }
+        }
         if (config.repetitionPenalty() != null) {
             RepetitionPenaltyProcessor p = new RepetitionPenaltyProcessor(config.repetitionPenalty());
             if (config.repetitionPenalty() != 1.0) {

@@ -14,6 +14,7 @@ final class SamplingUnit implements DecodingUnit {
     private final float[] logprobs;
     private final int topLogprobs;
     private List<SequenceListener.TokenLogprob> lastTop = List.of();
+    private final List<List<SequenceListener.TokenLogprob>> tops = new java.util.ArrayList<>();
     private FinishReason finish;
     private String stopString;
     private int stopIndex = -1;
@@ -68,6 +69,7 @@ final class SamplingUnit implements DecodingUnit {
         logprobs[sequence.generatedCount()] = Scores.logSoftmaxAt(scores, token);
         if (topLogprobs > 0) {
             lastTop = Scores.topLogprobs(scores, topLogprobs);
+            tops.add(lastTop);
         }
         sequence.append(token);
         nextTokens[0] = token;
@@ -112,6 +114,6 @@ final class SamplingUnit implements DecodingUnit {
         }
         int n = sequence.generatedCount();
         return List.of(new GeneratedSequence(sequence.generated(), Arrays.copyOf(logprobs, n), text,
-                finish != null ? finish : FinishReason.LENGTH, stopString));
+                finish != null ? finish : FinishReason.LENGTH, stopString, null, List.copyOf(tops)));
     }
 }

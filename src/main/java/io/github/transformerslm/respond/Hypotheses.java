@@ -15,9 +15,13 @@ public final class Hypotheses {
     private Hypotheses() {}
 
     public static String extract(String generated) {
-        Matcher m = SPEAKER_MARKER.matcher(generated);
-        String cut = m.find() ? generated.substring(0, m.start()) : generated;
-        String trimmed = cut.strip();
+        String trimmed = cutAtSpeaker(generated);
         return trimmed.length() >= 2 ? trimmed : "";
+    }
+
+    /** The text before the first speaker marker, trimmed. */
+    public static String cutAtSpeaker(String generated) {
+        Matcher m = SPEAKER_MARKER.matcher(generated);
+        return (m.find() ? generated.substring(0, m.start()) : generated).strip();
     }
 }

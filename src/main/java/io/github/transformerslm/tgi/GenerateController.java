@@ -15,6 +15,15 @@ import io.github.transformerslm.web.JsonBodies;
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.engine.RequestContext;
 import jakarta.servlet.http.HttpServletRequest;
+import io.github.transformerslm.engine.CompletionService.Prepared;
+import io.github.transformerslm.engine.Submission;
+import io.github.transformerslm.generation.SequenceListener;
+import io.github.transformerslm.stream.IncrementalText;
+import io.github.transformerslm.stream.SseChannel;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
+import tools.jackson.databind.json.JsonMapper;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -32,6 +41,8 @@ import tools.jackson.databind.JsonNode;
  */
 @RestController
 class GenerateController {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
     /** TGI keys handled here rather than by the generation config. */
     private static final Set<String> TGI_KEYS = Set.of("details", "return_full_text", "decoder_input_details",
             "best_of", "watermark", "top_n_tokens", "truncate", "grammar", "adapter_id");
@@ -46,8 +57,10 @@ class GenerateController {
         this.properties = properties;
     }
 
-    @PostMapping(path = "/generate", consumes = "application/json", produces = "application/json")
-    Map<String, Object> generate(@RequestBody JsonNode body, HttpServletRequest http) {
+    /** A parsed TGI request: its prompt with merged parameters and TGI's own options. */
+    private record TgiCall(String inputs, Prompt prompt, TgiOptions options, RequestContext ctx) {}
+
+    private TgiCall parse(JsonNode body, HttpServletRequest http) {
         RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
         JsonBodies.requireObject(body);
         String inputs = JsonBodies.string(body.get("inputs"), "inputs");
@@ -80,16 +93,102 @@ class GenerateController {
             int[] all = model.tokenizer().encode(inputs);
             tokens = Arrays.copyOfRange(all, Math.max(0, all.length - options.truncate()), all.length);
         }
-        Prompt prompt = new Prompt(inputs, tokens, merged, options.truncateLeft(), 0);
-        Completion c = completions.complete(List.of(prompt), List.of("parameters."), false, ctx).get(0);
+        return new TgiCall(inputs, new Prompt(inputs, tokens, merged, options.truncateLeft(), 0), options, ctx);
+    }
+
+    @PostMapping(path = "/generate", consumes = "application/json", produces = "application/json")
+    Map<String, Object> generate(@RequestBody JsonNode body, HttpServletRequest http) {
+        TgiCall call = parse(body, http);
+        Completion c = completions.complete(List.of(call.prompt()), List.of("parameters."), false, call.ctx()).get(0);
         GeneratedSequence s = c.sequences().get(0);
         String text = s.text() + (s.stopString() != null ? s.stopString() : "");
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("generated_text", options.returnFullText() ? inputs + text : text);
-        if (options.details()) {
-            out.put("details", details(model, c, s));
+        out.put("generated_text", call.options().returnFullText() ? call.inputs() + text : text);
+        if (call.options().details()) {
+            out.put("details", details(host.model(), c, s));
         }
         return out;
+    }
+
+    /**
+     * TGI's {@code POST /generate_stream}: one event per token, whose {@code token.text} is the text that
+     * token makes safe to show (whole UTF-8 characters, stop strings held back); the last event carries
+     * {@code generated_text} and {@code details}.
+     */
+    @PostMapping(path = "/generate_stream", consumes = "application/json", produces = "text/event-stream")
+    SseEmitter generateStream(@RequestBody JsonNode body, HttpServletRequest http) {
+        TgiCall call = parse(body, http);
+        Prepared prepared = completions.prepare(call.prompt(), "parameters.", false);
+        if (prepared.plan().beamSearch()) {
+            throw new InvalidParameterException("parameters.num_beams", "streaming does not support beam search");
+        }
+        LoadedModel model = host.model();
+        AtomicReference<Submission> submission = new AtomicReference<>();
+        long timeout = Math.max(1000, java.time.Duration.between(java.time.Instant.now(), call.ctx().deadline()).toMillis()) + 5000;
+        SseChannel channel = new SseChannel(timeout, () -> {
+            Submission s = submission.get();
+            if (s != null) {
+                s.cancel(new CancellationException("the client closed the stream"));
+            }
+        });
+        IncrementalText text = new IncrementalText(model.tokenizer(), prepared.promptIds(), prepared.plan().stopStrings());
+        submission.set(completions.stream(prepared, new SequenceListener() {
+            private Map<String, Object> pending;
+            private int index;
+
+            @Override
+            public void onToken(int sequence, int token, float logprob, List<TokenLogprob> top) {
+                if (pending != null) {
+                    channel.send(JSON.writeValueAsString(pending));
+                }
+                Map<String, Object> t = new LinkedHashMap<>();
+                t.put("id", token);
+                t.put("text", text.add(token));
+                t.put("logprob", logprob);
+                t.put("special", isSpecial(model, token));
+                pending = new LinkedHashMap<>();
+                pending.put("index", ++index);
+                pending.put("token", t);
+                pending.put("generated_text", null);
+                pending.put("details", null);
+            }
+
+            @Override
+            @SuppressWarnings("unchecked")
+            public void onFinish(List<GeneratedSequence> sequences) {
+                GeneratedSequence s = sequences.get(0);
+                Map<String, Object> last = pending != null ? pending : new LinkedHashMap<>();
+                if (pending != null) {
+                    Map<String, Object> t = (Map<String, Object>) last.get("token");
+                    t.put("text", t.get("text") + text.finish(s.text()));
+                }
+                String full = s.text() + (s.stopString() != null ? s.stopString() : "");
+                last.put("generated_text", call.options().returnFullText() ? call.inputs() + full : full);
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("finish_reason", s.finishReason().wireName());
+                details.put("generated_tokens", s.tokens().length);
+                details.put("seed", prepared.plan().sampling() ? prepared.plan().seed() : null);
+                last.put("details", details);
+                channel.send(JSON.writeValueAsString(last));
+                channel.complete();
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("error", String.valueOf(error.getMessage()));
+                e.put("error_type", error instanceof io.github.transformerslm.engine.RequestTimeoutException
+                        ? "timeout" : error instanceof CancellationException ? "cancelled" : "generation");
+                channel.send(JSON.writeValueAsString(e));
+                channel.complete();
+            }
+        }, call.ctx()));
+        return channel.emitter();
+    }
+
+    static boolean isSpecial(LoadedModel model, int id) {
+        String raw = model.tokenizer().decode(new int[] {id}, false);
+        return !raw.isEmpty() && model.tokenizer().decode(new int[] {id}, true).isEmpty();
     }
 
     private static Map<String, Object> details(LoadedModel model, Completion c, GeneratedSequence s) {
@@ -101,13 +200,11 @@ class GenerateController {
         List<Map<String, Object>> tokens = new ArrayList<>();
         for (int i = 0; i < s.tokens().length; i++) {
             int id = s.tokens()[i];
-            String raw = model.tokenizer().decode(new int[] {id}, false);
-            boolean special = !raw.isEmpty() && model.tokenizer().decode(new int[] {id}, true).isEmpty();
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("id", id);
-            t.put("text", raw);
+            t.put("text", model.tokenizer().decode(new int[] {id}, false));
             t.put("logprob", s.logprobs()[i]);
-            t.put("special", special);
+            t.put("special", isSpecial(model, id));
             tokens.add(t);
         }
         d.put("tokens", tokens);

@@ -24,11 +24,14 @@ public final class TextTokenizer implements TextDecoder, AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
     private final Optional<String> eosToken;
     private final Optional<String> bosToken;
+    private final Optional<String> chatTemplate;
 
-    private TextTokenizer(HuggingFaceTokenizer tokenizer, Optional<String> eosToken, Optional<String> bosToken) {
+    private TextTokenizer(HuggingFaceTokenizer tokenizer, Optional<String> eosToken, Optional<String> bosToken,
+            Optional<String> chatTemplate) {
         this.tokenizer = tokenizer;
         this.eosToken = eosToken;
         this.bosToken = bosToken;
+        this.chatTemplate = chatTemplate;
     }
 
     public static TextTokenizer load(Path directory) {
@@ -44,7 +47,8 @@ public final class TextTokenizer implements TextDecoder, AutoCloseable {
             throw new CheckpointException("tokenizer.json: cannot be loaded: " + e.getMessage(), e);
         }
         JsonNode config = readConfig(directory.resolve("tokenizer_config.json"));
-        return new TextTokenizer(tokenizer, special(config, "eos_token"), special(config, "bos_token"));
+        return new TextTokenizer(tokenizer, special(config, "eos_token"), special(config, "bos_token"),
+                chatTemplate(config));
     }
 
     private static JsonNode readConfig(Path path) {
@@ -56,6 +60,22 @@ public final class TextTokenizer implements TextDecoder, AutoCloseable {
         } catch (RuntimeException e) {
             throw new CheckpointException("tokenizer_config.json: not valid JSON: " + e.getMessage(), e);
         }
+    }
+
+    /** A string, or a list of {name, template} of which "default" is taken. */
+    private static Optional<String> chatTemplate(JsonNode config) {
+        JsonNode t = config.path("chat_template");
+        if (t.isString()) {
+            return Optional.of(t.asString());
+        }
+        if (t.isArray()) {
+            for (JsonNode named : t) {
+                if (named.path("name").asString("").equals("default") && named.path("template").isString()) {
+                    return Optional.of(named.path("template").asString());
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     /** A special token is a string or an AddedToken object with "content". */
@@ -71,7 +91,12 @@ public final class TextTokenizer implements TextDecoder, AutoCloseable {
     }
 
     public int[] encode(String text) {
-        Encoding encoding = tokenizer.encode(text);
+        return encode(text, true);
+    }
+
+    /** Chat templates write their own special tokens: render them with {@code addSpecialTokens} false. */
+    public int[] encode(String text, boolean addSpecialTokens) {
+        Encoding encoding = tokenizer.encode(text, addSpecialTokens, false);
         long[] ids = encoding.getIds();
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
@@ -100,6 +125,11 @@ public final class TextTokenizer implements TextDecoder, AutoCloseable {
 
     public Optional<String> eosToken() {
         return eosToken;
+    }
+
+    /** The tokenizer_config.json chat_template (the "default" one when several are named), if any. */
+    public Optional<String> chatTemplate() {
+        return chatTemplate;
     }
 
     public Optional<String> bosToken() {

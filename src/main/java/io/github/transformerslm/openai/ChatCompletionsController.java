@@ -1,0 +1,220 @@
+package io.github.transformerslm.openai;
+
+import io.github.transformerslm.chat.ChatPrompts;
+import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.engine.CompletionService;
+import io.github.transformerslm.engine.CompletionService.Completion;
+import io.github.transformerslm.engine.CompletionService.Prompt;
+import io.github.transformerslm.engine.LoadedModel;
+import io.github.transformerslm.engine.ModelHost;
+import io.github.transformerslm.engine.RequestContext;
+import io.github.transformerslm.generation.GeneratedSequence;
+import io.github.transformerslm.generation.GenerationConfig;
+import io.github.transformerslm.generation.GenerationConfigParser;
+import io.github.transformerslm.generation.SequenceListener.TokenLogprob;
+import io.github.transformerslm.respond.Hypotheses;
+import jakarta.servlet.http.HttpServletRequest;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+
+/** OpenAI's {@code POST /v1/chat/completions}, prompts rendered with the model's chat template. */
+@RestController
+class ChatCompletionsController {
+    private static final Set<String> OWN_KEYS = Set.of("model", "messages", "stream", "stream_options", "logprobs",
+            "top_logprobs", "response_format", "user", "tools", "tool_choice", "parallel_tool_calls");
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
+    private final CompletionService completions;
+    private final ModelHost host;
+    private final ServiceProperties properties;
+    private final ChatPrompts chatPrompts;
+
+    ChatCompletionsController(CompletionService completions, ModelHost host, ServiceProperties properties,
+            ChatPrompts chatPrompts) {
+        this.completions = completions;
+        this.host = host;
+        this.properties = properties;
+        this.chatPrompts = chatPrompts;
+    }
+
+    @PostMapping(path = "/v1/chat/completions", consumes = "application/json")
+    Object chat(@RequestBody JsonNode body, HttpServletRequest http) {
+        RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
+        if (body == null || !body.isObject()) {
+            throw new OpenAiException(400, null, "invalid_request", "the request body must be a JSON object");
+        }
+        LoadedModel model = host.model();
+        List<Map<String, Object>> messages = messages(body.get("messages"));
+        checkResponseFormat(body.get("response_format"));
+        JsonNode tools = body.get("tools");
+        if (tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {
+            throw new OpenAiException(400, "tools", "unsupported", "tools are not supported by this service");
+        }
+        boolean logprobs = SamplingParameters.flag(body, "logprobs");
+        int top = 0;
+        JsonNode topNode = body.get("top_logprobs");
+        if (topNode != null && !topNode.isNull()) {
+            if (!topNode.isIntegralNumber() || topNode.intValue() < 0 || topNode.intValue() > 20) {
+                throw new OpenAiException(400, "top_logprobs", "invalid_value", "top_logprobs must be an integer from 0 to 20");
+            }
+            if (!logprobs) {
+                throw new OpenAiException(400, "top_logprobs", "invalid_value", "top_logprobs requires logprobs: true");
+            }
+            top = topNode.intValue();
+        }
+        boolean stream = SamplingParameters.flag(body, "stream");
+        GenerationConfig config = SamplingParameters.parse(body, OWN_KEYS, model.generationDefaults());
+        ChatPrompts.Rendered rendered = chatPrompts.render(model, messages);
+        if (rendered.transcript()) {
+            // Dream's transcript: the model's next "Human:" or "AI:" line ends its turn.
+            List<String> stops = new ArrayList<>(config.stop() != null ? config.stop() : List.of());
+            for (String speaker : io.github.transformerslm.respond.DialogPrompt.speakers(properties.language())) {
+                stops.add("\n" + speaker + ":");
+            }
+            config = config.overlay(GenerationConfigParser.parse(
+                    OpenAiStreams.JSON.writeValueAsString(Map.of("stop", stops))));
+        }
+        // The template writes its own special tokens.
+        int[] ids = rendered.transcript() ? model.tokenizer().encode(rendered.text())
+                : model.tokenizer().encode(rendered.text(), false);
+        if (config.maxNewTokens() == null) {
+            // Like OpenAI: without max_tokens, answer until the context is full (within the service's limit).
+            int room = Math.min(completions.contextLength() - ids.length, properties.maxNewTokens());
+            if (room < 1) {
+                throw new OpenAiException(400, "messages", "context_length_exceeded", "the conversation's " + ids.length
+                        + " tokens fill the model's context of " + completions.contextLength() + " tokens");
+            }
+            config = config.overlay(GenerationConfigParser.parse("{\"max_new_tokens\": " + room + "}"));
+        }
+        Prompt prompt = new Prompt(rendered.text(), ids, config, false, logprobs ? Math.max(1, top) : 0);
+        String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+        Map<String, Object> envelope = OpenAiStreams.envelope(id, "chat.completion.chunk",
+                System.currentTimeMillis() / 1000, CompletionsController.modelId(properties, model));
+        if (stream) {
+            CompletionService.Prepared prepared = completions.prepare(prompt, "", true);
+            return OpenAiStreams.stream(completions, model, prepared, ctx, envelope, SamplingParameters.includeUsage(body),
+                    (i, text) -> choice(i, Map.of("content", text), null),
+                    i -> choice(i, Map.of("role", "assistant", "content", ""), null),
+                    (i, s) -> choice(i, Map.of(), OpenAiStreams.finishReason(s.finishReason())));
+        }
+        Completion c = completions.complete(List.of(prompt), List.of(""), true, ctx).get(0);
+        List<Map<String, Object>> choices = new ArrayList<>();
+        int completionTokens = 0;
+        for (GeneratedSequence s : c.sequences()) {
+            String content = rendered.transcript() ? Hypotheses.cutAtSpeaker(s.text()) : s.text();
+            Map<String, Object> message = new LinkedHashMap<>();
+            message.put("role", "assistant");
+            message.put("content", content);
+            Map<String, Object> choice = choice(choices.size(), null, OpenAiStreams.finishReason(s.finishReason()));
+            choice.remove("delta");
+            choice.put("message", message);
+            if (logprobs) {
+                choice.put("logprobs", Map.of("content", tokenLogprobs(model, s, top)));
+            }
+            choices.add(choice);
+            completionTokens += s.tokens().length;
+        }
+        Map<String, Object> out = new LinkedHashMap<>(envelope);
+        out.put("object", "chat.completion");
+        out.put("choices", choices);
+        out.put("usage", OpenAiStreams.usage(c.promptTokens(), completionTokens));
+        return out;
+    }
+
+    private static Map<String, Object> choice(int index, Map<String, Object> delta, String finishReason) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("index", index);
+        c.put("delta", delta);
+        c.put("logprobs", null);
+        c.put("finish_reason", finishReason);
+        return c;
+    }
+
+    private static List<Map<String, Object>> tokenLogprobs(LoadedModel model, GeneratedSequence s, int top) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = 0; i < s.tokens().length; i++) {
+            Map<String, Object> t = entry(model, s.tokens()[i], s.logprobs()[i]);
+            List<Map<String, Object>> alternatives = new ArrayList<>();
+            if (i < s.topLogprobs().size()) {
+                for (TokenLogprob alt : s.topLogprobs().get(i).subList(0, Math.min(top, s.topLogprobs().get(i).size()))) {
+                    alternatives.add(entry(model, alt.token(), alt.logprob()));
+                }
+            }
+            t.put("top_logprobs", alternatives);
+            out.add(t);
+        }
+        return out;
+    }
+
+    private static Map<String, Object> entry(LoadedModel model, int token, float logprob) {
+        String text = model.tokenizer().decode(new int[] {token}, false);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("token", text);
+        m.put("logprob", logprob);
+        m.put("bytes", OpenAiStreams.bytes(text));
+        return m;
+    }
+
+    /** OpenAI messages: a role and content that is a string or a list of text parts. */
+    private static List<Map<String, Object>> messages(JsonNode node) {
+        if (node == null || !node.isArray() || node.isEmpty()) {
+            throw new OpenAiException(400, "messages", "invalid_value", "messages must be a non-empty list");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode m = node.get(i);
+            String where = "messages[" + i + "]";
+            if (!m.isObject() || !m.path("role").isString() || !ROLES.contains(m.path("role").asString())) {
+                throw new OpenAiException(400, where + ".role", "invalid_value",
+                        where + " needs a role of system, developer, user, assistant or tool");
+            }
+            JsonNode content = m.get("content");
+            String text;
+            if (content == null || content.isNull()) {
+                text = "";
+            } else if (content.isString()) {
+                text = content.asString();
+            } else if (content.isArray()) {
+                StringBuilder sb = new StringBuilder();
+                for (JsonNode part : content) {
+                    if (!part.path("type").asString("").equals("text") || !part.path("text").isString()) {
+                        throw new OpenAiException(400, where + ".content", "unsupported",
+                                "only text content parts are supported");
+                    }
+                    sb.append(part.path("text").asString());
+                }
+                text = sb.toString();
+            } else {
+                throw new OpenAiException(400, where + ".content", "invalid_type", "content must be a string or a list of parts");
+            }
+            Map<String, Object> message = new LinkedHashMap<>();
+            message.put("role", m.path("role").asString());
+            message.put("content", text);
+            if (m.path("name").isString()) {
+                message.put("name", m.path("name").asString());
+            }
+            out.add(message);
+        }
+        return out;
+    }
+
+    /** {"type": "text"} and {"type": "json_object"} pass (the latter as a hint: output is not constrained). */
+    private static void checkResponseFormat(JsonNode format) {
+        if (format == null || format.isNull()) {
+            return;
+        }
+        String type = format.path("type").asString("");
+        if (!type.equals("text") && !type.equals("json_object")) {
+            throw new OpenAiException(400, "response_format", "unsupported",
+                    "response_format type must be text or json_object, got '" + type + "'");
+        }
+    }
+}

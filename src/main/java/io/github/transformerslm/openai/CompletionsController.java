@@ -1,0 +1,220 @@
+package io.github.transformerslm.openai;
+
+import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.engine.CompletionService;
+import io.github.transformerslm.engine.CompletionService.Completion;
+import io.github.transformerslm.engine.CompletionService.Prompt;
+import io.github.transformerslm.engine.LoadedModel;
+import io.github.transformerslm.engine.ModelHost;
+import io.github.transformerslm.engine.RequestContext;
+import io.github.transformerslm.generation.GeneratedSequence;
+import io.github.transformerslm.generation.GenerationConfig;
+import io.github.transformerslm.generation.GenerationConfigParser;
+import io.github.transformerslm.generation.SequenceListener.TokenLogprob;
+import jakarta.servlet.http.HttpServletRequest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+
+/** OpenAI's {@code GET /v1/models} and {@code POST /v1/completions}. */
+@RestController
+class CompletionsController {
+    private static final Set<String> OWN_KEYS = Set.of("model", "prompt", "stream", "stream_options", "logprobs",
+            "echo", "user", "suffix", "best_of");
+    /** OpenAI's default for /v1/completions. */
+    private static final int DEFAULT_MAX_TOKENS = 16;
+
+    private final CompletionService completions;
+    private final ModelHost host;
+    private final ServiceProperties properties;
+
+    CompletionsController(CompletionService completions, ModelHost host, ServiceProperties properties) {
+        this.completions = completions;
+        this.host = host;
+        this.properties = properties;
+    }
+
+    static String modelId(ServiceProperties properties, LoadedModel model) {
+        return properties.model().isEmpty() ? "transformers-lm-default" : model.name();
+    }
+
+    @GetMapping(path = "/v1/models", produces = "application/json")
+    Map<String, Object> models() {
+        LoadedModel model = host.model();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", modelId(properties, model));
+        m.put("object", "model");
+        m.put("created", 0);
+        m.put("owned_by", "transformers-lm");
+        m.put("max_model_len", completions.contextLength());
+        return Map.of("object", "list", "data", List.of(m));
+    }
+
+    @PostMapping(path = "/v1/completions", consumes = "application/json")
+    Object complete(@RequestBody JsonNode body, HttpServletRequest http) {
+        RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
+        if (body == null || !body.isObject()) {
+            throw new OpenAiException(400, null, "invalid_request", "the request body must be a JSON object");
+        }
+        LoadedModel model = host.model();
+        List<int[]> tokenPrompts = new ArrayList<>();
+        List<String> textPrompts = new ArrayList<>();
+        readPrompts(body.get("prompt"), textPrompts, tokenPrompts);
+        if (body.has("suffix") && !body.get("suffix").isNull()) {
+            throw new OpenAiException(400, "suffix", "unsupported", "suffix is not supported");
+        }
+        if (body.has("best_of") && !body.get("best_of").isNull()
+                && !(body.get("best_of").isIntegralNumber() && body.get("best_of").intValue() == 1)) {
+            throw new OpenAiException(400, "best_of", "unsupported", "best_of other than 1 is not supported");
+        }
+        int logprobs = 0;
+        JsonNode lp = body.get("logprobs");
+        if (lp != null && !lp.isNull()) {
+            if (!lp.isIntegralNumber() || lp.intValue() < 0 || lp.intValue() > 5) {
+                throw new OpenAiException(400, "logprobs", "invalid_value", "logprobs must be an integer from 0 to 5");
+            }
+            logprobs = lp.intValue() + 1; // the chosen token is reported among its alternatives
+        }
+        boolean echo = SamplingParameters.flag(body, "echo");
+        boolean stream = SamplingParameters.flag(body, "stream");
+        GenerationConfig config = SamplingParameters.parse(body, OWN_KEYS, model.generationDefaults());
+        if (!body.has("max_tokens") || body.get("max_tokens").isNull()) {
+            config = config.overlay(GenerationConfigParser.parse("{\"max_new_tokens\": " + DEFAULT_MAX_TOKENS + "}"));
+        }
+        List<Prompt> prompts = new ArrayList<>();
+        List<String> prefixes = new ArrayList<>();
+        for (String t : textPrompts) {
+            prompts.add(new Prompt(t, null, config, false, logprobs));
+            prefixes.add("");
+        }
+        for (int[] ids : tokenPrompts) {
+            prompts.add(new Prompt(null, ids, config, false, logprobs));
+            prefixes.add("");
+        }
+        String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
+        long created = System.currentTimeMillis() / 1000;
+        Map<String, Object> envelope = OpenAiStreams.envelope(id, "text_completion", created, modelId(properties, model));
+        if (stream) {
+            if (prompts.size() != 1) {
+                throw new OpenAiException(400, "prompt", "unsupported", "streaming takes one prompt");
+            }
+            CompletionService.Prepared prepared = completions.prepare(prompts.get(0), "", false);
+            String echoed = echo ? promptText(model, prompts.get(0), prepared.promptIds()) : "";
+            return OpenAiStreams.stream(completions, model, prepared, ctx, envelope, SamplingParameters.includeUsage(body),
+                    (i, text) -> choice(i, text, null), echo ? i -> choice(i, echoed, null) : null,
+                    (i, s) -> choice(i, "", OpenAiStreams.finishReason(s.finishReason())));
+        }
+        List<Completion> results = completions.complete(prompts, prefixes, false, ctx);
+        List<Map<String, Object>> choices = new ArrayList<>();
+        int promptTokens = 0;
+        int completionTokens = 0;
+        for (int p = 0; p < results.size(); p++) {
+            Completion c = results.get(p);
+            promptTokens += c.promptTokens();
+            String prefix = echo ? promptText(model, prompts.get(p), c.promptIds()) : "";
+            for (GeneratedSequence s : c.sequences()) {
+                Map<String, Object> choice = choice(choices.size(), prefix + s.text(),
+                        OpenAiStreams.finishReason(s.finishReason()));
+                if (logprobs > 0) {
+                    choice.put("logprobs", logprobs(model, s, logprobs - 1, prefix.length()));
+                }
+                choices.add(choice);
+                completionTokens += s.tokens().length;
+            }
+        }
+        Map<String, Object> out = new LinkedHashMap<>(envelope);
+        out.put("choices", choices);
+        out.put("usage", OpenAiStreams.usage(promptTokens, completionTokens));
+        return out;
+    }
+
+    private static String promptText(LoadedModel model, Prompt prompt, int[] ids) {
+        return prompt.text() != null ? prompt.text() : model.tokenizer().decode(ids, false);
+    }
+
+    private static Map<String, Object> choice(int index, String text, String finishReason) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("text", text);
+        c.put("index", index);
+        c.put("logprobs", null);
+        c.put("finish_reason", finishReason);
+        return c;
+    }
+
+    /** OpenAI's legacy logprobs: tokens, their logprobs, the top alternatives and text offsets. */
+    private static Map<String, Object> logprobs(LoadedModel model, GeneratedSequence s, int top, int offset) {
+        List<String> tokens = new ArrayList<>();
+        List<Float> tokenLogprobs = new ArrayList<>();
+        List<Map<String, Float>> tops = new ArrayList<>();
+        List<Integer> offsets = new ArrayList<>();
+        int at = offset;
+        for (int i = 0; i < s.tokens().length; i++) {
+            String text = model.tokenizer().decode(new int[] {s.tokens()[i]}, false);
+            tokens.add(text);
+            tokenLogprobs.add(s.logprobs()[i]);
+            offsets.add(at);
+            at += text.length();
+            Map<String, Float> alternatives = new LinkedHashMap<>();
+            if (i < s.topLogprobs().size()) {
+                for (TokenLogprob t : s.topLogprobs().get(i).subList(0, Math.min(top, s.topLogprobs().get(i).size()))) {
+                    alternatives.put(model.tokenizer().decode(new int[] {t.token()}, false), t.logprob());
+                }
+            }
+            tops.add(alternatives);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("tokens", tokens);
+        out.put("token_logprobs", tokenLogprobs);
+        out.put("top_logprobs", tops);
+        out.put("text_offset", offsets);
+        return out;
+    }
+
+    /** A string, a list of strings, a list of token ids, or a list of such lists. */
+    private static void readPrompts(JsonNode prompt, List<String> texts, List<int[]> tokens) {
+        if (prompt == null || prompt.isNull()) {
+            throw new OpenAiException(400, "prompt", "missing", "prompt is required");
+        }
+        if (prompt.isString()) {
+            texts.add(prompt.asString());
+        } else if (prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isIntegralNumber()) {
+            tokens.add(ids(prompt));
+        } else if (prompt.isArray() && !prompt.isEmpty()) {
+            for (JsonNode p : prompt) {
+                if (p.isString()) {
+                    texts.add(p.asString());
+                } else if (p.isArray()) {
+                    tokens.add(ids(p));
+                } else {
+                    throw new OpenAiException(400, "prompt", "invalid_type",
+                            "prompt must be a string, a list of strings, or token ids");
+                }
+            }
+        } else {
+            throw new OpenAiException(400, "prompt", "invalid_type", "prompt must be a string, a list of strings, or token ids");
+        }
+    }
+
+    private static int[] ids(JsonNode list) {
+        int[] out = new int[list.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!list.get(i).isIntegralNumber()) {
+                throw new OpenAiException(400, "prompt", "invalid_type", "token ids must be integers");
+            }
+            out[i] = list.get(i).intValue();
+        }
+        if (out.length == 0) {
+            throw new OpenAiException(400, "prompt", "invalid_value", "a token prompt must not be empty");
+        }
+        return Arrays.copyOf(out, out.length);
+    }
+}

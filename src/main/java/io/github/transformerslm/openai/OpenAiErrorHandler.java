@@ -1,0 +1,86 @@
+package io.github.transformerslm.openai;
+
+import io.github.transformerslm.engine.ClientLimitException;
+import io.github.transformerslm.engine.ModelNotReadyException;
+import io.github.transformerslm.engine.QueueFullException;
+import io.github.transformerslm.engine.RequestTimeoutException;
+import io.github.transformerslm.generation.InvalidParameterException;
+import io.github.transformerslm.web.InvalidRequestException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+
+/**
+ * Errors of the /v1 endpoints in OpenAI's shape, {"error": {"message", "type", "param", "code"}}, which
+ * its SDKs parse; the rest of the service answers RFC 9457 problem details.
+ */
+@RestControllerAdvice(basePackageClasses = OpenAiErrorHandler.class)
+@Order(Ordered.HIGHEST_PRECEDENCE)
+class OpenAiErrorHandler {
+    private static final Logger log = LoggerFactory.getLogger(OpenAiErrorHandler.class);
+
+    @ExceptionHandler(OpenAiException.class)
+    ResponseEntity<Map<String, Object>> openAi(OpenAiException e) {
+        return error(e.status(), e.getMessage(), "invalid_request_error", e.param(), e.code());
+    }
+
+    @ExceptionHandler(InvalidParameterException.class)
+    ResponseEntity<Map<String, Object>> invalidParameter(InvalidParameterException e) {
+        return error(400, e.getMessage(), "invalid_request_error", e.parameter(), null);
+    }
+
+    @ExceptionHandler(InvalidRequestException.class)
+    ResponseEntity<Map<String, Object>> invalidRequest(InvalidRequestException e) {
+        return error(400, e.getMessage(), "invalid_request_error", e.field(), null);
+    }
+
+    @ExceptionHandler(HttpMessageNotReadableException.class)
+    ResponseEntity<Map<String, Object>> unreadable(HttpMessageNotReadableException e) {
+        return error(400, "the request body is not valid JSON", "invalid_request_error", null, null);
+    }
+
+    @ExceptionHandler({ModelNotReadyException.class, QueueFullException.class})
+    ResponseEntity<Map<String, Object>> unavailable(RuntimeException e) {
+        return withRetry(error(503, e.getMessage(), "server_error", null, "service_unavailable"));
+    }
+
+    @ExceptionHandler(ClientLimitException.class)
+    ResponseEntity<Map<String, Object>> clientLimit(ClientLimitException e) {
+        return withRetry(error(429, e.getMessage(), "rate_limit_error", null, "rate_limit_exceeded"));
+    }
+
+    @ExceptionHandler(RequestTimeoutException.class)
+    ResponseEntity<Map<String, Object>> timeout(RequestTimeoutException e) {
+        return error(504, e.getMessage(), "server_error", null, "timeout");
+    }
+
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<Map<String, Object>> internal(Exception e) {
+        log.error("OpenAI request failed", e);
+        return error(500, "the service failed to answer: " + e.getMessage(), "server_error", null, null);
+    }
+
+    private static ResponseEntity<Map<String, Object>> withRetry(ResponseEntity<Map<String, Object>> r) {
+        return ResponseEntity.status(r.getStatusCode()).header(HttpHeaders.RETRY_AFTER, "5")
+                .contentType(MediaType.APPLICATION_JSON).body(r.getBody());
+    }
+
+    static ResponseEntity<Map<String, Object>> error(int status, String message, String type, String param,
+            String code) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("message", message);
+        body.put("type", type);
+        body.put("param", param);
+        body.put("code", code);
+        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON).body(Map.of("error", body));
+    }
+}
