@@ -23,6 +23,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
@@ -54,9 +56,17 @@ public class ModelHost implements DisposableBean {
     private volatile String failure;
     private volatile LoadedModel loaded;
 
-    public ModelHost(ServiceProperties properties, ApplicationContext context) {
+    private final MeterRegistry meters;
+    private volatile int runningRows;
+
+    public ModelHost(ServiceProperties properties, ApplicationContext context, MeterRegistry meters) {
         this.properties = properties;
         this.context = context;
+        this.meters = meters;
+        Gauge.builder("lm.requests.in_flight", inFlight, AtomicInteger::get)
+                .description("requests submitted and not yet finished").register(meters);
+        Gauge.builder("lm.batch.rows", this, h -> h.runningRows)
+                .description("sequences in the running batch").register(meters);
         this.modelThread = new Thread(this::run, "model");
         this.modelThread.setDaemon(true);
     }
@@ -141,6 +151,9 @@ public class ModelHost implements DisposableBean {
                         public void onFinish(List<GeneratedSequence> sequences) {
                             inFlight.decrementAndGet();
                             active.remove(s);
+                            meters.counter("lm.requests", "outcome", "finished").increment();
+                            meters.counter("lm.tokens.generated").increment(
+                                    sequences.stream().mapToInt(q -> q.tokens().length).sum());
                             s.listener.onFinish(sequences);
                         }
 
@@ -148,6 +161,7 @@ public class ModelHost implements DisposableBean {
                         public void onError(Throwable error) {
                             inFlight.decrementAndGet();
                             active.remove(s);
+                            meters.counter("lm.requests", "outcome", outcome(error)).increment();
                             s.listener.onError(error);
                         }
                     });
@@ -166,6 +180,7 @@ public class ModelHost implements DisposableBean {
                 if (batcher.hasWork()) {
                     batcher.step();
                 }
+                runningRows = batcher.runningRows();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -174,6 +189,18 @@ public class ModelHost implements DisposableBean {
                 batcher.failAll(e);
             }
         }
+    }
+
+    private static String outcome(Throwable error) {
+        if (error instanceof RequestTimeoutException) {
+            return "timeout";
+        }
+        return error instanceof java.util.concurrent.CancellationException ? "cancelled" : "failed";
+    }
+
+    /** Requests submitted and not yet finished. */
+    public int inFlight() {
+        return inFlight.get();
     }
 
     /** One short greedy generation through the real path, as Dream does before it reports ready. */

@@ -103,6 +103,31 @@ class GenerateHttpTest {
     }
 
     @Test
+    void generateStreamSendsOneEventPerTokenAndTheWholeTextLast() {
+        String body = "{\"inputs\": \"" + inputs() + "\", \"parameters\": {\"max_new_tokens\": 6}}";
+        String whole = client.post("/generate", body).json().get("generated_text").asString();
+        ServiceClient.Response r = client.post("/generate_stream", body);
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.contentType()).startsWith("text/event-stream");
+        List<JsonNode> events = new ArrayList<>();
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith("data:")) {
+                events.add(tools.jackson.databind.json.JsonMapper.builder().build().readTree(line.substring(5)));
+            }
+        }
+        assertThat(events).hasSize(6);
+        StringBuilder joined = new StringBuilder();
+        for (JsonNode e : events) {
+            joined.append(e.get("token").get("text").asString());
+        }
+        JsonNode last = events.get(5);
+        assertThat(last.get("generated_text").asString()).isEqualTo(whole);
+        assertThat(joined.toString()).isEqualTo(whole);
+        assertThat(last.get("details").get("finish_reason").asString()).isEqualTo("length");
+        assertThat(events.get(0).get("generated_text").isNull()).isTrue();
+    }
+
+    @Test
     void returnFullTextPrependsThePrompt() {
         JsonNode r = client.post("/generate", "{\"inputs\": \"" + inputs()
                 + "\", \"parameters\": {\"max_new_tokens\": 2, \"return_full_text\": true}}").json();

@@ -1,0 +1,113 @@
+package io.github.transformerslm.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.transformerslm.web.ServiceClient;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.TestPropertySource;
+
+/**
+ * The scheduler's limits over HTTP, on a batch of one: a full queue gets 503 at once, a deadline 504,
+ * one client's excess 429, and a closed stream cancels its sequence.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1", "lm.max-batch-size=1",
+        "lm.max-queue=1", "lm.max-client-requests=2"})
+class ServingLimitsHttpTest {
+    static final String LONG = "{\"inputs\": \"Once upon a time\", \"parameters\": {\"max_new_tokens\": 1000,"
+            + " \"do_sample\": true, \"seed\": 1}}";
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    ModelHost host;
+
+    @Autowired
+    MeterRegistry meters;
+
+    ServiceClient client;
+
+    @BeforeEach
+    void ready() {
+        client = new ServiceClient("http://localhost:" + port);
+        client.awaitReady(Duration.ofSeconds(60));
+    }
+
+    CompletableFuture<ServiceClient.Response> async(String path, String body, String client) {
+        return CompletableFuture.supplyAsync(() -> {
+            HttpRequest r = HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+                    .header("Content-Type", "application/json").header("X-Forwarded-For", client)
+                    .header("X-Request-Timeout", "20").POST(HttpRequest.BodyPublishers.ofString(body)).build();
+            try {
+                HttpResponse<String> resp = HttpClient.newHttpClient().send(r, HttpResponse.BodyHandlers.ofString());
+                return new ServiceClient.Response(resp.statusCode(), resp.headers().firstValue("Content-Type").orElse(""),
+                        resp.body(), resp);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    void awaitInFlight(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (host.inFlight() != n && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(host.inFlight()).isEqualTo(n);
+    }
+
+    @Test
+    void limitsOfQueueClientAndDeadline() throws Exception {
+        CompletableFuture<ServiceClient.Response> running = async("/generate", LONG, "a");
+        CompletableFuture<ServiceClient.Response> queued = async("/generate", LONG, "b");
+        awaitInFlight(2);
+        long start = System.nanoTime();
+        ServiceClient.Response refused = client.post("/generate", LONG);
+        assertThat(refused.status()).isEqualTo(503);
+        assertThat(refused.raw().headers().firstValue("Retry-After")).isPresent();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+        // The same client beyond MAX_CLIENT_REQUESTS (2) is told to slow down before the queue is checked.
+        ServiceClient.Response third = async("/generate", LONG, "b").get();
+        assertThat(third.status()).isIn(429, 503);
+        assertThat(running.get().status()).isEqualTo(200);
+        assertThat(queued.get().status()).isEqualTo(200);
+
+        HttpRequest late = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/generate"))
+                .header("Content-Type", "application/json").header("X-Request-Timeout", "0.2")
+                .POST(HttpRequest.BodyPublishers.ofString(LONG)).build();
+        HttpResponse<String> timedOut = HttpClient.newHttpClient().send(late, HttpResponse.BodyHandlers.ofString());
+        assertThat(timedOut.statusCode()).isEqualTo(504);
+        awaitInFlight(0);
+        assertThat(meters.counter("lm.requests", "outcome", "timeout").count()).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void closingAStreamCancelsItsSequence() throws Exception {
+        double before = meters.counter("lm.requests", "outcome", "cancelled").count();
+        HttpRequest r = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/generate_stream"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(LONG)).build();
+        HttpResponse<InputStream> resp = HttpClient.newHttpClient().send(r, HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(resp.statusCode()).isEqualTo(200);
+        BufferedReader reader = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
+        assertThat(reader.readLine()).startsWith("data:");
+        resp.body().close();
+        awaitInFlight(0);
+        assertThat(meters.counter("lm.requests", "outcome", "cancelled").count()).isEqualTo(before + 1);
+    }
+}
