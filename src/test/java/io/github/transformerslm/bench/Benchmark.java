@@ -1,0 +1,353 @@
+package io.github.transformerslm.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.transformerslm.engine.LoadedModel;
+import io.github.transformerslm.engine.ModelLoader;
+import io.github.transformerslm.engine.TorchRuntime;
+import io.github.transformerslm.generation.ContinuousBatcher;
+import io.github.transformerslm.generation.GeneratedSequence;
+import io.github.transformerslm.generation.GenerationConfigParser;
+import io.github.transformerslm.generation.GenerationLimits;
+import io.github.transformerslm.generation.GenerationPlan;
+import io.github.transformerslm.generation.GenerationRow;
+import io.github.transformerslm.generation.Generator;
+import io.github.transformerslm.generation.SequenceListener;
+import io.github.transformerslm.generation.ServiceStops;
+import io.github.transformerslm.weights.SafetensorsWriter;
+import io.github.transformerslm.weights.TensorDtype;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The performance benchmark (not a test): builds GPT-2-small- and Llama-shaped models with random weights,
+ * runs them through the real generation path, and prints tokens/s, prefill, time to first token, load
+ * time, resident memory, the machine's memory bandwidth and GFLOPS, and concurrent-client throughput with
+ * latency percentiles. Run: see the README ("Benchmark").
+ *
+ * <p>Arguments: {@code quick} for 3 runs of 32 tokens instead of 5 of 128; {@code gpt2} or {@code llama}
+ * for one model only; {@code fp32} or {@code fp16} for one dtype only.
+ */
+public final class Benchmark {
+    static int runs = 5;
+    static int newTokens = 128;
+
+    public static void main(String[] args) throws Exception {
+        List<String> a = Arrays.asList(args);
+        if (a.contains("quick")) {
+            runs = 3;
+            newTokens = 32;
+        }
+        int threads = Integer.parseInt(System.getProperty("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
+        TorchRuntime.start(threads);
+        TorchRuntime.prepareInferenceThread();
+        System.out.printf("machine: %d cores, torch threads %d, OMP_WAIT_POLICY=%s%n",
+                Runtime.getRuntime().availableProcessors(), threads, System.getenv("OMP_WAIT_POLICY"));
+        double bandwidth = bandwidthGBs();
+        double gflops = gflops();
+        System.out.printf("memory bandwidth (torch sum over 512 MB): %.1f GB/s; fp32 matmul: %.1f GFLOPS%n%n", bandwidth, gflops);
+        Path dir = Files.createTempDirectory("lm-bench");
+        for (String model : List.of("gpt2", "llama")) {
+            if ((a.contains("gpt2") || a.contains("llama")) && !a.contains(model)) {
+                continue;
+            }
+            Path modelDir = build(dir.resolve(model), model);
+            for (DataType dtype : List.of(DataType.FLOAT32, DataType.FLOAT16)) {
+                if ((a.contains("fp32") || a.contains("fp16")) && !a.contains(dtype == DataType.FLOAT32 ? "fp32" : "fp16")) {
+                    continue;
+                }
+                run(model, modelDir, dtype, bandwidth, gflops);
+            }
+        }
+    }
+
+    static void run(String name, Path dir, DataType dtype, double bandwidth, double gflops) {
+        long start = System.nanoTime();
+        try (LoadedModel model = ModelLoader.load(dir, dtype)) {
+            double loadMs = (System.nanoTime() - start) / 1e6;
+            long params = model.model().shape().parameterCount();
+            double weightBytes = params * (dtype == DataType.FLOAT16 ? 2.0 : 4.0);
+            System.out.printf("== %s-shaped, %,d parameters, %s: load %.0f ms (file %,d MB)%n", name, params,
+                    dtype.name().toLowerCase(), loadMs, Files.size(dir.resolve("model.safetensors")) / 1_000_000);
+            System.out.printf("%-28s %10s %10s %10s %s%n", "scenario", "median", "min", "max", "unit");
+            generate(model, 1, 16, 2); // warm-up
+            for (int batch : new int[] {1, 8, 32}) {
+                Stats s = repeat(() -> {
+                    long t0 = System.nanoTime();
+                    generate(model, batch, 16, newTokens);
+                    return batch * newTokens / ((System.nanoTime() - t0) / 1e9);
+                });
+                s.print("decode batch " + batch, "tokens/s");
+                if (batch == 1) {
+                    double bound = bandwidth * 1e9 / weightBytes;
+                    System.out.printf("%-28s %10.1f %10s %10s tokens/s (%.0f%% reached)%n", "  bandwidth bound batch 1",
+                            bound, "", "", 100 * s.median() / bound);
+                }
+            }
+            Stats prefill = repeat(() -> {
+                long t0 = System.nanoTime();
+                generate(model, 1, 512, 1);
+                return 512 / ((System.nanoTime() - t0) / 1e9);
+            });
+            prefill.print("prefill 512 tokens", "tokens/s");
+            double flopsPerToken = 2.0 * params;
+            System.out.printf("%-28s %10.0f %10s %10s %% of %.1f GFLOPS%n", "  prefill compute use",
+                    100 * prefill.median() * flopsPerToken / (gflops * 1e9), "", "", gflops);
+            repeat(() -> {
+                long t0 = System.nanoTime();
+                generate(model, 1, 16, 1);
+                return (System.nanoTime() - t0) / 1e6;
+            }).print("time to first token (16)", "ms");
+            concurrency(model);
+            System.out.printf("%-28s %10d MB (weights %,d MB)%n%n", "peak resident memory", peakRssMb(),
+                    (long) (weightBytes / 1_000_000));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Clients that each send requests back to back through the continuous batcher, as the service runs it. */
+    static void concurrency(LoadedModel model) {
+        double single = 0;
+        for (int clients : new int[] {1, 4, 8, 16}) {
+            int perClient = Math.max(2, 8 / clients);
+            List<Double> latencies = new CopyOnWriteArrayList<>();
+            ConcurrentLinkedQueue<Runnable> incoming = new ConcurrentLinkedQueue<>();
+            CountDownLatch done = new CountDownLatch(clients * perClient);
+            long t0 = System.nanoTime();
+            try (ContinuousBatcher batcher = new ContinuousBatcher(model.model(), model.tokenizer(), model.manager(),
+                    new ContinuousBatcher.Limits(16, 8192))) {
+                List<Thread> threads = new ArrayList<>();
+                for (int c = 0; c < clients; c++) {
+                    int seed = c;
+                    Thread t = new Thread(() -> {
+                        for (int r = 0; r < perClient; r++) {
+                            CountDownLatch one = new CountDownLatch(1);
+                            long start = System.nanoTime();
+                            GenerationRow row = row(model, 16, newTokens, seed * 100 + r);
+                            incoming.add(() -> batcher.submit(row, new SequenceListener() {
+                                @Override
+                                public void onFinish(List<GeneratedSequence> sequences) {
+                                    latencies.add((System.nanoTime() - start) / 1e6);
+                                    one.countDown();
+                                    done.countDown();
+                                }
+
+                                @Override
+                                public void onError(Throwable error) {
+                                    one.countDown();
+                                    done.countDown();
+                                }
+                            }));
+                            try {
+                                one.await();
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                        }
+                    });
+                    t.start();
+                    threads.add(t);
+                }
+                while (done.getCount() > 0) {
+                    Runnable next;
+                    while ((next = incoming.poll()) != null) {
+                        next.run();
+                    }
+                    if (batcher.hasWork()) {
+                        batcher.step();
+                    } else {
+                        Thread.onSpinWait();
+                    }
+                }
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            double throughput = clients * perClient * newTokens / seconds;
+            if (clients == 1) {
+                single = throughput;
+            }
+            List<Double> sorted = new ArrayList<>(latencies);
+            Collections.sort(sorted);
+            System.out.printf("%-28s %10.1f tokens/s (%.1fx one client)  latency p50 %.0f ms, p90 %.0f ms, p99 %.0f ms%n",
+                    clients + " concurrent clients", throughput, throughput / single, pct(sorted, 50), pct(sorted, 90),
+                    pct(sorted, 99));
+        }
+    }
+
+    static double pct(List<Double> sorted, int p) {
+        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1));
+    }
+
+    static GenerationRow row(LoadedModel model, int promptLength, int maxNew, int seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] prompt = new int[promptLength];
+        for (int i = 0; i < promptLength; i++) {
+            prompt[i] = 10 + r.nextInt(model.model().shape().vocabSize() - 20);
+        }
+        // No eos: every sequence runs its full length, so runs compare.
+        GenerationPlan plan = GenerationPlan.resolve(GenerationConfigParser.parse("{\"max_new_tokens\": " + maxNew
+                + ", \"eos_token_id\": []}"), promptLength, 4096, new GenerationLimits(4096, 64, 16), ServiceStops.NONE);
+        return new GenerationRow(prompt, plan, new SplittableRandom(seed));
+    }
+
+    static void generate(LoadedModel model, int batch, int promptLength, int maxNew) {
+        List<GenerationRow> rows = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            rows.add(row(model, promptLength, maxNew, b));
+        }
+        new Generator(model.model(), model.tokenizer()).generate(model.manager(), rows);
+    }
+
+    record Stats(double median, double min, double max) {
+        void print(String name, String unit) {
+            System.out.printf("%-28s %10.1f %10.1f %10.1f %s%n", name, median, min, max, unit);
+        }
+    }
+
+    interface Measure {
+        double run();
+    }
+
+    static Stats repeat(Measure m) {
+        double[] v = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            v[i] = m.run();
+        }
+        Arrays.sort(v);
+        return new Stats(v[runs / 2], v[0], v[runs - 1]);
+    }
+
+    static long peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+                }
+            }
+        } catch (IOException ignored) {
+            // not Linux
+        }
+        return -1;
+    }
+
+    static double bandwidthGBs() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray a = m.ones(new Shape(128L * 1024 * 1024), DataType.FLOAT32); // 512 MB
+            double best = 0;
+            for (int i = 0; i < 7; i++) {
+                long t0 = System.nanoTime();
+                try (NDArray b = a.sum()) { // reads 512 MB, the way a GEMV reads its weights
+                    b.getFloat();
+                }
+                best = Math.max(best, 512.0 * 1024 * 1024 / ((System.nanoTime() - t0) / 1e9) / 1e9);
+            }
+            return best;
+        }
+    }
+
+    static double gflops() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray a = m.randomNormal(new Shape(1024, 1024));
+            NDArray b = m.randomNormal(new Shape(1024, 1024));
+            double best = 0;
+            for (int i = 0; i < 5; i++) {
+                long t0 = System.nanoTime();
+                try (NDArray c = a.matMul(b)) {
+                    c.getDataType();
+                }
+                best = Math.max(best, 2.0 * 1024 * 1024 * 1024 / ((System.nanoTime() - t0) / 1e9) / 1e9);
+            }
+            return best;
+        }
+    }
+
+    /** A model directory with random weights in the shape of GPT-2 small or a Llama of similar size. */
+    static Path build(Path dir, String kind) throws IOException {
+        Files.createDirectories(dir);
+        SplittableRandom r = new SplittableRandom(7);
+        SafetensorsWriter w = new SafetensorsWriter();
+        int h = 768;
+        int layers = 12;
+        String config;
+        if (kind.equals("gpt2")) {
+            int vocab = 50257;
+            w.add("transformer.wte.weight", new long[] {vocab, h}, random(r, vocab * h), TensorDtype.F32);
+            w.add("transformer.wpe.weight", new long[] {1024, h}, random(r, 1024 * h), TensorDtype.F32);
+            for (int i = 0; i < layers; i++) {
+                String p = "transformer.h." + i + ".";
+                for (String ln : List.of("ln_1", "ln_2")) {
+                    w.add(p + ln + ".weight", new long[] {h}, ones(h), TensorDtype.F32);
+                    w.add(p + ln + ".bias", new long[] {h}, new float[h], TensorDtype.F32);
+                }
+                linear(w, r, p + "attn.c_attn", h, 3 * h, true);
+                linear(w, r, p + "attn.c_proj", h, h, true);
+                linear(w, r, p + "mlp.c_fc", h, 4 * h, true);
+                linear(w, r, p + "mlp.c_proj", 4 * h, h, true);
+            }
+            w.add("transformer.ln_f.weight", new long[] {h}, ones(h), TensorDtype.F32);
+            w.add("transformer.ln_f.bias", new long[] {h}, new float[h], TensorDtype.F32);
+            config = "{\"model_type\": \"gpt2\", \"n_embd\": 768, \"n_head\": 12, \"n_layer\": 12, \"n_positions\": 1024,"
+                    + " \"vocab_size\": 50257, \"eos_token_id\": 50256}";
+        } else {
+            int vocab = 32000;
+            int inter = 2048;
+            w.add("model.embed_tokens.weight", new long[] {vocab, h}, random(r, vocab * h), TensorDtype.F32);
+            w.add("lm_head.weight", new long[] {vocab, h}, random(r, vocab * h), TensorDtype.F32);
+            for (int i = 0; i < layers; i++) {
+                String p = "model.layers." + i + ".";
+                w.add(p + "input_layernorm.weight", new long[] {h}, ones(h), TensorDtype.F32);
+                w.add(p + "post_attention_layernorm.weight", new long[] {h}, ones(h), TensorDtype.F32);
+                for (String proj : List.of("q_proj", "k_proj", "v_proj", "o_proj")) {
+                    linear(w, r, p + "self_attn." + proj, h, h, false);
+                }
+                linear(w, r, p + "mlp.gate_proj", h, inter, false);
+                linear(w, r, p + "mlp.up_proj", h, inter, false);
+                linear(w, r, p + "mlp.down_proj", inter, h, false);
+            }
+            w.add("model.norm.weight", new long[] {h}, ones(h), TensorDtype.F32);
+            config = "{\"model_type\": \"llama\", \"hidden_size\": 768, \"num_attention_heads\": 12, \"num_key_value_heads\": 12,"
+                    + " \"num_hidden_layers\": 12, \"intermediate_size\": 2048, \"vocab_size\": 32000,"
+                    + " \"max_position_embeddings\": 2048, \"eos_token_id\": 2}";
+        }
+        w.write(dir.resolve("model.safetensors"));
+        Files.writeString(dir.resolve("config.json"), config);
+        Files.copy(Path.of("src/main/resources/default-model/tokenizer.json"), dir.resolve("tokenizer.json"));
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{}");
+        return dir;
+    }
+
+    /** GPT-2 stores Conv1D weights [in, out]; Llama's Linear [out, in]. Shapes follow the checkpoint's convention. */
+    static void linear(SafetensorsWriter w, SplittableRandom r, String name, int in, int out, boolean conv1d) {
+        w.add(name + ".weight", conv1d ? new long[] {in, out} : new long[] {out, in}, random(r, in * out), TensorDtype.F32);
+        if (conv1d) {
+            w.add(name + ".bias", new long[] {out}, new float[out], TensorDtype.F32);
+        }
+    }
+
+    static float[] random(SplittableRandom r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (r.nextGaussian() * 0.02);
+        }
+        return v;
+    }
+
+    static float[] ones(int n) {
+        float[] v = new float[n];
+        Arrays.fill(v, 1f);
+        return v;
+    }
+
+}

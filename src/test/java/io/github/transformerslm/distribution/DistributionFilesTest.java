@@ -1,0 +1,116 @@
+package io.github.transformerslm.distribution;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * The Docker Compose distribution, checked without a Docker engine: Debian's docker-compose validates and
+ * merges the files, and the files agree with each other (cards, registry, ports, MODELS.md, configs).
+ * Needs docker-compose on PATH (.ci/run installs it).
+ */
+class DistributionFilesTest {
+    static final List<List<String>> COMBINATIONS = List.of(
+            List.of("docker-compose.yml", "docker-compose.override.yml"),
+            List.of("docker-compose.yml", "docker-compose.override.yml", "dev.yml"),
+            List.of("docker-compose.yml", "docker-compose.override.yml", "proxy.yml"),
+            List.of("docker-compose.yml", "cpu.yml"),
+            List.of("docker-compose.yml", "cpu.yml", "dev.yml"),
+            List.of("docker-compose.yml", "docker-compose.override.yml", "dev.yml", "proxy.yml", "cpu.yml"));
+
+    static String compose(List<String> files, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("docker-compose"));
+        for (String f : files) {
+            cmd.add("-f");
+            cmd.add(f);
+        }
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("%s\n%s", cmd, out).isZero();
+        return out;
+    }
+
+    @Test
+    void composeValidatesEveryCombination() throws Exception {
+        for (List<String> files : COMBINATIONS) {
+            compose(files, "config", "-q");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    @Test
+    void gpusAreReservedWithTheOverrideAndNeverWithCpuYml() throws Exception {
+        Map<String, Object> gpu = new Yaml().load(compose(COMBINATIONS.get(0), "config"));
+        Map<String, Object> cpu = new Yaml().load(compose(COMBINATIONS.get(3), "config"));
+        Map<String, Map<String, Object>> gpuServices = (Map<String, Map<String, Object>>) gpu.get("services");
+        int reserved = 0;
+        for (Map.Entry<String, Map<String, Object>> e : gpuServices.entrySet()) {
+            String text = e.getValue().toString();
+            if (text.contains("driver=nvidia")) {
+                assertThat(text).contains("capabilities=[gpu]");
+                reserved++;
+            }
+        }
+        assertThat(reserved).isGreaterThanOrEqualTo(11);
+        assertThat(cpu.toString()).doesNotContain("nvidia");
+        assertThat(((Map<String, Object>) cpu.get("services")).keySet()).isEqualTo(gpuServices.keySet());
+    }
+
+    @SuppressWarnings("unchecked")
+    @Test
+    void cardsRegistryPortsAndModelsAgree() throws IOException {
+        Yaml yaml = new Yaml();
+        Map<String, Map<String, Object>> override = (Map<String, Map<String, Object>>) ((Map<String, Object>) yaml.load(
+                Files.readString(Path.of("docker-compose.override.yml")))).get("services");
+        Map<String, Object> dev = (Map<String, Object>) ((Map<String, Object>) yaml.load(Files.readString(Path.of("dev.yml")))).get("services");
+        Map<String, Object> proxy = (Map<String, Object>) ((Map<String, Object>) yaml.load(Files.readString(Path.of("proxy.yml")))).get("services");
+        Map<String, Object> base = (Map<String, Object>) ((Map<String, Object>) yaml.load(Files.readString(Path.of("docker-compose.yml")))).get("services");
+        Map<String, String> tsv = new HashMap<>();
+        for (String line : Files.readAllLines(Path.of("components/components.tsv")).subList(1, Files.readAllLines(Path.of("components/components.tsv")).size())) {
+            String[] cols = line.split("\t");
+            tsv.put(cols[1], cols[0]);
+        }
+        String models = Files.readString(Path.of("MODELS.md"));
+        Set<String> ports = new HashSet<>();
+        assertThat(override).hasSizeGreaterThanOrEqualTo(12);
+        for (Map.Entry<String, Map<String, Object>> e : override.entrySet()) {
+            String name = e.getKey();
+            assertThat(name).startsWith("transformers-lm-");
+            Path card = Path.of("components", name + ".yml");
+            assertThat(card).as("card of %s", name).exists();
+            Map<String, Object> c = yaml.load(Files.readString(card));
+            for (String key : List.of("name", "display_name", "component_type", "model_type", "description", "ram_usage",
+                    "gpu_usage", "connector", "endpoint", "service")) {
+                assertThat(c).as("%s in card of %s", key, name).containsKey(key);
+            }
+            String url = (String) ((Map<String, Object>) c.get("connector")).get("url");
+            String port = String.valueOf(((Map<String, Object>) ((Map<String, Object>) base.get(name)).get("environment")).get("SERVICE_PORT"));
+            assertThat(ports.add(port)).as("port %s of %s is unique", port, name).isTrue();
+            assertThat(url).isEqualTo("http://" + name + ":" + port + "/respond");
+            assertThat(tsv.get(name)).as("components.tsv port of %s", name).isEqualTo(port);
+            assertThat(dev.get(name).toString()).as("dev.yml port of %s", name).contains(port + ":" + port);
+            assertThat(proxy.get(name).toString()).as("proxy.yml of %s", name).contains(":" + port).contains("PORT=" + port);
+            assertThat(Path.of((String) c.get("service"), "environment.yml")).exists();
+            assertThat(Path.of((String) c.get("service"), "service.yml")).exists();
+            assertThat(models).as("MODELS.md row of %s", name).contains("| " + name + " |");
+            Map<String, Object> env = (Map<String, Object>) e.getValue().get("environment");
+            assertThat(env).containsKeys("PRETRAINED_MODEL_NAME_OR_PATH", "HALF_PRECISION", "GENERATIVE_CONFIG");
+            assertThat(Path.of("generative_configs", (String) env.get("GENERATIVE_CONFIG"))).as("config of %s", name).exists();
+            assertThat(e.getValue().toString()).contains("memory");
+        }
+        assertThat(tsv.keySet()).isEqualTo(override.keySet());
+    }
+}
