@@ -25,6 +25,11 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param requestTimeoutSeconds REQUEST_TIMEOUT: default deadline of a request (X-Request-Timeout overrides)
  * @param maxInputTokens MAX_INPUT_TOKENS: longest prompt plus new tokens accepted (0: the model's context)
  * @param chatTemplate CHAT_TEMPLATE: a Jinja chat template replacing the model's
+ * @param hfEndpoint HF_ENDPOINT: the Hub or a mirror
+ * @param hfHome HF_HOME: the Hugging Face cache root (models under hub/), shared with Python tools
+ * @param hfToken HF_TOKEN, or Dream's HF_ACCESS_TOKEN
+ * @param hfHubOffline HF_HUB_OFFLINE: 1 serves from the cache only
+ * @param revision REVISION: the branch, tag or commit of a Hub id
  * @param exitOnLoadFailure stop the process when the model cannot be loaded (off only in tests)
  */
 @ConfigurationProperties("lm")
@@ -46,6 +51,11 @@ public record ServiceProperties(
         double requestTimeoutSeconds,
         int maxInputTokens,
         String chatTemplate,
+        String hfEndpoint,
+        String hfHome,
+        String hfToken,
+        boolean hfHubOffline,
+        String revision,
         boolean exitOnLoadFailure) {
 
     public ServiceProperties {
@@ -68,10 +78,17 @@ public record ServiceProperties(
         requestTimeoutSeconds = requestTimeoutSeconds > 0 ? requestTimeoutSeconds : 600;
         maxInputTokens = Math.max(0, maxInputTokens);
         chatTemplate = chatTemplate == null || chatTemplate.isBlank() ? null : chatTemplate;
+        hfEndpoint = blankTo(hfEndpoint, "https://huggingface.co");
+        hfHome = blankTo(hfHome, System.getProperty("user.home") + "/.cache/huggingface");
     }
 
     private static String blankTo(String value, String fallback) {
         return value == null || value.isBlank() ? fallback : value.trim();
+    }
+
+    public io.github.transformerslm.hub.HubSettings hub() {
+        return new io.github.transformerslm.hub.HubSettings(java.net.URI.create(hfEndpoint.replaceAll("/+$", "")),
+                java.nio.file.Path.of(hfHome), hfToken, hfHubOffline, revision);
     }
 
     public java.time.Duration requestTimeout() {

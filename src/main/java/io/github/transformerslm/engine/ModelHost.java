@@ -12,6 +12,7 @@ import io.github.transformerslm.generation.GenerationRow;
 import io.github.transformerslm.generation.Generator;
 import io.github.transformerslm.generation.SequenceListener;
 import io.github.transformerslm.generation.ServiceStops;
+import io.github.transformerslm.hub.HubModelResolver;
 import io.github.transformerslm.model.ModelShape;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -94,7 +95,8 @@ public class ModelHost implements DisposableBean {
             TorchRuntime.start(properties.threads());
             TorchRuntime.prepareInferenceThread();
             boolean bundled = properties.model().isEmpty();
-            Path dir = bundled ? BundledModel.materialize() : Path.of(properties.model()).toAbsolutePath();
+            Path dir = bundled ? BundledModel.materialize()
+                    : new HubModelResolver(properties.hub()).resolve(properties.model()).toAbsolutePath();
             if (bundled) {
                 log.warn("PRETRAINED_MODEL_NAME_OR_PATH is not set: serving the bundled tiny GPT-2, whose weights are"
                         + " RANDOM: its text is noise. Set PRETRAINED_MODEL_NAME_OR_PATH to a model directory.");
