@@ -14,7 +14,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param generativeConfigsDir GENERATIVE_CONFIGS_DIR: where those files live (falls back to the bundled copies)
  * @param additionalEosTokens ADDITIONAL_EOS_TOKENS: comma-separated strings that end a generation
  * @param language LANGUAGE: EN or RU, picks Dream's speaker names
- * @param threads TORCH_THREADS: libtorch intra-op threads; 0 means one per available core
+ * @param threads TORCH_THREADS: libtorch intra-op threads for prefill; 0 means one per available core
+ * @param matmulSplit MATMUL_SPLIT: row blocks a decode-step matrix product is split into, one per core
+ *     (0: one per available core; 1: off)
  * @param maxNewTokens MAX_NEW_TOKENS: the most new tokens a request may ask for
  * @param maxReturnSequences MAX_RETURN_SEQUENCES: the most sequences per prompt
  * @param defaultMaxNewTokens DEFAULT_MAX_NEW_TOKENS: used when no layer sets a length
@@ -41,6 +43,7 @@ public record ServiceProperties(
         String additionalEosTokens,
         String language,
         int threads,
+        int matmulSplit,
         int maxNewTokens,
         int maxReturnSequences,
         int defaultMaxNewTokens,
@@ -68,6 +71,7 @@ public record ServiceProperties(
             throw new IllegalArgumentException("LANGUAGE must be EN or RU, got " + language);
         }
         threads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        matmulSplit = matmulSplit > 0 ? matmulSplit : Runtime.getRuntime().availableProcessors();
         maxNewTokens = maxNewTokens > 0 ? maxNewTokens : 4096;
         maxReturnSequences = maxReturnSequences > 0 ? maxReturnSequences : 16;
         defaultMaxNewTokens = defaultMaxNewTokens > 0 ? defaultMaxNewTokens : 20;

@@ -14,6 +14,7 @@ import io.github.transformerslm.generation.SequenceListener;
 import io.github.transformerslm.generation.ServiceStops;
 import io.github.transformerslm.hub.HubModelResolver;
 import io.github.transformerslm.model.ModelShape;
+import io.github.transformerslm.model.nn.MatmulPool;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -94,6 +95,7 @@ public class ModelHost implements DisposableBean {
         try {
             TorchRuntime.start(properties.threads());
             TorchRuntime.prepareInferenceThread();
+            MatmulPool.configure(properties.matmulSplit());
             boolean bundled = properties.model().isEmpty();
             Path dir = bundled ? BundledModel.materialize()
                     : new HubModelResolver(properties.hub()).resolve(properties.model()).toAbsolutePath();
@@ -105,10 +107,11 @@ public class ModelHost implements DisposableBean {
             LoadedModel model = ModelLoader.load(dir, dtype);
             ModelShape shape = model.model().shape();
             log.info("Model loaded: path={} architecture={} parameters={} dtype={} device={} threads={}"
-                            + " context={} load_time={}ms",
+                            + " matmul_split={} context={} load_time={}ms",
                     bundled ? "bundled default (random weights)" : dir, shape.modelType(),
                     String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(),
-                    model.manager().getDevice(), properties.threads(), shape.maxPositions(), model.loadTime().toMillis());
+                    model.manager().getDevice(), properties.threads(), properties.matmulSplit(), shape.maxPositions(),
+                    model.loadTime().toMillis());
             log.info("Limits: max_batch_size={} max_batch_tokens={} max_queue={} max_client_requests={}"
                             + " request_timeout={}s max_new_tokens={} max_return_sequences={} default_max_new_tokens={}"
                             + " generative_config={} additional_eos_tokens={} language={}",

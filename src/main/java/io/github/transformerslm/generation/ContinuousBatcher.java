@@ -8,6 +8,7 @@ import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.KvCache;
 import io.github.transformerslm.model.SlotKvCache;
+import io.github.transformerslm.model.nn.MatmulPool;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -221,6 +222,7 @@ public final class ContinuousBatcher implements AutoCloseable {
                 positions[b * longest + j] = real ? j - padding[b] : 0;
             }
         }
+        MatmulPool.prepareForRows((long) batch * longest);
         try (KvCache cache = model.newCache(manager, batch, longest)) {
             float[] logits;
             try (NDScope scope = new NDScope()) {
@@ -251,6 +253,7 @@ public final class ContinuousBatcher implements AutoCloseable {
     private void decode() {
         slots.beginStep();
         int batch = slots.active();
+        MatmulPool.prepareForRows(batch);
         int total = slots.stepColumns();
         long[] ids = new long[batch];
         long[] positions = new long[batch];

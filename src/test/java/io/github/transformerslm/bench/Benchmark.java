@@ -51,10 +51,12 @@ public final class Benchmark {
             newTokens = 32;
         }
         int threads = Integer.parseInt(System.getProperty("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
+        int split = Integer.parseInt(System.getProperty("split", String.valueOf(Runtime.getRuntime().availableProcessors())));
         TorchRuntime.start(threads);
         TorchRuntime.prepareInferenceThread();
-        System.out.printf("machine: %d cores, torch threads %d, OMP_WAIT_POLICY=%s%n",
-                Runtime.getRuntime().availableProcessors(), threads, System.getenv("OMP_WAIT_POLICY"));
+        io.github.transformerslm.model.nn.MatmulPool.configure(split);
+        System.out.printf("machine: %d cores, torch threads %d, matmul split %d, OMP_WAIT_POLICY=%s%n",
+                Runtime.getRuntime().availableProcessors(), threads, split, System.getenv("OMP_WAIT_POLICY"));
         double bandwidth = bandwidthGBs();
         double gflops = gflops();
         System.out.printf("memory bandwidth (torch sum over 512 MB): %.1f GB/s; fp32 matmul: %.1f GFLOPS%n%n", bandwidth, gflops);
@@ -111,8 +113,10 @@ public final class Benchmark {
                 return (System.nanoTime() - t0) / 1e6;
             }).print("time to first token (16)", "ms");
             concurrency(model);
-            System.out.printf("%-28s %10d MB (weights %,d MB)%n%n", "peak resident memory", peakRssMb(),
-                    (long) (weightBytes / 1_000_000));
+            Runtime rt = Runtime.getRuntime();
+            System.out.printf("%-28s %10d MB (weights %,d MB; JVM heap in use %d MB, of which the benchmark's own"
+                    + " model building is part)%n%n", "resident memory now", rssMb("VmRSS:"), (long) (weightBytes / 1_000_000),
+                    (rt.totalMemory() - rt.freeMemory()) / 1_000_000);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -229,10 +233,10 @@ public final class Benchmark {
         return new Stats(v[runs / 2], v[0], v[runs - 1]);
     }
 
-    static long peakRssMb() {
+    static long rssMb(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
+                if (line.startsWith(field)) {
                     return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
                 }
             }

@@ -37,7 +37,7 @@ class RespondControllerTest {
     static class Properties {
         @org.springframework.context.annotation.Bean
         ServiceProperties serviceProperties() {
-            return new ServiceProperties("", false, null, null, null, "EN", 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, null, null,
+            return new ServiceProperties("", false, null, null, null, "EN", 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, null, null,
                     null, false, null, false);
         }
     }

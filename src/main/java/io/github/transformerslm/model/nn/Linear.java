@@ -1,21 +1,50 @@
 package io.github.transformerslm.model.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
 /**
  * y = x·Wᵀ + b with W in Hugging Face's {@code [out, in]} layout, the layout libtorch's half-precision
  * GEMM is fast on. Weights may be float16 while activations stay float32: the input is cast to the
  * weight's dtype and the result back to float32, so norms, softmax and the residual stream never lose
  * precision.
+ *
+ * <p>Large matrices are split by output rows across the {@link MatmulPool}'s threads: one libtorch GEMV
+ * reads memory at a fraction of what the machine can, and decoding is bound by reading the weights.
+ * The row blocks are views of the one weight tensor, so no memory is duplicated.
  */
 public final class Linear {
     private final NDArray weight; // [out, in]
     private final NDArray bias; // [out] or null
+    private final List<NDArray[]> parts; // row blocks {weight [rows, in], bias [rows] or null}, or null
 
     public Linear(NDArray weight, NDArray bias) {
         this.weight = weight;
         this.bias = bias;
+        this.parts = split(weight, bias, MatmulPool.parallelism());
+    }
+
+    private static List<NDArray[]> split(NDArray weight, NDArray bias, int ways) {
+        long out = weight.getShape().get(0);
+        long in = weight.getShape().get(1);
+        if (ways <= 1 || out * in < MatmulPool.MIN_SPLIT_ELEMENTS || out < 2L * ways) {
+            return null;
+        }
+        List<NDArray[]> parts = new ArrayList<>();
+        long step = (out + ways - 1) / ways;
+        for (long from = 0; from < out; from += step) {
+            long to = Math.min(out, from + step);
+            NDArray w = weight.get(new NDIndex("{}:{}", from, to)); // [rows, in], a view
+            NDArray b = bias == null ? null : bias.get(new NDIndex("{}:{}", from, to));
+            parts.add(new NDArray[] {w, b});
+        }
+        return parts;
     }
 
     public NDArray weight() {
@@ -30,7 +59,44 @@ public final class Linear {
     public NDArray apply(NDArray x) {
         DataType wt = weight.getDataType();
         NDArray in = x.getDataType() == wt ? x : x.toType(wt, false);
-        NDArray y = ai.djl.nn.core.Linear.linear(in, weight, bias).singletonOrThrow();
+        boolean split = parts != null && in.getShape().size() / in.getShape().getLastDimension() <= MatmulPool.MAX_SPLIT_ROWS;
+        NDArray y = split ? parallel(in) : linear(in, weight, bias);
         return y.getDataType() == DataType.FLOAT32 ? y : y.toType(DataType.FLOAT32, false);
+    }
+
+    private static NDArray linear(NDArray x, NDArray w, NDArray b) {
+        return ai.djl.nn.core.Linear.linear(x, w, b).singletonOrThrow();
+    }
+
+    private NDArray parallel(NDArray in) {
+        List<Future<NDArray>> others = new ArrayList<>(parts.size() - 1);
+        for (int i = 1; i < parts.size(); i++) {
+            NDArray[] p = parts.get(i);
+            others.add(MatmulPool.submit(() -> linear(in, p[0], p[1])));
+        }
+        NDArray[] pieces = new NDArray[parts.size()];
+        pieces[0] = linear(in, parts.get(0)[0], parts.get(0)[1]);
+        try {
+            for (int i = 1; i < pieces.length; i++) {
+                pieces[i] = others.get(i - 1).get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted in a matrix product", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("matrix product failed: " + e.getCause().getMessage(), e.getCause());
+        }
+        NDArray joined = NDArrays.concat(new NDList(pieces), -1);
+        // Pieces computed on pool threads belong to no step scope: close them here.
+        for (int i = 1; i < pieces.length; i++) {
+            pieces[i].close();
+        }
+        return joined;
+    }
+
+    private static final class NDArrays {
+        static NDArray concat(NDList list, int axis) {
+            return ai.djl.ndarray.NDArrays.concat(list, axis);
+        }
     }
 }
