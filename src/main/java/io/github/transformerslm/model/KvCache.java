@@ -56,27 +56,6 @@ public final class KvCache implements AttentionCache, AutoCloseable {
         return new NDArray[] {keys[layer].get(filled), values[layer].get(filled)};
     }
 
-    /**
-     * Row {@code r} of the cache becomes a copy of row {@code sources[r]}: beam search continues some
-     * beams twice and drops others.
-     */
-    public void reorder(int[] sources) {
-        long[] idx = new long[sources.length];
-        for (int i = 0; i < sources.length; i++) {
-            idx[i] = sources[i];
-        }
-        try (NDArray index = manager.create(idx)) {
-            for (int layer = 0; layer < keys.length; layer++) {
-                NDArray k = keys[layer].get(new NDIndex("{}", index));
-                NDArray v = values[layer].get(new NDIndex("{}", index));
-                keys[layer].close();
-                values[layer].close();
-                keys[layer] = k;
-                values[layer] = v;
-            }
-        }
-    }
-
     @Override
     public void advance(int seq) {
         length += seq;

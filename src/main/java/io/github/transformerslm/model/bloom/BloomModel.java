@@ -1,9 +1,9 @@
 package io.github.transformerslm.model.bloom;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
@@ -23,7 +23,7 @@ import tools.jackson.databind.JsonNode;
  * BLOOM ({@code modeling_bloom.py}): ALiBi instead of positions, a LayerNorm on the embeddings, fused
  * QKV laid out per head as [q, k, v], tanh GELU, LM head tied to the embeddings.
  */
-public final class BloomModel implements CausalLanguageModel {
+public final class BloomModel extends DecoderModel {
 
     private record Mlp(Linear up, Linear down) {
         NDArray apply(NDArray x) { // [batch, seq, hidden]
@@ -49,8 +49,6 @@ public final class BloomModel implements CausalLanguageModel {
     private record Block(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
 
     private final BloomConfig config;
-    private final ModelShape shape;
-    private final NDManager manager;
     private final NDArray wordEmbeddings; // [vocab, hidden]
     private final Norms.Norm embeddingNorm;
     private final Alibi alibi;
@@ -59,8 +57,9 @@ public final class BloomModel implements CausalLanguageModel {
     private final Linear lmHead;
 
     private BloomModel(BloomConfig c, ModelWeights w) {
+        super(w.manager(), new ModelShape("bloom", c.vocabSize(), c.seqLength(), c.nLayer(), w.parameterCount()),
+                new CacheShape(c.nLayer(), c.nHead(), c.headDim()));
         this.config = c;
-        this.manager = w.manager();
         float eps = c.layerNormEpsilon().floatValue();
         this.wordEmbeddings = w.matrix("word_embeddings.weight");
         this.embeddingNorm = norm(w, "word_embeddings_layernorm", eps);
@@ -75,7 +74,6 @@ public final class BloomModel implements CausalLanguageModel {
         }
         this.lnF = norm(w, "ln_f", eps);
         this.lmHead = new Linear(w.contains("lm_head.weight") ? w.matrix("lm_head.weight") : wordEmbeddings, null);
-        this.shape = new ModelShape("bloom", c.vocabSize(), c.seqLength(), c.nLayer(), w.parameterCount());
     }
 
     private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {
@@ -84,16 +82,6 @@ public final class BloomModel implements CausalLanguageModel {
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
         return new BloomModel(Configs.bind(json, BloomConfig.class), weights.withPrefixes(List.of("transformer.", "")));
-    }
-
-    @Override
-    public ModelShape shape() {
-        return shape;
-    }
-
-    @Override
-    public CacheShape cacheShape() {
-        return new CacheShape(config.nLayer(), config.nHead(), config.headDim());
     }
 
     @Override
@@ -108,12 +96,7 @@ public final class BloomModel implements CausalLanguageModel {
             NDArray ln2 = b.postNorm().apply(attn);
             x = b.mlp().apply(ln2).add(postNormResidual ? ln2 : attn);
         }
-        cache.advance(input.sequenceLength());
-        return lmHead.apply(lnF.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+        return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 
-    @Override
-    public void close() {
-        manager.close();
-    }
 }

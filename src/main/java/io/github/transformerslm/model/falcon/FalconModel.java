@@ -1,9 +1,9 @@
 package io.github.transformerslm.model.falcon;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
@@ -26,7 +26,7 @@ import tools.jackson.databind.JsonNode;
  * Falcon ({@code modeling_falcon.py}): fused QKV in three layouts (multi-query, per head, grouped for
  * the new decoder architecture), rotary or ALiBi, parallel or serial attention and MLP.
  */
-public final class FalconModel implements CausalLanguageModel {
+public final class FalconModel extends DecoderModel {
 
     private record Mlp(Linear up, Linear down, UnaryOperator<NDArray> act) {
         NDArray apply(NDArray x) { // [batch, seq, hidden]
@@ -82,8 +82,6 @@ public final class FalconModel implements CausalLanguageModel {
     private record Layer(Norms.Norm attnNorm, SelfAttention attn, Norms.Norm mlpNorm, Mlp mlp) {}
 
     private final FalconConfig config;
-    private final ModelShape shape;
-    private final NDManager manager;
     private final NDArray wordEmbeddings; // [vocab, hidden]
     private final RotaryEmbedding rotary;
     private final Alibi alibi;
@@ -92,8 +90,10 @@ public final class FalconModel implements CausalLanguageModel {
     private final Linear lmHead;
 
     private FalconModel(FalconConfig c, ModelWeights w) {
+        super(w.manager(), new ModelShape("falcon", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+                w.parameterCount()),
+                new CacheShape(c.numHiddenLayers(), c.kvHeads(), c.headDim()));
         this.config = c;
-        this.manager = w.manager();
         float eps = c.layerNormEpsilon().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.activation());
         this.wordEmbeddings = w.matrix("word_embeddings.weight");
@@ -120,8 +120,6 @@ public final class FalconModel implements CausalLanguageModel {
         this.lnF = norm(w, "ln_f", eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
         this.lmHead = new Linear(tied ? wordEmbeddings : w.matrix("lm_head.weight"), null);
-        this.shape = new ModelShape("falcon", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
-                w.parameterCount());
     }
 
     private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {
@@ -130,16 +128,6 @@ public final class FalconModel implements CausalLanguageModel {
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
         return new FalconModel(Configs.bind(json, FalconConfig.class), weights.withPrefixes(List.of("transformer.", "")));
-    }
-
-    @Override
-    public ModelShape shape() {
-        return shape;
-    }
-
-    @Override
-    public CacheShape cacheShape() {
-        return new CacheShape(config.numHiddenLayers(), config.kvHeads(), config.headDim());
     }
 
     @Override
@@ -159,12 +147,7 @@ public final class FalconModel implements CausalLanguageModel {
                 x = x.add(l.mlp().apply(l.mlpNorm().apply(x)));
             }
         }
-        cache.advance(input.sequenceLength());
-        return lmHead.apply(lnF.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+        return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 
-    @Override
-    public void close() {
-        manager.close();
-    }
 }

@@ -1,9 +1,9 @@
 package io.github.transformerslm.model.gpt2;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
@@ -22,7 +22,7 @@ import tools.jackson.databind.json.JsonMapper;
  * GPT-2 ({@code modeling_gpt2.py}): learned positions, pre-LayerNorm blocks, fused QKV, Conv1D weights
  * stored {@code [in, out]}, LM head tied to the token embedding.
  */
-public final class Gpt2Model implements CausalLanguageModel {
+public final class Gpt2Model extends DecoderModel {
 
     /** MLP: c_fc → activation → c_proj. */
     private record Mlp(Linear fc, Linear proj, UnaryOperator<NDArray> act) {
@@ -48,8 +48,6 @@ public final class Gpt2Model implements CausalLanguageModel {
     private record Block(Norms.Norm ln1, SelfAttention attn, Norms.Norm ln2, Mlp mlp) {}
 
     private final Gpt2Config config;
-    private final ModelShape shape;
-    private final NDManager manager;
     private final NDArray wte; // [vocab, hidden]
     private final NDArray wpe; // [positions, hidden]
     private final List<Block> blocks;
@@ -57,8 +55,9 @@ public final class Gpt2Model implements CausalLanguageModel {
     private final Linear lmHead;
 
     private Gpt2Model(Gpt2Config config, ModelWeights w) {
+        super(w.manager(), new ModelShape("gpt2", config.vocabSize(), config.nPositions(), config.nLayer(), w.parameterCount()),
+                new CacheShape(config.nLayer(), config.nHead(), config.headDim()));
         this.config = config;
-        this.manager = w.manager();
         float eps = config.layerNormEpsilon().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(config.activationFunction());
         this.wte = w.matrix("wte.weight");
@@ -79,7 +78,6 @@ public final class Gpt2Model implements CausalLanguageModel {
         }
         this.lnF = Norms.layerNorm(w.vector("ln_f.weight"), w.vector("ln_f.bias"), eps);
         this.lmHead = w.contains("lm_head.weight") ? new Linear(w.matrix("lm_head.weight"), null) : new Linear(wte, null);
-        this.shape = new ModelShape("gpt2", config.vocabSize(), config.nPositions(), config.nLayer(), w.parameterCount());
     }
 
     private static Linear conv1d(ModelWeights w, String prefix) {
@@ -92,16 +90,6 @@ public final class Gpt2Model implements CausalLanguageModel {
     }
 
     @Override
-    public ModelShape shape() {
-        return shape;
-    }
-
-    @Override
-    public CacheShape cacheShape() {
-        return new CacheShape(config.nLayer(), config.nHead(), config.headDim());
-    }
-
-    @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(wte, input.inputIds()).add(Embeddings.lookup(wpe, input.positionIds())); // [batch, seq, hidden]
         for (int i = 0; i < blocks.size(); i++) {
@@ -109,13 +97,7 @@ public final class Gpt2Model implements CausalLanguageModel {
             x = x.add(b.attn().apply(b.ln1().apply(x), input.attentionMask(), cache, i));
             x = x.add(b.mlp().apply(b.ln2().apply(x)));
         }
-        cache.advance(input.sequenceLength());
-        NDArray last = x.get(new NDIndex(":, -1, :")); // [batch, hidden]
-        return lmHead.apply(lnF.apply(last)); // [batch, vocab]
+        return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 
-    @Override
-    public void close() {
-        manager.close();
-    }
 }

@@ -1,9 +1,8 @@
 package io.github.transformerslm.model.gptj;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
@@ -25,7 +24,7 @@ import tools.jackson.databind.JsonNode;
  * GPT-J ({@code modeling_gptj.py}): interleaved rotary on the first rotary_dim dimensions, attention and
  * MLP in parallel off one LayerNorm, LM head with a bias.
  */
-public final class GptjModel implements CausalLanguageModel {
+public final class GptjModel extends DecoderModel {
 
     private record Mlp(Linear fcIn, Linear fcOut, UnaryOperator<NDArray> act) {
         NDArray apply(NDArray x) { // [batch, seq, hidden]
@@ -46,9 +45,6 @@ public final class GptjModel implements CausalLanguageModel {
 
     private record Block(Norms.Norm ln1, SelfAttention attn, Mlp mlp) {}
 
-    private final GptjConfig config;
-    private final ModelShape shape;
-    private final NDManager manager;
     private final NDArray wte; // [vocab, hidden]
     private final RotaryEmbedding rotary;
     private final List<Block> blocks = new ArrayList<>();
@@ -56,8 +52,8 @@ public final class GptjModel implements CausalLanguageModel {
     private final Linear lmHead;
 
     private GptjModel(GptjConfig c, ModelWeights w) {
-        this.config = c;
-        this.manager = w.manager();
+        super(w.manager(), new ModelShape("gptj", c.vocabSize(), c.nPositions(), c.nLayer(), w.parameterCount()),
+                new CacheShape(c.nLayer(), c.nHead(), c.headDim()));
         float eps = c.layerNormEpsilon().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.activationFunction());
         this.wte = w.matrix("transformer.wte.weight");
@@ -74,21 +70,10 @@ public final class GptjModel implements CausalLanguageModel {
         }
         this.lnF = Norms.layerNorm(w.vector("transformer.ln_f.weight"), w.vector("transformer.ln_f.bias"), eps);
         this.lmHead = new Linear(w.matrix("lm_head.weight"), w.optionalBias("lm_head.bias"));
-        this.shape = new ModelShape("gptj", c.vocabSize(), c.nPositions(), c.nLayer(), w.parameterCount());
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
         return new GptjModel(Configs.bind(json, GptjConfig.class), weights);
-    }
-
-    @Override
-    public ModelShape shape() {
-        return shape;
-    }
-
-    @Override
-    public CacheShape cacheShape() {
-        return new CacheShape(config.nLayer(), config.nHead(), config.headDim());
     }
 
     @Override
@@ -100,12 +85,7 @@ public final class GptjModel implements CausalLanguageModel {
             NDArray h = b.ln1().apply(x);
             x = x.add(b.attn().apply(h, cosSin, rotary, input.attentionMask(), cache, i)).add(b.mlp().apply(h));
         }
-        cache.advance(input.sequenceLength());
-        return lmHead.apply(lnF.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+        return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 
-    @Override
-    public void close() {
-        manager.close();
-    }
 }

@@ -1,9 +1,9 @@
 package io.github.transformerslm.model.gptneox;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
@@ -25,7 +25,7 @@ import tools.jackson.databind.JsonNode;
  * GPT-NeoX ({@code modeling_gpt_neox.py}): fused query_key_value laid out per head as [q | k | v],
  * partial rotary, and a parallel or serial residual ({@code use_parallel_residual}).
  */
-public final class GptNeoxModel implements CausalLanguageModel {
+public final class GptNeoxModel extends DecoderModel {
 
     private record Mlp(Linear up, Linear down, UnaryOperator<NDArray> act) {
         NDArray apply(NDArray x) { // [batch, seq, hidden]
@@ -50,8 +50,6 @@ public final class GptNeoxModel implements CausalLanguageModel {
     private record Layer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
 
     private final GptNeoxConfig config;
-    private final ModelShape shape;
-    private final NDManager manager;
     private final NDArray embedIn; // [vocab, hidden]
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
@@ -59,8 +57,10 @@ public final class GptNeoxModel implements CausalLanguageModel {
     private final Linear embedOut;
 
     private GptNeoxModel(GptNeoxConfig c, ModelWeights w) {
+        super(w.manager(), new ModelShape("gpt_neox", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+                w.parameterCount()),
+                new CacheShape(c.numHiddenLayers(), c.numAttentionHeads(), c.headDim()));
         this.config = c;
-        this.manager = w.manager();
         float eps = c.layerNormEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
         this.embedIn = w.matrix("gpt_neox.embed_in.weight");
@@ -80,22 +80,10 @@ public final class GptNeoxModel implements CausalLanguageModel {
                 w.vector("gpt_neox.final_layer_norm.bias"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("embed_out.weight");
         this.embedOut = new Linear(tied ? embedIn : w.matrix("embed_out.weight"), null);
-        this.shape = new ModelShape("gpt_neox", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
-                w.parameterCount());
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
         return new GptNeoxModel(Configs.bind(json, GptNeoxConfig.class), weights);
-    }
-
-    @Override
-    public ModelShape shape() {
-        return shape;
-    }
-
-    @Override
-    public CacheShape cacheShape() {
-        return new CacheShape(config.numHiddenLayers(), config.numAttentionHeads(), config.headDim());
     }
 
     @Override
@@ -114,12 +102,7 @@ public final class GptNeoxModel implements CausalLanguageModel {
                 x = x.add(l.mlp().apply(l.postNorm().apply(x)));
             }
         }
-        cache.advance(input.sequenceLength());
-        return embedOut.apply(finalNorm.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+        return lastLogits(x, finalNorm, embedOut, cache, input.sequenceLength()); // [batch, vocab]
     }
 
-    @Override
-    public void close() {
-        manager.close();
-    }
 }

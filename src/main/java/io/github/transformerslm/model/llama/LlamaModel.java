@@ -1,9 +1,8 @@
 package io.github.transformerslm.model.llama;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
@@ -25,7 +24,7 @@ import tools.jackson.databind.json.JsonMapper;
  * Llama ({@code modeling_llama.py}), which also serves Mistral and Qwen2: RMSNorm, rotary positions,
  * grouped-query attention, gated MLP.
  */
-public final class LlamaModel implements CausalLanguageModel {
+public final class LlamaModel extends DecoderModel {
 
     /** Gated MLP: down(act(gate(x)) · up(x)). */
     private record Mlp(Linear gate, Linear up, Linear down, UnaryOperator<NDArray> act) {
@@ -47,9 +46,6 @@ public final class LlamaModel implements CausalLanguageModel {
 
     private record DecoderLayer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
 
-    private final LlamaConfig config;
-    private final ModelShape shape;
-    private final NDManager manager;
     private final NDArray embedTokens; // [vocab, hidden]
     private final RotaryEmbedding rotary;
     private final List<DecoderLayer> layers = new ArrayList<>();
@@ -57,8 +53,9 @@ public final class LlamaModel implements CausalLanguageModel {
     private final Linear lmHead;
 
     private LlamaModel(String modelType, LlamaConfig c, ModelWeights w) {
-        this.config = c;
-        this.manager = w.manager();
+        super(w.manager(), new ModelShape(modelType, c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+                w.parameterCount(), c.slidingWindow() != null ? c.slidingWindow() : 0),
+                new CacheShape(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim()));
         float eps = c.rmsNormEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
         this.embedTokens = w.matrix("model.embed_tokens.weight");
@@ -81,8 +78,6 @@ public final class LlamaModel implements CausalLanguageModel {
         this.norm = Norms.rmsNorm(w.vector("model.norm.weight"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
         this.lmHead = new Linear(tied ? embedTokens : w.matrix("lm_head.weight"), null);
-        this.shape = new ModelShape(modelType, c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
-                w.parameterCount(), c.slidingWindow() != null ? c.slidingWindow() : 0);
     }
 
     private static LlamaConfig parse(JsonNode json) {
@@ -102,16 +97,6 @@ public final class LlamaModel implements CausalLanguageModel {
     }
 
     @Override
-    public ModelShape shape() {
-        return shape;
-    }
-
-    @Override
-    public CacheShape cacheShape() {
-        return new CacheShape(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim());
-    }
-
-    @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(embedTokens, input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
@@ -120,13 +105,7 @@ public final class LlamaModel implements CausalLanguageModel {
             x = x.add(l.attn().apply(l.inputNorm().apply(x), cosSin, rotary, input.attentionMask(), cache, i));
             x = x.add(l.mlp().apply(l.postNorm().apply(x)));
         }
-        cache.advance(input.sequenceLength());
-        NDArray last = x.get(new NDIndex(":, -1, :")); // [batch, hidden]
-        return lmHead.apply(norm.apply(last)); // [batch, vocab]
+        return lastLogits(x, norm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 
-    @Override
-    public void close() {
-        manager.close();
-    }
 }

@@ -1,9 +1,8 @@
 package io.github.transformerslm.model.phi;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
@@ -26,7 +25,7 @@ import tools.jackson.databind.JsonNode;
  * Phi ({@code modeling_phi.py}, phi-2): partial rotary, attention and MLP in parallel off one LayerNorm,
  * the output projection named {@code dense}, LM head with a bias.
  */
-public final class PhiModel implements CausalLanguageModel {
+public final class PhiModel extends DecoderModel {
 
     private record Mlp(Linear fc1, Linear fc2, UnaryOperator<NDArray> act) {
         NDArray apply(NDArray x) { // [batch, seq, hidden]
@@ -47,9 +46,6 @@ public final class PhiModel implements CausalLanguageModel {
 
     private record Layer(Norms.Norm norm, SelfAttention attn, Mlp mlp) {}
 
-    private final PhiConfig config;
-    private final ModelShape shape;
-    private final NDManager manager;
     private final NDArray embedTokens; // [vocab, hidden]
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
@@ -57,11 +53,12 @@ public final class PhiModel implements CausalLanguageModel {
     private final Linear lmHead;
 
     private PhiModel(PhiConfig c, ModelWeights w) {
+        super(w.manager(), new ModelShape("phi", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+                w.parameterCount()),
+                new CacheShape(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim()));
         if (c.qkLayernorm()) {
             throw new CheckpointException("config.json: phi with qk_layernorm is not supported");
         }
-        this.config = c;
-        this.manager = w.manager();
         float eps = c.layerNormEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
         this.embedTokens = w.matrix("model.embed_tokens.weight");
@@ -80,22 +77,10 @@ public final class PhiModel implements CausalLanguageModel {
                 w.vector("model.final_layernorm.bias"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
         this.lmHead = new Linear(tied ? embedTokens : w.matrix("lm_head.weight"), w.optionalBias("lm_head.bias"));
-        this.shape = new ModelShape("phi", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
-                w.parameterCount());
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
         return new PhiModel(Configs.bind(json, PhiConfig.class), weights);
-    }
-
-    @Override
-    public ModelShape shape() {
-        return shape;
-    }
-
-    @Override
-    public CacheShape cacheShape() {
-        return new CacheShape(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim());
     }
 
     @Override
@@ -107,12 +92,7 @@ public final class PhiModel implements CausalLanguageModel {
             NDArray h = l.norm().apply(x);
             x = x.add(l.attn().apply(h, cosSin, rotary, input.attentionMask(), cache, i)).add(l.mlp().apply(h));
         }
-        cache.advance(input.sequenceLength());
-        return lmHead.apply(finalNorm.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+        return lastLogits(x, finalNorm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 
-    @Override
-    public void close() {
-        manager.close();
-    }
 }

@@ -1,9 +1,9 @@
 package io.github.transformerslm.model.phi3;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
@@ -25,7 +25,7 @@ import tools.jackson.databind.JsonNode;
  * Phi-3 ({@code modeling_phi3.py}): Llama's block with fused projections, qkv_proj laid out
  * [q | k | v] and gate_up_proj laid out [gate | up], and LongRoPE for the 128k variants.
  */
-public final class Phi3Model implements CausalLanguageModel {
+public final class Phi3Model extends DecoderModel {
 
     private record Mlp(Linear gateUp, Linear down, UnaryOperator<NDArray> act, int intermediate) {
         NDArray apply(NDArray x) { // [batch, seq, hidden]
@@ -53,9 +53,6 @@ public final class Phi3Model implements CausalLanguageModel {
 
     private record Layer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
 
-    private final Phi3Config config;
-    private final ModelShape shape;
-    private final NDManager manager;
     private final NDArray embedTokens; // [vocab, hidden]
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
@@ -63,8 +60,9 @@ public final class Phi3Model implements CausalLanguageModel {
     private final Linear lmHead;
 
     private Phi3Model(Phi3Config c, ModelWeights w) {
-        this.config = c;
-        this.manager = w.manager();
+        super(w.manager(), new ModelShape("phi3", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+                w.parameterCount(), c.slidingWindow() != null ? c.slidingWindow() : 0),
+                new CacheShape(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim()));
         float eps = c.rmsNormEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
         this.embedTokens = w.matrix("model.embed_tokens.weight");
@@ -83,22 +81,10 @@ public final class Phi3Model implements CausalLanguageModel {
         this.norm = Norms.rmsNorm(w.vector("model.norm.weight"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
         this.lmHead = new Linear(tied ? embedTokens : w.matrix("lm_head.weight"), null);
-        this.shape = new ModelShape("phi3", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
-                w.parameterCount(), c.slidingWindow() != null ? c.slidingWindow() : 0);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
         return new Phi3Model(Configs.bind(json, Phi3Config.class), weights);
-    }
-
-    @Override
-    public ModelShape shape() {
-        return shape;
-    }
-
-    @Override
-    public CacheShape cacheShape() {
-        return new CacheShape(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim());
     }
 
     @Override
@@ -110,12 +96,7 @@ public final class Phi3Model implements CausalLanguageModel {
             x = x.add(l.attn().apply(l.inputNorm().apply(x), cosSin, rotary, input.attentionMask(), cache, i));
             x = x.add(l.mlp().apply(l.postNorm().apply(x)));
         }
-        cache.advance(input.sequenceLength());
-        return lmHead.apply(norm.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+        return lastLogits(x, norm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 
-    @Override
-    public void close() {
-        manager.close();
-    }
 }

@@ -2,9 +2,9 @@ package io.github.transformerslm.model.xglm;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
@@ -24,7 +24,7 @@ import tools.jackson.databind.JsonNode;
  * XGLM ({@code modeling_xglm.py}): fairseq-style sinusoidal positions offset by 2, embeddings scaled by
  * sqrt(d_model), pre-LayerNorm blocks with biased projections, LM head tied to the embeddings.
  */
-public final class XglmModel implements CausalLanguageModel {
+public final class XglmModel extends DecoderModel {
     /** fairseq reserves the first positions for padding. */
     private static final int POSITION_OFFSET = 2;
 
@@ -47,9 +47,6 @@ public final class XglmModel implements CausalLanguageModel {
 
     private record Layer(Norms.Norm attnNorm, SelfAttention attn, Norms.Norm finalNorm, Mlp mlp) {}
 
-    private final XglmConfig config;
-    private final ModelShape shape;
-    private final NDManager manager;
     private final NDArray embedTokens; // [vocab, hidden]
     private final NDArray positions; // [maxPositions + offset, hidden]
     private final float embedScale;
@@ -58,8 +55,8 @@ public final class XglmModel implements CausalLanguageModel {
     private final Linear lmHead;
 
     private XglmModel(XglmConfig c, ModelWeights w) {
-        this.config = c;
-        this.manager = w.manager();
+        super(w.manager(), new ModelShape("xglm", c.vocabSize(), c.maxPositionEmbeddings(), c.numLayers(), w.parameterCount()),
+                new CacheShape(c.numLayers(), c.attentionHeads(), c.headDim()));
         UnaryOperator<NDArray> act = Activations.byName(c.activationFunction());
         this.embedTokens = w.matrix("model.embed_tokens.weight");
         this.positions = sinusoids(manager, c.maxPositionEmbeddings() + POSITION_OFFSET, c.dModel(), c.padTokenId());
@@ -76,7 +73,6 @@ public final class XglmModel implements CausalLanguageModel {
         }
         this.layerNorm = norm(w, "model.layer_norm", eps);
         this.lmHead = new Linear(w.contains("lm_head.weight") ? w.matrix("lm_head.weight") : embedTokens, null);
-        this.shape = new ModelShape("xglm", c.vocabSize(), c.maxPositionEmbeddings(), c.numLayers(), w.parameterCount());
     }
 
     /** fairseq's table: [sin | cos] of pos · 10000^(-i / (half - 1)), the padding row zeroed. */
@@ -107,16 +103,6 @@ public final class XglmModel implements CausalLanguageModel {
     }
 
     @Override
-    public ModelShape shape() {
-        return shape;
-    }
-
-    @Override
-    public CacheShape cacheShape() {
-        return new CacheShape(config.numLayers(), config.attentionHeads(), config.headDim());
-    }
-
-    @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(embedTokens, input.inputIds()).mul(embedScale)
                 .add(Embeddings.lookup(positions, input.positionIds().add(POSITION_OFFSET))); // [batch, seq, hidden]
@@ -125,12 +111,7 @@ public final class XglmModel implements CausalLanguageModel {
             x = x.add(l.attn().apply(l.attnNorm().apply(x), input.attentionMask(), cache, i));
             x = x.add(l.mlp().apply(l.finalNorm().apply(x)));
         }
-        cache.advance(input.sequenceLength());
-        return lmHead.apply(layerNorm.apply(x.get(new NDIndex(":, -1, :")))); // [batch, vocab]
+        return lastLogits(x, layerNorm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 
-    @Override
-    public void close() {
-        manager.close();
-    }
 }
