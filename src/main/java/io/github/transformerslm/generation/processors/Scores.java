@@ -81,10 +81,44 @@ public final class Scores {
         return keep;
     }
 
+    /** The k-th largest score, with a k-sized min-heap: O(n log k), not a sort of the whole vocabulary. */
     public static float kthLargest(float[] scores, int k) {
-        float[] copy = scores.clone();
-        Arrays.sort(copy);
-        return copy[copy.length - k];
+        float[] heap = new float[k];
+        int size = 0;
+        for (float s : scores) {
+            if (size < k) {
+                heap[size] = s;
+                int i = size++;
+                while (i > 0 && heap[(i - 1) / 2] > heap[i]) {
+                    float t = heap[i];
+                    heap[i] = heap[(i - 1) / 2];
+                    heap[(i - 1) / 2] = t;
+                    i = (i - 1) / 2;
+                }
+            } else if (s > heap[0]) {
+                heap[0] = s;
+                int i = 0;
+                while (true) {
+                    int l = 2 * i + 1;
+                    int r = l + 1;
+                    int smallest = i;
+                    if (l < k && heap[l] < heap[smallest]) {
+                        smallest = l;
+                    }
+                    if (r < k && heap[r] < heap[smallest]) {
+                        smallest = r;
+                    }
+                    if (smallest == i) {
+                        break;
+                    }
+                    float t = heap[i];
+                    heap[i] = heap[smallest];
+                    heap[smallest] = t;
+                    i = smallest;
+                }
+            }
+        }
+        return heap[0];
     }
 
     /** Indices of the finite scores ordered by ascending score; stable, so equal scores keep index order. */

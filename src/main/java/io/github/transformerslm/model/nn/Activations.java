@@ -11,10 +11,13 @@ public final class Activations {
 
     private Activations() {}
 
-    /** The tanh approximation ({@code gelu_new}); DJL's {@code gelu} is the erf form and differs by ~1e-3. */
+    /**
+     * The tanh approximation ({@code gelu_new}); DJL's {@code gelu} is the erf form and differs by ~1e-3.
+     * Written as x · sigmoid(2u), which equals 0.5 · x · (1 + tanh u) with two operations fewer.
+     */
     public static NDArray geluTanh(NDArray x) {
-        NDArray inner = x.pow(3).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
-        return x.mul(0.5f).mul(inner.tanh().add(1f));
+        NDArray twiceInner = x.pow(3).mul(0.044715f).add(x).mul(2 * SQRT_2_OVER_PI);
+        return x.mul(Activation.sigmoid(twiceInner));
     }
 
     public static NDArray silu(NDArray x) {
