@@ -14,6 +14,7 @@ import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,12 +25,6 @@ import tools.jackson.databind.JsonNode;
  * QKV laid out per head as [q, k, v], tanh GELU, LM head tied to the embeddings.
  */
 public final class BloomModel extends DecoderModel {
-
-    private record Mlp(Linear up, Linear down) {
-        NDArray apply(NDArray x) { // [batch, seq, hidden]
-            return down.apply(Activations.geluTanh(up.apply(x)));
-        }
-    }
 
     private record SelfAttention(Linear qkv, Linear dense, int heads, int headDim) {
         NDArray apply(NDArray x, NDArray mask, NDArray alibi, AttentionCache cache, int layer) {
@@ -70,7 +65,8 @@ public final class BloomModel extends DecoderModel {
                     new SelfAttention(w.linear(p + "self_attention.query_key_value", true),
                             w.linear(p + "self_attention.dense", true), c.nHead(), c.headDim()),
                     norm(w, p + "post_attention_layernorm", eps),
-                    new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true))));
+                    new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true),
+                            Activations::geluTanh)));
         }
         this.lnF = norm(w, "ln_f", eps);
         this.lmHead = new Linear(w.contains("lm_head.weight") ? w.matrix("lm_head.weight") : wordEmbeddings, null);

@@ -14,6 +14,7 @@ import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
@@ -27,12 +28,6 @@ import tools.jackson.databind.JsonNode;
  * the new decoder architecture), rotary or ALiBi, parallel or serial attention and MLP.
  */
 public final class FalconModel extends DecoderModel {
-
-    private record Mlp(Linear up, Linear down, UnaryOperator<NDArray> act) {
-        NDArray apply(NDArray x) { // [batch, seq, hidden]
-            return down.apply(act.apply(up.apply(x)));
-        }
-    }
 
     private record SelfAttention(Linear qkv, Linear dense, FalconConfig c) {
         NDArray apply(NDArray x, ForwardInput in, NDArray[] cosSin, RotaryEmbedding rotary, NDArray alibi,

@@ -12,6 +12,7 @@ import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -23,13 +24,6 @@ import tools.jackson.databind.json.JsonMapper;
  * stored {@code [in, out]}, LM head tied to the token embedding.
  */
 public final class Gpt2Model extends DecoderModel {
-
-    /** MLP: c_fc → activation → c_proj. */
-    private record Mlp(Linear fc, Linear proj, UnaryOperator<NDArray> act) {
-        NDArray apply(NDArray x) { // [batch, seq, hidden]
-            return proj.apply(act.apply(fc.apply(x)));
-        }
-    }
 
     /** Self-attention with the fused c_attn projection, laid out [q | k | v]. */
     private record SelfAttention(Linear qkv, Linear proj, int heads, int headDim, float scale) {

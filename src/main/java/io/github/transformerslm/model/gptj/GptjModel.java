@@ -12,6 +12,8 @@ import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Mlp;
+import io.github.transformerslm.model.nn.SelfAttention;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
@@ -25,23 +27,6 @@ import tools.jackson.databind.JsonNode;
  * MLP in parallel off one LayerNorm, LM head with a bias.
  */
 public final class GptjModel extends DecoderModel {
-
-    private record Mlp(Linear fcIn, Linear fcOut, UnaryOperator<NDArray> act) {
-        NDArray apply(NDArray x) { // [batch, seq, hidden]
-            return fcOut.apply(act.apply(fcIn.apply(x)));
-        }
-    }
-
-    private record SelfAttention(Linear q, Linear k, Linear v, Linear out, int heads, int headDim) {
-        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, AttentionCache cache, int layer) {
-            NDArray qs = rotary.apply(Attention.splitHeads(q.apply(x), heads, headDim), cosSin); // [batch, heads, seq, headDim]
-            NDArray ks = rotary.apply(Attention.splitHeads(k.apply(x), heads, headDim), cosSin);
-            NDArray vs = Attention.splitHeads(v.apply(x), heads, headDim);
-            NDArray[] kv = cache.append(layer, ks, vs); // [batch, heads, total, headDim] × 2
-            NDArray attended = Attention.scaledDotProduct(qs, kv[0], kv[1], mask, (float) (1.0 / Math.sqrt(headDim)));
-            return out.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
-        }
-    }
 
     private record Block(Norms.Norm ln1, SelfAttention attn, Mlp mlp) {}
 
@@ -65,7 +50,7 @@ public final class GptjModel extends DecoderModel {
                     Norms.layerNorm(w.vector(p + "ln_1.weight"), w.vector(p + "ln_1.bias"), eps),
                     new SelfAttention(w.linear(p + "attn.q_proj", false), w.linear(p + "attn.k_proj", false),
                             w.linear(p + "attn.v_proj", false), w.linear(p + "attn.out_proj", false), c.nHead(),
-                            c.headDim()),
+                            c.nHead(), c.headDim(), rotary),
                     new Mlp(w.linear(p + "mlp.fc_in", true), w.linear(p + "mlp.fc_out", true), act)));
         }
         this.lnF = Norms.layerNorm(w.vector("transformer.ln_f.weight"), w.vector("transformer.ln_f.bias"), eps);
@@ -83,7 +68,7 @@ public final class GptjModel extends DecoderModel {
         for (int i = 0; i < blocks.size(); i++) {
             Block b = blocks.get(i);
             NDArray h = b.ln1().apply(x);
-            x = x.add(b.attn().apply(h, cosSin, rotary, input.attentionMask(), cache, i)).add(b.mlp().apply(h));
+            x = x.add(b.attn().apply(h, cosSin, input.attentionMask(), cache, i)).add(b.mlp().apply(h));
         }
         return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }

@@ -13,6 +13,7 @@ import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
@@ -26,12 +27,6 @@ import tools.jackson.databind.JsonNode;
  * partial rotary, and a parallel or serial residual ({@code use_parallel_residual}).
  */
 public final class GptNeoxModel extends DecoderModel {
-
-    private record Mlp(Linear up, Linear down, UnaryOperator<NDArray> act) {
-        NDArray apply(NDArray x) { // [batch, seq, hidden]
-            return down.apply(act.apply(up.apply(x)));
-        }
-    }
 
     private record SelfAttention(Linear qkv, Linear dense, int heads, int headDim) {
         NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, AttentionCache cache, int layer) {

@@ -11,6 +11,8 @@ import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.GatedMlp;
+import io.github.transformerslm.model.nn.SelfAttention;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
@@ -26,25 +28,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class LlamaModel extends DecoderModel {
 
-    /** Gated MLP: down(act(gate(x)) · up(x)). */
-    private record Mlp(Linear gate, Linear up, Linear down, UnaryOperator<NDArray> act) {
-        NDArray apply(NDArray x) { // [batch, seq, hidden]
-            return down.apply(act.apply(gate.apply(x)).mul(up.apply(x)));
-        }
-    }
-
-    private record SelfAttention(Linear q, Linear k, Linear v, Linear o, int heads, int kvHeads, int headDim) {
-        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, AttentionCache cache, int layer) {
-            NDArray qs = rotary.apply(Attention.splitHeads(q.apply(x), heads, headDim), cosSin); // [batch, heads, seq, headDim]
-            NDArray ks = rotary.apply(Attention.splitHeads(k.apply(x), kvHeads, headDim), cosSin); // [batch, kvHeads, seq, headDim]
-            NDArray vs = Attention.splitHeads(v.apply(x), kvHeads, headDim); // [batch, kvHeads, seq, headDim]
-            NDArray[] kv = cache.append(layer, ks, vs); // [batch, kvHeads, total, headDim] × 2
-            NDArray attended = Attention.scaledDotProduct(qs, kv[0], kv[1], mask, (float) (1.0 / Math.sqrt(headDim)));
-            return o.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
-        }
-    }
-
-    private record DecoderLayer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
+    private record DecoderLayer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, GatedMlp mlp) {}
 
     private final NDArray embedTokens; // [vocab, hidden]
     private final RotaryEmbedding rotary;
@@ -70,9 +54,9 @@ public final class LlamaModel extends DecoderModel {
                             w.linear(p + "self_attn.k_proj", c.attentionBias()),
                             w.linear(p + "self_attn.v_proj", c.attentionBias()),
                             w.linear(p + "self_attn.o_proj", c.outputBias()),
-                            c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim()),
+                            c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim(), rotary),
                     Norms.rmsNorm(w.vector(p + "post_attention_layernorm.weight"), eps),
-                    new Mlp(w.linear(p + "mlp.gate_proj", c.mlpBias()), w.linear(p + "mlp.up_proj", c.mlpBias()),
+                    new GatedMlp(w.linear(p + "mlp.gate_proj", c.mlpBias()), w.linear(p + "mlp.up_proj", c.mlpBias()),
                             w.linear(p + "mlp.down_proj", c.mlpBias()), act)));
         }
         this.norm = Norms.rmsNorm(w.vector("model.norm.weight"), eps);
@@ -102,7 +86,7 @@ public final class LlamaModel extends DecoderModel {
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
         for (int i = 0; i < layers.size(); i++) {
             DecoderLayer l = layers.get(i);
-            x = x.add(l.attn().apply(l.inputNorm().apply(x), cosSin, rotary, input.attentionMask(), cache, i));
+            x = x.add(l.attn().apply(l.inputNorm().apply(x), cosSin, input.attentionMask(), cache, i));
             x = x.add(l.mlp().apply(l.postNorm().apply(x)));
         }
         return lastLogits(x, norm, lmHead, cache, input.sequenceLength()); // [batch, vocab]

@@ -12,6 +12,8 @@ import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Mlp;
+import io.github.transformerslm.model.nn.SelfAttention;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
@@ -26,23 +28,6 @@ import tools.jackson.databind.JsonNode;
  * the output projection named {@code dense}, LM head with a bias.
  */
 public final class PhiModel extends DecoderModel {
-
-    private record Mlp(Linear fc1, Linear fc2, UnaryOperator<NDArray> act) {
-        NDArray apply(NDArray x) { // [batch, seq, hidden]
-            return fc2.apply(act.apply(fc1.apply(x)));
-        }
-    }
-
-    private record SelfAttention(Linear q, Linear k, Linear v, Linear dense, int heads, int kvHeads, int headDim) {
-        NDArray apply(NDArray x, NDArray[] cosSin, RotaryEmbedding rotary, NDArray mask, AttentionCache cache, int layer) {
-            NDArray qs = rotary.apply(Attention.splitHeads(q.apply(x), heads, headDim), cosSin); // [batch, heads, seq, headDim]
-            NDArray ks = rotary.apply(Attention.splitHeads(k.apply(x), kvHeads, headDim), cosSin);
-            NDArray vs = Attention.splitHeads(v.apply(x), kvHeads, headDim);
-            NDArray[] kv = cache.append(layer, ks, vs); // [batch, kvHeads, total, headDim] × 2
-            NDArray attended = Attention.scaledDotProduct(qs, kv[0], kv[1], mask, (float) (1.0 / Math.sqrt(headDim)));
-            return dense.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
-        }
-    }
 
     private record Layer(Norms.Norm norm, SelfAttention attn, Mlp mlp) {}
 
@@ -70,7 +55,7 @@ public final class PhiModel extends DecoderModel {
                     Norms.layerNorm(w.vector(p + "input_layernorm.weight"), w.vector(p + "input_layernorm.bias"), eps),
                     new SelfAttention(w.linear(p + "self_attn.q_proj", true), w.linear(p + "self_attn.k_proj", true),
                             w.linear(p + "self_attn.v_proj", true), w.linear(p + "self_attn.dense", true),
-                            c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim()),
+                            c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim(), rotary),
                     new Mlp(w.linear(p + "mlp.fc1", true), w.linear(p + "mlp.fc2", true), act)));
         }
         this.finalNorm = Norms.layerNorm(w.vector("model.final_layernorm.weight"),
@@ -90,7 +75,7 @@ public final class PhiModel extends DecoderModel {
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             NDArray h = l.norm().apply(x);
-            x = x.add(l.attn().apply(h, cosSin, rotary, input.attentionMask(), cache, i)).add(l.mlp().apply(h));
+            x = x.add(l.attn().apply(h, cosSin, input.attentionMask(), cache, i)).add(l.mlp().apply(h));
         }
         return lastLogits(x, finalNorm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }

@@ -14,6 +14,8 @@ import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Mlp;
+import io.github.transformerslm.model.nn.SelfAttention;
 import io.github.transformerslm.model.nn.Norms;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,23 +29,6 @@ import tools.jackson.databind.JsonNode;
 public final class XglmModel extends DecoderModel {
     /** fairseq reserves the first positions for padding. */
     private static final int POSITION_OFFSET = 2;
-
-    private record Mlp(Linear fc1, Linear fc2, UnaryOperator<NDArray> act) {
-        NDArray apply(NDArray x) { // [batch, seq, hidden]
-            return fc2.apply(act.apply(fc1.apply(x)));
-        }
-    }
-
-    private record SelfAttention(Linear q, Linear k, Linear v, Linear out, int heads, int headDim) {
-        NDArray apply(NDArray x, NDArray mask, AttentionCache cache, int layer) {
-            NDArray qs = Attention.splitHeads(q.apply(x), heads, headDim); // [batch, heads, seq, headDim]
-            NDArray ks = Attention.splitHeads(k.apply(x), heads, headDim);
-            NDArray vs = Attention.splitHeads(v.apply(x), heads, headDim);
-            NDArray[] kv = cache.append(layer, ks, vs); // [batch, heads, total, headDim] × 2
-            NDArray attended = Attention.scaledDotProduct(qs, kv[0], kv[1], mask, (float) Math.pow(headDim, -0.5));
-            return out.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
-        }
-    }
 
     private record Layer(Norms.Norm attnNorm, SelfAttention attn, Norms.Norm finalNorm, Mlp mlp) {}
 
@@ -67,7 +52,7 @@ public final class XglmModel extends DecoderModel {
             layers.add(new Layer(norm(w, p + "self_attn_layer_norm", eps),
                     new SelfAttention(w.linear(p + "self_attn.q_proj", true), w.linear(p + "self_attn.k_proj", true),
                             w.linear(p + "self_attn.v_proj", true), w.linear(p + "self_attn.out_proj", true),
-                            c.attentionHeads(), c.headDim()),
+                            c.attentionHeads(), c.attentionHeads(), c.headDim(), null),
                     norm(w, p + "final_layer_norm", eps),
                     new Mlp(w.linear(p + "fc1", true), w.linear(p + "fc2", true), act)));
         }
@@ -108,7 +93,7 @@ public final class XglmModel extends DecoderModel {
                 .add(Embeddings.lookup(positions, input.positionIds().add(POSITION_OFFSET))); // [batch, seq, hidden]
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            x = x.add(l.attn().apply(l.attnNorm().apply(x), input.attentionMask(), cache, i));
+            x = x.add(l.attn().apply(l.attnNorm().apply(x), null, input.attentionMask(), cache, i));
             x = x.add(l.mlp().apply(l.finalNorm().apply(x)));
         }
         return lastLogits(x, layerNorm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
