@@ -128,6 +128,17 @@ class GenerateHttpTest {
     }
 
     @Test
+    void beamSamplingAsDreamsRuGptConfigAsksIsSeededAndReturnsTheBestBeams() {
+        // rugpt35_config.json: num_beams 2, do_sample, num_return_sequences 2 (through /respond's layers).
+        String body = "{\"dialog_contexts\": [[\"" + inputs() + "\"]], \"configs\": [{\"num_beams\": 2, \"do_sample\": true,"
+                + " \"num_return_sequences\": 2, \"max_new_tokens\": 8, \"min_new_tokens\": 2, \"seed\": 11}]}";
+        ServiceClient.Response a = client.post("/respond", body);
+        assertThat(a.status()).as(a.body()).isEqualTo(200);
+        assertThat(a.json().get(0).size()).isEqualTo(2);
+        assertThat(client.post("/respond", body).json()).isEqualTo(a.json());
+    }
+
+    @Test
     void returnFullTextPrependsThePrompt() {
         JsonNode r = client.post("/generate", "{\"inputs\": \"" + inputs()
                 + "\", \"parameters\": {\"max_new_tokens\": 2, \"return_full_text\": true}}").json();
