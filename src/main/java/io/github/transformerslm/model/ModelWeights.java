@@ -96,8 +96,35 @@ public final class ModelWeights {
         return contains(name) ? bias(name) : null;
     }
 
+    /**
+     * A projection stored as {@code [out, in]} (nn.Linear). Served in float32 it is transposed once at load
+     * into {@code [in, out]}, the faster layout for float32 products; in float16 it stays as stored.
+     */
     public Linear linear(String prefix, boolean withBias) {
-        return new Linear(matrix(prefix + ".weight"), withBias ? bias(prefix + ".bias") : null);
+        NDArray b = withBias ? bias(prefix + ".bias") : null;
+        if (servingType != DataType.FLOAT32) {
+            return new Linear(matrix(prefix + ".weight"), b);
+        }
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray stored = checkpoint.load(require(prefix + ".weight"), scratch, servingType);
+            long out = stored.getShape().get(0);
+            long in = stored.getShape().get(1);
+            NDArray inOut = stored.transpose().reshape(-1).reshape(in, out); // contiguous copy
+            inOut.attach(manager);
+            return Linear.inputMajor(inOut, b);
+        }
+    }
+
+    /**
+     * GPT-2's Conv1D, stored {@code [in, out]}: used as stored (zero-copy) in float32; transposed once
+     * into {@code [out, in]} in float16, where that is the fast layout.
+     */
+    public Linear conv1d(String prefix) {
+        NDArray b = bias(prefix + ".bias");
+        if (servingType == DataType.FLOAT32) {
+            return Linear.inputMajor(matrix(prefix + ".weight"), b);
+        }
+        return new Linear(transposedMatrix(prefix + ".weight"), b);
     }
 
     /** Counted from the checkpoint, so a tied embedding counts once. */

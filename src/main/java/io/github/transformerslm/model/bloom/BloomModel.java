@@ -69,7 +69,7 @@ public final class BloomModel extends DecoderModel {
                             Activations::geluTanh)));
         }
         this.lnF = norm(w, "ln_f", eps);
-        this.lmHead = new Linear(w.contains("lm_head.weight") ? w.matrix("lm_head.weight") : wordEmbeddings, null);
+        this.lmHead = w.contains("lm_head.weight") ? w.linear("lm_head", false) : new Linear(wordEmbeddings, null);
     }
 
     private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {

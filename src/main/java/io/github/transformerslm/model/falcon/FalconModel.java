@@ -114,7 +114,7 @@ public final class FalconModel extends DecoderModel {
         }
         this.lnF = norm(w, "ln_f", eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = new Linear(tied ? wordEmbeddings : w.matrix("lm_head.weight"), null);
+        this.lmHead = tied ? new Linear(wordEmbeddings, null) : w.linear("lm_head", false);
     }
 
     private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {

@@ -65,17 +65,13 @@ public final class Gpt2Model extends DecoderModel {
             }
             blocks.add(new Block(
                     Norms.layerNorm(w.vector(p + "ln_1.weight"), w.vector(p + "ln_1.bias"), eps),
-                    new SelfAttention(conv1d(w, p + "attn.c_attn"), conv1d(w, p + "attn.c_proj"),
+                    new SelfAttention(w.conv1d(p + "attn.c_attn"), w.conv1d(p + "attn.c_proj"),
                             config.nHead(), config.headDim(), scale),
                     Norms.layerNorm(w.vector(p + "ln_2.weight"), w.vector(p + "ln_2.bias"), eps),
-                    new Mlp(conv1d(w, p + "mlp.c_fc"), conv1d(w, p + "mlp.c_proj"), act)));
+                    new Mlp(w.conv1d(p + "mlp.c_fc"), w.conv1d(p + "mlp.c_proj"), act)));
         }
         this.lnF = Norms.layerNorm(w.vector("ln_f.weight"), w.vector("ln_f.bias"), eps);
-        this.lmHead = w.contains("lm_head.weight") ? new Linear(w.matrix("lm_head.weight"), null) : new Linear(wte, null);
-    }
-
-    private static Linear conv1d(ModelWeights w, String prefix) {
-        return new Linear(w.transposedMatrix(prefix + ".weight"), w.bias(prefix + ".bias"));
+        this.lmHead = w.contains("lm_head.weight") ? w.linear("lm_head", false) : new Linear(wte, null);
     }
 
     public static CausalLanguageModel load(JsonNode configJson, ModelWeights weights) {

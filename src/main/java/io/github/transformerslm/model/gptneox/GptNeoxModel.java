@@ -74,7 +74,7 @@ public final class GptNeoxModel extends DecoderModel {
         this.finalNorm = Norms.layerNorm(w.vector("gpt_neox.final_layer_norm.weight"),
                 w.vector("gpt_neox.final_layer_norm.bias"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("embed_out.weight");
-        this.embedOut = new Linear(tied ? embedIn : w.matrix("embed_out.weight"), null);
+        this.embedOut = tied ? new Linear(embedIn, null) : w.linear("embed_out", false);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {

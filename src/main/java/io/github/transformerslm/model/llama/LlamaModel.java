@@ -61,7 +61,7 @@ public final class LlamaModel extends DecoderModel {
         }
         this.norm = Norms.rmsNorm(w.vector("model.norm.weight"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = new Linear(tied ? embedTokens : w.matrix("lm_head.weight"), null);
+        this.lmHead = tied ? new Linear(embedTokens, null) : w.linear("lm_head", false);
     }
 
     private static LlamaConfig parse(JsonNode json) {

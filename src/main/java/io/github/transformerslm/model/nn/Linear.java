@@ -10,49 +10,59 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
 /**
- * y = x·Wᵀ + b with W in Hugging Face's {@code [out, in]} layout, the layout libtorch's half-precision
- * GEMM is fast on. Weights may be float16 while activations stay float32: the input is cast to the
- * weight's dtype and the result back to float32, so norms, softmax and the residual stream never lose
- * precision.
+ * y = x·Wᵀ + b. W is held in one of two layouts: Hugging Face's {@code [out, in]} (through libtorch's
+ * linear), the layout its half-precision GEMV is fast on, or {@code [in, out]} (through matMul), on which
+ * float32 GEMV reads memory about 40% faster; {@link #inputMajor} builds the latter. Weights may be
+ * float16 while activations stay float32: the input is cast to the weight's dtype and the result back to
+ * float32, so norms, softmax and the residual stream never lose precision.
  *
  * <p>Large matrices are split by output rows across the {@link MatmulPool}'s threads: one libtorch GEMV
  * reads memory at a fraction of what the machine can, and decoding is bound by reading the weights.
  * The row blocks are views of the one weight tensor, so no memory is duplicated.
  */
 public final class Linear {
-    private final NDArray weight; // [out, in]
+    private final NDArray weight; // [out, in], or [in, out] when inputMajor
     private final NDArray bias; // [out] or null
-    private final List<NDArray[]> parts; // row blocks {weight [rows, in], bias [rows] or null}, or null
+    private final boolean inputMajor;
+    private final List<NDArray[]> parts; // blocks of outputs {weight view, bias view or null}, or null
 
+    /** W as {@code [out, in]}. */
     public Linear(NDArray weight, NDArray bias) {
-        this.weight = weight;
-        this.bias = bias;
-        this.parts = split(weight, bias, MatmulPool.parallelism());
+        this(weight, bias, false);
     }
 
-    private static List<NDArray[]> split(NDArray weight, NDArray bias, int ways) {
-        long out = weight.getShape().get(0);
-        long in = weight.getShape().get(1);
+    private Linear(NDArray weight, NDArray bias, boolean inputMajor) {
+        this.weight = weight;
+        this.bias = bias;
+        this.inputMajor = inputMajor;
+        this.parts = split(MatmulPool.parallelism());
+    }
+
+    /** W as {@code [in, out]} (GPT-2's Conv1D layout, or a transposed copy made once at load). */
+    public static Linear inputMajor(NDArray weightInOut, NDArray bias) {
+        return new Linear(weightInOut, bias, true);
+    }
+
+    private List<NDArray[]> split(int ways) {
+        long out = outFeatures();
+        long in = weight.getShape().get(inputMajor ? 0 : 1);
         if (ways <= 1 || out * in < MatmulPool.MIN_SPLIT_ELEMENTS || out < 2L * ways) {
             return null;
         }
-        List<NDArray[]> parts = new ArrayList<>();
+        List<NDArray[]> blocks = new ArrayList<>();
         long step = (out + ways - 1) / ways;
         for (long from = 0; from < out; from += step) {
             long to = Math.min(out, from + step);
-            NDArray w = weight.get(new NDIndex("{}:{}", from, to)); // [rows, in], a view
+            // Views, not copies: rows of [out, in], or columns of [in, out] (BLAS takes the stride).
+            NDArray w = weight.get(inputMajor ? new NDIndex(":, {}:{}", from, to) : new NDIndex("{}:{}", from, to));
             NDArray b = bias == null ? null : bias.get(new NDIndex("{}:{}", from, to));
-            parts.add(new NDArray[] {w, b});
+            blocks.add(new NDArray[] {w, b});
         }
-        return parts;
-    }
-
-    public NDArray weight() {
-        return weight;
+        return blocks;
     }
 
     public long outFeatures() {
-        return weight.getShape().get(0);
+        return weight.getShape().get(inputMajor ? 1 : 0);
     }
 
     /** x: [..., in] float32 → [..., out] float32. */
@@ -60,11 +70,15 @@ public final class Linear {
         DataType wt = weight.getDataType();
         NDArray in = x.getDataType() == wt ? x : x.toType(wt, false);
         boolean split = parts != null && in.getShape().size() / in.getShape().getLastDimension() <= MatmulPool.MAX_SPLIT_ROWS;
-        NDArray y = split ? parallel(in) : linear(in, weight, bias);
+        NDArray y = split ? parallel(in) : product(in, weight, bias);
         return y.getDataType() == DataType.FLOAT32 ? y : y.toType(DataType.FLOAT32, false);
     }
 
-    private static NDArray linear(NDArray x, NDArray w, NDArray b) {
+    private NDArray product(NDArray x, NDArray w, NDArray b) {
+        if (inputMajor) {
+            NDArray y = x.matMul(w);
+            return b == null ? y : y.add(b);
+        }
         return ai.djl.nn.core.Linear.linear(x, w, b).singletonOrThrow();
     }
 
@@ -72,10 +86,10 @@ public final class Linear {
         List<Future<NDArray>> others = new ArrayList<>(parts.size() - 1);
         for (int i = 1; i < parts.size(); i++) {
             NDArray[] p = parts.get(i);
-            others.add(MatmulPool.submit(() -> linear(in, p[0], p[1])));
+            others.add(MatmulPool.submit(() -> product(in, p[0], p[1])));
         }
         NDArray[] pieces = new NDArray[parts.size()];
-        pieces[0] = linear(in, parts.get(0)[0], parts.get(0)[1]);
+        pieces[0] = product(in, parts.get(0)[0], parts.get(0)[1]);
         try {
             for (int i = 1; i < pieces.length; i++) {
                 pieces[i] = others.get(i - 1).get();

@@ -61,7 +61,8 @@ public final class PhiModel extends DecoderModel {
         this.finalNorm = Norms.layerNorm(w.vector("model.final_layernorm.weight"),
                 w.vector("model.final_layernorm.bias"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = new Linear(tied ? embedTokens : w.matrix("lm_head.weight"), w.optionalBias("lm_head.bias"));
+        this.lmHead = tied ? new Linear(embedTokens, w.optionalBias("lm_head.bias"))
+                : w.linear("lm_head", w.contains("lm_head.bias"));
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {

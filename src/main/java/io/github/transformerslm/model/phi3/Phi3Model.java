@@ -80,7 +80,7 @@ public final class Phi3Model extends DecoderModel {
         }
         this.norm = Norms.rmsNorm(w.vector("model.norm.weight"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = new Linear(tied ? embedTokens : w.matrix("lm_head.weight"), null);
+        this.lmHead = tied ? new Linear(embedTokens, null) : w.linear("lm_head", false);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {

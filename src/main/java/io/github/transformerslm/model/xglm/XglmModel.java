@@ -57,7 +57,7 @@ public final class XglmModel extends DecoderModel {
                     new Mlp(w.linear(p + "fc1", true), w.linear(p + "fc2", true), act)));
         }
         this.layerNorm = norm(w, "model.layer_norm", eps);
-        this.lmHead = new Linear(w.contains("lm_head.weight") ? w.matrix("lm_head.weight") : embedTokens, null);
+        this.lmHead = w.contains("lm_head.weight") ? w.linear("lm_head", false) : new Linear(embedTokens, null);
     }
 
     /** fairseq's table: [sin | cos] of pos · 10000^(-i / (half - 1)), the padding row zeroed. */
