@@ -11,8 +11,8 @@ import java.util.concurrent.Future;
 
 /**
  * y = x·Wᵀ + b. W is held in one of two layouts: Hugging Face's {@code [out, in]} (through libtorch's
- * linear), the layout its half-precision GEMV is fast on, or {@code [in, out]} (through matMul), on which
- * float32 GEMV reads memory about 40% faster; {@link #inputMajor} builds the latter. Weights may be
+ * linear), the layout its half-precision GEMV is fast on, or {@code [in, out]} (through matMul), which
+ * lets GPT-2's Conv1D weights serve float32 straight from the mapped file; {@link #inputMajor} builds it. Weights may be
  * float16 while activations stay float32: the input is cast to the weight's dtype and the result back to
  * float32, so norms, softmax and the residual stream never lose precision.
  *
