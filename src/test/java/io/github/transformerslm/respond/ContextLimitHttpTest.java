@@ -1,0 +1,71 @@
+package io.github.transformerslm.respond;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.transformerslm.web.ServiceClient;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.TestPropertySource;
+
+/**
+ * A prompt plus its new tokens beyond the context (MAX_INPUT_TOKENS here, 48) is refused naming both
+ * numbers, unless the request asks for truncation; Dream's /respond drops the oldest turns and says so.
+ * A CHAT_TEMPLATE replaces the model's template.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1", "lm.max-input-tokens=48",
+        "lm.chat-template={% for m in messages %}[{{ m.role }}] {{ m.content }} | {% endfor %}[assistant]"})
+class ContextLimitHttpTest {
+    static final String LONG = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+            + " fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two twenty-three twenty-four"
+            + " and then some more words to be sure that this prompt alone is longer than the context";
+
+    @LocalServerPort
+    int port;
+
+    ServiceClient client;
+
+    @BeforeEach
+    void ready() {
+        client = new ServiceClient("http://localhost:" + port);
+        client.awaitReady(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void tooLongIsRefusedNamingBothNumbersUnlessTruncationIsAsked() {
+        ServiceClient.Response refused = client.post("/generate",
+                "{\"inputs\": \"" + LONG + "\", \"parameters\": {\"max_new_tokens\": 10}}");
+        assertThat(refused.status()).isEqualTo(422);
+        assertThat(refused.json().get("detail").asString()).contains("10").contains("48");
+        ServiceClient.Response left = client.post("/generate",
+                "{\"inputs\": \"" + LONG + "\", \"parameters\": {\"max_new_tokens\": 10, \"truncate\": \"left\","
+                        + " \"details\": true}}");
+        assertThat(left.status()).as(left.body()).isEqualTo(200);
+        assertThat(left.json().get("details").get("generated_tokens").intValue()).isEqualTo(10);
+    }
+
+    @Test
+    void respondKeepsTheLatestTurnsAndNamesHowManyItDropped() {
+        String body = "{\"dialog_contexts\": [[\"" + LONG + "\", \"" + LONG + "\", \"hi\"], [\"hello\"]],"
+                + " \"configs\": [{\"max_new_tokens\": 8}, {\"max_new_tokens\": 8}]}";
+        ServiceClient.Response r = client.post("/respond", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.raw().headers().firstValue("X-Dialog-Truncated-Turns")).hasValue("2,0");
+        assertThat(r.json().size()).isEqualTo(2);
+    }
+
+    @Test
+    void chatTemplateSettingReplacesTheModelsTemplate() {
+        // The usage counts the prompt the template rendered: the same count as that text sent raw.
+        ServiceClient.Response r = client.post("/v1/chat/completions",
+                "{\"model\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": 2}");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        int promptTokens = r.json().get("usage").get("prompt_tokens").intValue();
+        ServiceClient.Response count = client.post("/v1/completions",
+                "{\"model\": \"x\", \"prompt\": \"[user] hi | [assistant]\", \"max_tokens\": 1}");
+        assertThat(promptTokens).isEqualTo(count.json().get("usage").get("prompt_tokens").intValue());
+    }
+}
