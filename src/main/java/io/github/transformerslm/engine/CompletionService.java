@@ -120,7 +120,13 @@ public class CompletionService {
         } catch (InvalidParameterException e) {
             throw new InvalidParameterException(paramPrefix + e.parameter(), e.getMessage());
         }
-        return new Prepared(ids, plan, new GenerationRow(ids, plan, new SplittableRandom(plan.seed()), p.topLogprobs()));
+        GenerationRow row = new GenerationRow(ids, plan, new SplittableRandom(plan.seed()), p.topLogprobs());
+        if (row.rows() > properties.maxBatchSize()) {
+            throw new InvalidParameterException(paramPrefix + (plan.beamSearch() ? "num_beams" : "num_return_sequences"),
+                    "the request needs " + row.rows() + " sequences at once, more than MAX_BATCH_SIZE "
+                            + properties.maxBatchSize());
+        }
+        return new Prepared(ids, plan, row);
     }
 
     /** Generates every prompt (they run side by side in the batch) and waits for all of them. */

@@ -146,7 +146,8 @@ public class ModelHost implements DisposableBean {
                 Submission next = batcher.hasWork() ? incoming.poll() : incoming.poll(100, TimeUnit.MILLISECONDS);
                 while (next != null) {
                     Submission s = next;
-                    s.handle = batcher.submit(s.row, new SequenceListener() {
+                    next = incoming.poll();
+                    SequenceListener listener = new SequenceListener() {
                         @Override
                         public void onToken(int sequence, int token, float logprob, List<TokenLogprob> top) {
                             s.listener.onToken(sequence, token, logprob, top);
@@ -169,9 +170,15 @@ public class ModelHost implements DisposableBean {
                             meters.counter("lm.requests", "outcome", outcome(error)).increment();
                             s.listener.onError(error);
                         }
-                    });
-                    active.add(s);
-                    next = incoming.poll();
+                    };
+                    try {
+                        s.handle = batcher.submit(s.row, listener);
+                        active.add(s);
+                    } catch (RuntimeException e) {
+                        // A request the batcher refuses fails alone, never the batch.
+                        active.add(s);
+                        listener.onError(e);
+                    }
                 }
                 Instant now = Instant.now();
                 for (Iterator<Submission> it = List.copyOf(active).iterator(); it.hasNext(); ) {
