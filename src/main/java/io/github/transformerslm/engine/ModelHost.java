@@ -131,8 +131,9 @@ public class ModelHost implements DisposableBean {
             log.error("Cannot serve the model: {}", e.getMessage());
             log.debug("Model load failure", e);
             if (properties.exitOnLoadFailure()) {
-                int code = SpringApplication.exit(context, () -> 1);
-                System.exit(code);
+                SpringApplication.exit(context, () -> 1);
+                System.exit(1); // whatever the context's closing reports, a model that cannot load is a failure
+
             }
             return null;
         }
