@@ -131,9 +131,9 @@ public class ModelHost implements DisposableBean {
             log.error("Cannot serve the model: {}", e.getMessage());
             log.debug("Model load failure", e);
             if (properties.exitOnLoadFailure()) {
-                SpringApplication.exit(context, () -> 1);
-                System.exit(1); // whatever the context's closing reports, a model that cannot load is a failure
-
+                // Exit first: closing the context here would stop Tomcat's threads and let the JVM end with 0
+                // before this daemon thread could report the failure. The shutdown hook closes the context.
+                System.exit(1);
             }
             return null;
         }
