@@ -30,9 +30,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
-import org.springframework.boot.SpringApplication;
 import org.springframework.boot.context.event.ApplicationStartedEvent;
-import org.springframework.context.ApplicationContext;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 
@@ -49,7 +47,6 @@ public class ModelHost implements DisposableBean {
     public enum State { LOADING, READY, FAILED }
 
     private final ServiceProperties properties;
-    private final ApplicationContext context;
     private final BlockingQueue<Submission> incoming = new LinkedBlockingQueue<>();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Thread modelThread;
@@ -61,9 +58,8 @@ public class ModelHost implements DisposableBean {
     private final MeterRegistry meters;
     private volatile int runningRows;
 
-    public ModelHost(ServiceProperties properties, ApplicationContext context, MeterRegistry meters) {
+    public ModelHost(ServiceProperties properties, MeterRegistry meters) {
         this.properties = properties;
-        this.context = context;
         this.meters = meters;
         Gauge.builder("lm.requests.in_flight", inFlight, AtomicInteger::get)
                 .description("requests submitted and not yet finished").register(meters);
