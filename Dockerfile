@@ -59,4 +59,5 @@ VOLUME ["/models/cache"]
 EXPOSE ${SERVICE_PORT}
 HEALTHCHECK --interval=10s --timeout=5s --start-period=600s --retries=3 \
     CMD curl -fsS "http://localhost:${SERVICE_PORT}/actuator/health/readiness" || exit 1
-ENTRYPOINT ["java", "-jar", "/app/app.jar"]
+# The decode kernels use the Vector API, an incubator module in Java 17.
+ENTRYPOINT ["java", "--add-modules", "jdk.incubator.vector", "-jar", "/app/app.jar"]

@@ -14,6 +14,7 @@ import io.github.transformerslm.generation.SequenceListener;
 import io.github.transformerslm.generation.ServiceStops;
 import io.github.transformerslm.hub.HubModelResolver;
 import io.github.transformerslm.model.ModelShape;
+import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.MatmulPool;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -99,14 +100,19 @@ public class ModelHost implements DisposableBean {
                 log.warn("PRETRAINED_MODEL_NAME_OR_PATH is not set: serving the bundled tiny GPT-2, whose weights are"
                         + " RANDOM: its text is noise. Set PRETRAINED_MODEL_NAME_OR_PATH to a model directory.");
             }
+            if (!Linear.vectorKernels()) {
+                log.warn("Decoding's matrix products run in libtorch, about half as fast: start the JVM with"
+                        + " --add-modules jdk.incubator.vector to use the vector kernels");
+            }
             DataType dtype = properties.halfPrecision() ? DataType.FLOAT16 : DataType.FLOAT32;
             LoadedModel model = ModelLoader.load(dir, dtype);
             ModelShape shape = model.model().shape();
             log.info("Model loaded: path={} architecture={} parameters={} dtype={} device={} threads={}"
-                            + " matmul_split={} context={} load_time={}ms",
+                            + " matmul_split={} decode_kernels={} context={} load_time={}ms",
                     bundled ? "bundled default (random weights)" : dir, shape.modelType(),
                     String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(),
-                    model.manager().getDevice(), properties.threads(), properties.matmulSplit(), shape.maxPositions(),
+                    model.manager().getDevice(), properties.threads(), properties.matmulSplit(),
+                    Linear.vectorKernels() ? "vector" : "libtorch", shape.maxPositions(),
                     model.loadTime().toMillis());
             log.info("Limits: max_batch_size={} max_batch_tokens={} max_queue={} max_client_requests={}"
                             + " request_timeout={}s max_new_tokens={} max_return_sequences={} default_max_new_tokens={}"

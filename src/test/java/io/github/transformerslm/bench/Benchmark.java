@@ -38,17 +38,27 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * latency percentiles. Run: see the README ("Benchmark").
  *
  * <p>Arguments: {@code quick} for 3 runs of 32 tokens instead of 5 of 128; {@code gpt2} or {@code llama}
- * for one model only; {@code fp32} or {@code fp16} for one dtype only.
+ * for one model only; {@code fp32} or {@code fp16} for one dtype only; {@code decode} for the decode rows only;
+ * {@code b1} for batch 1 only (or {@code -Dbatches=1,8}).
  */
 public final class Benchmark {
     static int runs = 5;
     static int newTokens = 128;
+    static boolean decodeOnly;
+    static int[] batches = {1, 8, 32};
 
     public static void main(String[] args) throws Exception {
         List<String> a = Arrays.asList(args);
         if (a.contains("quick")) {
             runs = 3;
             newTokens = 32;
+        }
+        decodeOnly = a.contains("decode");
+        if (a.contains("b1")) {
+            batches = new int[] {1};
+        }
+        if (System.getProperty("batches") != null) {
+            batches = Arrays.stream(System.getProperty("batches").split(",")).mapToInt(Integer::parseInt).toArray();
         }
         int threads = Integer.parseInt(System.getProperty("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
         int split = Integer.parseInt(System.getProperty("split", String.valueOf(Runtime.getRuntime().availableProcessors())));
@@ -85,7 +95,7 @@ public final class Benchmark {
                     dtype.name().toLowerCase(), loadMs, Files.size(dir.resolve("model.safetensors")) / 1_000_000);
             System.out.printf("%-28s %10s %10s %10s %s%n", "scenario", "median", "min", "max", "unit");
             generate(model, 1, 16, 2); // warm-up
-            for (int batch : new int[] {1, 8, 32}) {
+            for (int batch : batches) {
                 Stats s = repeat(() -> {
                     long t0 = System.nanoTime();
                     generate(model, batch, 16, newTokens);
@@ -97,6 +107,9 @@ public final class Benchmark {
                     System.out.printf("%-28s %10.1f %10s %10s tokens/s (%.0f%% reached)%n", "  bandwidth bound batch 1",
                             bound, "", "", 100 * s.median() / bound);
                 }
+            }
+            if (decodeOnly) {
+                return;
             }
             Stats prefill = repeat(() -> {
                 long t0 = System.nanoTime();

@@ -6,8 +6,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 
 /**
  * y = x·Wᵀ + b. W is held in one of two layouts: Hugging Face's {@code [out, in]} (through libtorch's
@@ -25,6 +23,7 @@ public final class Linear {
     private final NDArray bias; // [out] or null
     private final boolean inputMajor;
     private final List<NDArray[]> parts; // blocks of outputs {weight view, bias view or null}, or null
+    private final VectorProduct kernel; // decoding products in Java, or null where unavailable
 
     /** W as {@code [out, in]}. */
     public Linear(NDArray weight, NDArray bias) {
@@ -36,6 +35,15 @@ public final class Linear {
         this.bias = bias;
         this.inputMajor = inputMajor;
         this.parts = split(MatmulPool.parallelism());
+        this.kernel = VectorProduct.of(weight, bias, inputMajor);
+    }
+
+    /**
+     * Whether decoding's products run in the hand-written {@link VectorKernels} (the JVM was started with
+     * {@code --add-modules jdk.incubator.vector} on a CPU with wide vectors), rather than in libtorch.
+     */
+    public static boolean vectorKernels() {
+        return VectorProduct.available();
     }
 
     /** W as {@code [in, out]} (GPT-2's Conv1D layout, or a transposed copy made once at load). */
@@ -67,9 +75,13 @@ public final class Linear {
 
     /** x: [..., in] float32 → [..., out] float32. */
     public NDArray apply(NDArray x) {
+        long rows = x.getShape().size() / x.getShape().getLastDimension();
+        if (kernel != null && rows <= VectorProduct.MAX_ROWS) {
+            return kernel.apply(x);
+        }
         DataType wt = weight.getDataType();
         NDArray in = x.getDataType() == wt ? x : x.toType(wt, false);
-        boolean split = parts != null && in.getShape().size() / in.getShape().getLastDimension() <= MatmulPool.MAX_SPLIT_ROWS;
+        boolean split = parts != null && rows <= MatmulPool.MAX_SPLIT_ROWS;
         NDArray y = split ? parallel(in) : product(in, weight, bias);
         return y.getDataType() == DataType.FLOAT32 ? y : y.toType(DataType.FLOAT32, false);
     }
@@ -83,23 +95,8 @@ public final class Linear {
     }
 
     private NDArray parallel(NDArray in) {
-        List<Future<NDArray>> others = new ArrayList<>(parts.size() - 1);
-        for (int i = 1; i < parts.size(); i++) {
-            NDArray[] p = parts.get(i);
-            others.add(MatmulPool.submit(() -> product(in, p[0], p[1])));
-        }
         NDArray[] pieces = new NDArray[parts.size()];
-        pieces[0] = product(in, parts.get(0)[0], parts.get(0)[1]);
-        try {
-            for (int i = 1; i < pieces.length; i++) {
-                pieces[i] = others.get(i - 1).get();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted in a matrix product", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("matrix product failed: " + e.getCause().getMessage(), e.getCause());
-        }
+        MatmulPool.run(pieces.length, k -> pieces[k] = product(in, parts.get(k)[0], parts.get(k)[1]));
         NDArray joined = NDArrays.concat(new NDList(pieces), -1);
         // Pieces computed on pool threads belong to no step scope: close them here.
         for (int i = 1; i < pieces.length; i++) {

@@ -1,15 +1,21 @@
 package io.github.transformerslm.model.nn;
 
 import io.github.transformerslm.engine.TorchRuntime;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
 
 /**
- * Threads that compute row blocks of large matrix products beside the model thread. Their number is
+ * Threads that compute blocks of large matrix products beside the model thread. Their number is
  * MATMUL_SPLIT - 1 (the model thread computes one block itself); 1 turns splitting off. Set before the
  * first model loads.
+ *
+ * <p>Workers spin briefly between products instead of parking at once: a decode step hands out about
+ * fifty products a fraction of a millisecond apart, and waking a parked thread (a futex and, on a VM, an
+ * idle virtual CPU) was measured to cost more than splitting the product saved. After {@link #SPIN_NANOS}
+ * without work a worker parks, so an idle service or a prefill running on libtorch's threads is not
+ * slowed by it.
  */
 public final class MatmulPool {
     /** Below this many weights a product is too small to be worth a thread hand-off. */
@@ -19,32 +25,32 @@ public final class MatmulPool {
      * own threads, rather than split into memory-bound row blocks.
      */
     static final long MAX_SPLIT_ROWS = 64;
+    /** How long an idle worker keeps polling for the next block before it parks. */
+    static final long SPIN_NANOS = 2_000_000;
 
     private static volatile int parallelism = 1;
-    private static volatile ExecutorService pool;
+    private static volatile List<Worker> workers = List.of();
     private static int torchThreads = -1;
 
     private MatmulPool() {}
 
     public static synchronized void configure(int ways) {
         int n = Math.max(1, ways);
-        if (pool != null && n != parallelism) {
-            pool.shutdown();
-            pool = null;
+        if (n == parallelism && workers.size() == n - 1) {
+            return;
         }
+        workers.forEach(Worker::stop);
+        List<Worker> started = new ArrayList<>();
+        for (int i = 1; i < n; i++) {
+            Worker w = new Worker();
+            Thread t = new Thread(w, "matmul-" + i);
+            t.setDaemon(true);
+            w.thread = t;
+            t.start();
+            started.add(w);
+        }
+        workers = List.copyOf(started);
         parallelism = n;
-        if (n > 1 && pool == null) {
-            pool = Executors.newFixedThreadPool(n - 1, r -> {
-                Thread t = new Thread(() -> {
-                    TorchRuntime.prepareInferenceThread();
-                    // Each block is one core's work: libtorch must not fan it out again.
-                    ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
-                    r.run();
-                }, "matmul");
-                t.setDaemon(true);
-                return t;
-            });
-        }
     }
 
     public static int parallelism() {
@@ -66,7 +72,98 @@ public final class MatmulPool {
         }
     }
 
-    static <T> Future<T> submit(Callable<T> task) {
-        return pool.submit(task);
+    /**
+     * Runs {@code body} for blocks {@code 0..blocks-1}: block 0 on the calling thread, the others on the
+     * workers, and returns when all are done. A block's failure is rethrown here.
+     */
+    static void run(int blocks, IntConsumer body) {
+        List<Worker> pool = workers;
+        if (blocks - 1 > pool.size()) {
+            throw new IllegalStateException(blocks + " blocks for " + (pool.size() + 1) + " threads");
+        }
+        for (int k = 1; k < blocks; k++) {
+            pool.get(k - 1).start(body, k);
+        }
+        RuntimeException failure = null;
+        try {
+            body.accept(0);
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        for (int k = 1; k < blocks; k++) {
+            RuntimeException e = pool.get(k - 1).await();
+            if (failure == null) {
+                failure = e;
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private static final class Worker implements Runnable {
+        private volatile IntConsumer task;
+        private volatile int block;
+        private volatile boolean finished = true;
+        private volatile RuntimeException failure;
+        private volatile boolean parked;
+        private volatile boolean stopped;
+        private Thread thread;
+
+        void start(IntConsumer body, int k) {
+            block = k;
+            failure = null;
+            finished = false;
+            task = body;
+            if (parked) {
+                LockSupport.unpark(thread);
+            }
+        }
+
+        RuntimeException await() {
+            while (!finished) {
+                Thread.onSpinWait();
+            }
+            return failure;
+        }
+
+        void stop() {
+            stopped = true;
+            LockSupport.unpark(thread);
+        }
+
+        @Override
+        public void run() {
+            TorchRuntime.prepareInferenceThread();
+            // Each block is one core's work: libtorch must not fan it out again.
+            ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
+            long idleSince = System.nanoTime();
+            while (!stopped) {
+                IntConsumer t = task;
+                if (t == null) {
+                    if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        parked = true;
+                        if (task == null && !stopped) {
+                            LockSupport.park(this);
+                        }
+                        parked = false;
+                        idleSince = System.nanoTime();
+                    }
+                    continue;
+                }
+                task = null;
+                try {
+                    t.accept(block);
+                } catch (RuntimeException e) {
+                    failure = e;
+                } catch (Error e) {
+                    failure = new IllegalStateException("matrix product failed: " + e, e);
+                }
+                finished = true;
+                idleSince = System.nanoTime();
+            }
+        }
     }
 }

@@ -1,0 +1,136 @@
+package io.github.transformerslm.model.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
+
+/**
+ * One {@link Linear}'s product for a few token rows (decoding), computed by {@link VectorKernels} on the
+ * {@link MatmulPool}'s threads straight from the weight's memory, which libtorch shares with us: no copy
+ * of the weights is made. Outputs are split into one contiguous block per thread.
+ */
+final class VectorProduct {
+    /** Up to this many rows the hand-written kernels beat libtorch on this machine kind (measured). */
+    static final int MAX_ROWS = 32;
+
+    private static final boolean AVAILABLE = detect();
+
+    private final NDArray weight; // kept referenced: the buffers below view its memory
+    private final NDArray bias;
+    private final ByteBuffer w;
+    private final ByteBuffer b;
+    private final boolean half;
+    private final boolean biasHalf;
+    private final boolean inputMajor;
+    private final int in;
+    private final int out;
+    private final int[] bounds; // blocks of outputs (or of inputs when inputMajor): [bounds[k], bounds[k+1])
+    private final float[][] scratch; // per block: inputMajor partial sums [rows, out], or a widened float16 row
+
+    private VectorProduct(NDArray weight, NDArray bias, boolean inputMajor, ByteBuffer w, ByteBuffer b) {
+        this.weight = weight;
+        this.bias = bias;
+        this.w = w;
+        this.b = b;
+        this.half = weight.getDataType() == DataType.FLOAT16;
+        this.biasHalf = bias != null && bias.getDataType() == DataType.FLOAT16;
+        this.inputMajor = inputMajor;
+        Shape s = weight.getShape();
+        this.in = (int) s.get(inputMajor ? 0 : 1);
+        this.out = (int) s.get(inputMajor ? 1 : 0);
+        long size = (long) in * out;
+        // Output-major weights are split by outputs, input-major ones by inputs (each thread then streams
+        // whole contiguous rows; splitting their columns made two threads slower than one).
+        int extent = inputMajor ? in : out;
+        int ways = size < MatmulPool.MIN_SPLIT_ELEMENTS ? 1 : Math.min(MatmulPool.parallelism(), Math.max(1, extent / 64));
+        this.bounds = new int[ways + 1];
+        // Block edges on multiples of 64: whole cache lines per thread.
+        int step = ((extent + ways - 1) / ways + 63) / 64 * 64;
+        for (int k = 1; k <= ways; k++) {
+            bounds[k] = Math.min(extent, bounds[k - 1] + step);
+        }
+        this.scratch = new float[ways][];
+    }
+
+    /** The kernels for this weight, or null where they cannot serve it (no Vector API, dtype, size). */
+    static VectorProduct of(NDArray weight, NDArray bias, boolean inputMajor) {
+        if (!AVAILABLE || !weight.getDevice().equals(ai.djl.Device.cpu()) || !kernelType(weight) || (inputMajor && weight.getDataType() != DataType.FLOAT32) || (bias != null && !kernelType(bias))
+                || weight.getShape().dimension() != 2 || weight.getShape().size() * 4 > Integer.MAX_VALUE) {
+            return null;
+        }
+        ByteBuffer w = weight.toByteBuffer(true);
+        ByteBuffer b = bias == null ? null : bias.toByteBuffer(true);
+        if (!w.isDirect() || (b != null && !b.isDirect())) {
+            return null;
+        }
+        return new VectorProduct(weight, bias, inputMajor, w, b);
+    }
+
+    private static boolean kernelType(NDArray a) {
+        return a.getDataType() == DataType.FLOAT32 || a.getDataType() == DataType.FLOAT16;
+    }
+
+    static boolean available() {
+        return AVAILABLE;
+    }
+
+    private static boolean detect() {
+        if (Boolean.getBoolean("lm.vectorKernels.disabled")
+                || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return false;
+        }
+        try {
+            return VectorKernels.usable();
+        } catch (LinkageError e) {
+            return false;
+        }
+    }
+
+    /** x: [..., in] float32 with at most {@link #MAX_ROWS} rows → [..., out] float32. */
+    NDArray apply(NDArray x) {
+        Shape shape = x.getShape();
+        int rows = (int) (shape.size() / in);
+        float[] values = (x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false)).toFloatArray();
+        float[] input = half ? VectorKernels.evensThenOdds(values, rows, in) : values;
+        float[] y = new float[rows * out];
+        MatmulPool.run(bounds.length - 1, block -> compute(block, input, rows, y));
+        if (inputMajor) {
+            sumPartials(rows, y);
+        }
+        long[] dims = shape.getShape().clone();
+        dims[dims.length - 1] = out;
+        return x.getManager().create(y, new Shape(dims)); // [..., out]
+    }
+
+    private void compute(int block, float[] x, int rows, float[] y) {
+        int from = bounds[block];
+        int to = bounds[block + 1];
+        if (inputMajor) {
+            int need = rows * out;
+            if (scratch[block] == null || scratch[block].length < need) {
+                scratch[block] = new float[need];
+            }
+            VectorKernels.inputMajor(w, in, out, x, rows, scratch[block], from, to);
+        } else {
+            if (half && scratch[block] == null) {
+                scratch[block] = new float[in];
+            }
+            VectorKernels.outputMajor(w, half, b, biasHalf, in, out, x, rows, y, from, to, scratch[block]);
+        }
+    }
+
+    /** y = Σ partial sums of the input blocks, in block order, + b. */
+    private void sumPartials(int rows, float[] y) {
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                int at = r * out + o;
+                float s = scratch[0][at];
+                for (int k = 1; k < scratch.length; k++) {
+                    s += scratch[k][at];
+                }
+                y[at] = s + VectorKernels.bias(b, biasHalf, o);
+            }
+        }
+    }
+}

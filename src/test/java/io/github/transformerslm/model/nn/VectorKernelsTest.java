@@ -1,0 +1,98 @@
+package io.github.transformerslm.model.nn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.transformerslm.engine.TorchRuntime;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The hand-written decoding products against libtorch's, on shapes that exercise every tail (inputs
+ * not a multiple of the vector pairs, outputs not a multiple of the thread blocks), both weight layouts,
+ * float16 weights, with and without bias, alone and split across two threads.
+ */
+class VectorKernelsTest {
+    static NDManager manager;
+
+    @BeforeAll
+    static void start() {
+        TorchRuntime.start(1);
+        TorchRuntime.prepareInferenceThread();
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterAll
+    static void stop() {
+        MatmulPool.configure(1);
+        manager.close();
+    }
+
+    @Test
+    void theTestJvmUsesTheVectorKernels() {
+        // Surefire, spring-boot:run, the benchmark and the Docker image all pass --add-modules
+        // jdk.incubator.vector; without it every product silently falls back to libtorch.
+        assertThat(Linear.vectorKernels()).isTrue();
+    }
+
+    @ParameterizedTest(name = "in={0} out={1} rows={2} {3} inputMajor={4} bias={5} split={6}")
+    @CsvSource({
+        "768, 2304, 1, FLOAT32, false, true, 1",
+        "768, 2304, 1, FLOAT32, true, true, 2",
+        "771, 1000, 3, FLOAT32, false, true, 2",
+        "771, 1000, 5, FLOAT32, true, true, 2",
+        "1000, 771, 4, FLOAT32, true, false, 1",
+        "768, 2304, 1, FLOAT16, false, true, 2",
+        "771, 1000, 3, FLOAT16, false, true, 2",
+        "1000, 771, 7, FLOAT16, false, false, 1",
+    })
+    void matchesLibtorch(int in, int out, int rows, DataType dtype, boolean inputMajor, boolean withBias, int split) {
+        MatmulPool.configure(split);
+        try (NDManager m = manager.newSubManager()) {
+            NDArray w = m.randomNormal(0, 0.05f, new Shape(out, in), DataType.FLOAT32).toType(dtype, false);
+            NDArray b = withBias ? m.randomNormal(0, 0.5f, new Shape(out), DataType.FLOAT32).toType(dtype, false) : null;
+            NDArray x = m.randomNormal(new Shape(1, rows, in)); // [batch, seq, in]
+            NDArray stored = inputMajor ? w.transpose().reshape(-1).reshape(in, out) : w; // contiguous [in, out]
+            Linear linear = inputMajor ? Linear.inputMajor(stored, b) : new Linear(stored, b);
+
+            NDArray expected = x.matMul(w.toType(DataType.FLOAT32, false).transpose()); // [1, rows, out]
+            if (b != null) {
+                expected = expected.add(b.toType(DataType.FLOAT32, false));
+            }
+            NDArray actual = linear.apply(x);
+
+            assertThat(actual.getShape()).isEqualTo(new Shape(1, rows, out));
+            assertThat(actual.getDataType()).isEqualTo(DataType.FLOAT32);
+            float maxError = actual.sub(expected).abs().max().getFloat();
+            assertThat(maxError).as("largest difference from libtorch").isLessThan(2e-5f * (float) Math.sqrt(in));
+        }
+    }
+
+    @ParameterizedTest(name = "{0} inputMajor={1}")
+    @CsvSource({"FLOAT32, false", "FLOAT32, true", "FLOAT16, false"})
+    void aRowGetsTheSameBitsAloneAsInABatch(DataType dtype, boolean inputMajor) {
+        MatmulPool.configure(2);
+        try (NDManager m = manager.newSubManager()) {
+            int in = 800;
+            int out = 1500;
+            NDArray w = m.randomNormal(0, 0.05f, new Shape(inputMajor ? in : out, inputMajor ? out : in), DataType.FLOAT32)
+                    .toType(dtype, false);
+            Linear linear = inputMajor ? Linear.inputMajor(w, null) : new Linear(w, null);
+            NDArray x = m.randomNormal(new Shape(5, 1, in)); // five sequences decoding together
+
+            float[] batch = linear.apply(x).toFloatArray();
+            for (int r = 0; r < 5; r++) {
+                float[] alone = linear.apply(x.get(new NDIndex("{}:{}", r, r + 1))).toFloatArray();
+                float[] inBatch = java.util.Arrays.copyOfRange(batch, r * out, (r + 1) * out);
+                assertThat(alone).as("row %d", r).containsExactly(inBatch);
+            }
+        }
+    }
+}
