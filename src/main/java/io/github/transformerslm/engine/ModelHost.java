@@ -218,14 +218,19 @@ public class ModelHost implements DisposableBean {
         return inFlight.get();
     }
 
-    /** One short greedy generation through the real path, as Dream does before it reports ready. */
+    /**
+     * One short greedy generation through the real path, as Dream does before it reports ready. Eight
+     * tokens rather than one or two: the decode kernels are compiled by the JIT while they run, and the
+     * first requests should not pay for that.
+     */
     private void warmUp(LoadedModel model) {
         int[] prompt = model.tokenizer().encode("You are a SpaceX Assistant.\nHuman: What is the goal of SpaceX?\nAI:");
         GenerationConfig config = model.generationDefaults().overlay(GenerationConfigParser.parse(
-                "{\"max_new_tokens\": 2, \"do_sample\": false, \"num_return_sequences\": 1, \"num_beams\": 1}"));
+                "{\"max_new_tokens\": 8, \"do_sample\": false, \"num_return_sequences\": 1, \"num_beams\": 1}"));
         int context = model.model().shape().maxPositions();
-        if (prompt.length > context - 2) {
-            prompt = java.util.Arrays.copyOfRange(prompt, prompt.length - (context - 2), prompt.length);
+        int keep = Math.max(1, context - 8);
+        if (prompt.length > keep) {
+            prompt = java.util.Arrays.copyOfRange(prompt, prompt.length - keep, prompt.length);
         }
         GenerationPlan plan = GenerationPlan.resolve(config, prompt.length, context, limits(), ServiceStops.NONE);
         new Generator(model.model(), model.tokenizer())

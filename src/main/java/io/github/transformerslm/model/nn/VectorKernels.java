@@ -2,6 +2,7 @@ package io.github.transformerslm.model.nn;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -25,6 +26,8 @@ final class VectorKernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** 2^112 moves a float16 exponent (bias 15) to a float32 one (bias 127), subnormals included. */
     private static final float HALF_EXPONENT_SHIFT = 0x1.0p112f;
+    /** Weight rows read into scratch at once when several token rows share them. */
+    static final int ROWS_PER_FILL = 8;
 
     private VectorKernels() {}
 
@@ -71,69 +74,85 @@ final class VectorKernels {
 
     /**
      * Outputs {@code [from, to)} of y = x·Wᵀ + b for W stored {@code [out, in]}: one dot product per output.
-     * x: [rows, in], y: [rows, out]. Each output keeps the same two accumulators whatever the rows.
+     * x: [rows, in], y: [rows, out]. Every output has a single accumulator running over the inputs in the
+     * same order, so a row's result does not depend on the rows beside it.
      *
-     * <p>The float32 and float16 loops are separate methods on purpose: a vector that may come from either
-     * load path merges two values, which Java 17's compiler cannot keep in registers (it then allocates
-     * an object per load, measured 3x slower).
+     * <p>One token row streams one weight row at a time (streaming several at once was measured twice as
+     * slow). Several token rows are compute-bound: two weight rows are put in {@code scratch} as floats
+     * (float16 widened once) and each is used against four token rows per load. The float32 and float16
+     * loops are separate methods on purpose: a vector that may come from either load path merges two
+     * values, which Java 17's compiler cannot keep in registers (measured 3x slower).
      */
-    static void outputMajor(ByteBuffer w, boolean half, ByteBuffer bias, boolean biasHalf, int in, int out,
-            float[] x, int rows, float[] y, int from, int to, float[] rowScratch) {
-        // One weight row at a time: streaming several rows at once was measured twice as slow.
+    static void outputMajor(ByteBuffer w, FloatBuffer wf, boolean half, ByteBuffer bias, boolean biasHalf, int in,
+            int out, float[] x, int rows, float[] y, int from, int to, float[] scratch) {
         int vectorEnd = in - in % (2 * L);
-        float[] pair = new float[2];
-        for (int o = from; o < to; o++) {
-            int row = o * in;
-            float b = biasAt(bias, biasHalf, o);
-            if (half && rows == 1) {
-                y[o] = dotHalf(w, row, x, 0, vectorEnd) + tail(w, true, row, x, 0, vectorEnd, in) + b;
-                continue;
+        if (rows == 1) {
+            for (int o = from; o < to; o++) {
+                int row = o * in;
+                float d = half ? dotHalf(w, row, x, vectorEnd) : dot(w, row, x, vectorEnd);
+                y[o] = d + tail(w, half, row, x, 0, vectorEnd, in) + biasAt(bias, biasHalf, o);
             }
-            if (half) {
-                widenRow(w, row, vectorEnd, rowScratch); // widened once, then read from L1 by every token row
-            }
-            int r = 0;
-            for (; r + 2 <= rows; r += 2) {
-                // Two token rows share each weight load.
+            return;
+        }
+        float[] sums = new float[8];
+        for (int o = from; o < to; o += ROWS_PER_FILL) {
+            // Several weight rows at once: they are adjacent in memory, so this is one long read, which
+            // the hardware prefetcher streams (one row at a time between computations was measured slower).
+            int count = Math.min(ROWS_PER_FILL, to - o);
+            for (int k = 0; k < count; k++) {
                 if (half) {
-                    dotPair(rowScratch, x, r * in, (r + 1) * in, vectorEnd, pair);
+                    widenRow(w, (o + k) * in, vectorEnd, scratch, k * in);
                 } else {
-                    dotPair(w, row, x, r * in, (r + 1) * in, vectorEnd, pair);
+                    wf.get((o + k) * in, scratch, k * in, vectorEnd);
                 }
-                y[r * out + o] = pair[0] + tail(w, half, row, x, r * in, vectorEnd, in) + b;
-                y[(r + 1) * out + o] = pair[1] + tail(w, half, row, x, (r + 1) * in, vectorEnd, in) + b;
             }
-            if (r < rows) {
-                float d = half ? dot(rowScratch, x, r * in, vectorEnd) : dot(w, row, x, r * in, vectorEnd);
-                y[r * out + o] = d + tail(w, half, row, x, r * in, vectorEnd, in) + b;
+            for (int k = 0; k < count; k += 2) {
+                boolean pair = k + 1 < count;
+                for (int r = 0; r < rows; ) {
+                    int group = pair && rows - r >= 4 ? 4 : 1;
+                    if (group == 4) {
+                        block2x4(scratch, k * in, in, x, r * in, vectorEnd, sums);
+                    } else {
+                        sums[0] = dot(scratch, k * in, x, r * in, vectorEnd);
+                        if (pair) {
+                            sums[4] = dot(scratch, (k + 1) * in, x, r * in, vectorEnd);
+                        }
+                    }
+                    for (int p = 0; p < (pair ? 2 : 1); p++) {
+                        int output = o + k + p;
+                        float b = biasAt(bias, biasHalf, output);
+                        for (int j = 0; j < group; j++) {
+                            int xr = (r + j) * in;
+                            y[(r + j) * out + output] = sums[4 * p + j] + tail(w, half, output * in, x, xr, vectorEnd, in) + b;
+                        }
+                    }
+                    r += group;
+                }
             }
         }
     }
 
-    private static float dot(ByteBuffer w, int row, float[] x, int x0, int vectorEnd) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        for (int i = 0; i < vectorEnd; i += 2 * L) {
-            a0 = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE).fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = FloatVector.fromByteBuffer(F, w, 4 * (row + i + L), LE).fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
+    private static float dot(ByteBuffer w, int row, float[] x, int vectorEnd) {
+        FloatVector a = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += L) {
+            a = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE).fma(FloatVector.fromArray(F, x, i), a);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return a.reduceLanes(VectorOperators.ADD);
     }
 
     /** float16 weights against x in {@link #evensThenOdds} order: the same sums as {@link #widenRow} + dot. */
-    private static float dotHalf(ByteBuffer w, int row, float[] x, int x0, int vectorEnd) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
+    private static float dotHalf(ByteBuffer w, int row, float[] x, int vectorEnd) {
+        FloatVector a = FloatVector.zero(F);
         for (int i = 0; i < vectorEnd; i += 2 * L) {
             IntVector h = IntVector.fromByteBuffer(I, w, 2 * (row + i), LE);
-            a0 = widen(h.and(0xffff)).fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = widen(h.lanewise(VectorOperators.LSHR, 16)).fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
+            a = widen(h.and(0xffff)).fma(FloatVector.fromArray(F, x, i), a);
+            a = widen(h.lanewise(VectorOperators.LSHR, 16)).fma(FloatVector.fromArray(F, x, i + L), a);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return a.reduceLanes(VectorOperators.ADD);
     }
 
-    /** One float16 weight row's whole blocks, widened in {@link #evensThenOdds} order. */
-    private static void widenRow(ByteBuffer w, int row, int vectorEnd, float[] into) {
+    /** One float16 weight row's whole blocks, widened in {@link #evensThenOdds} order, into {@code into[at..]}. */
+    private static void widenRow(ByteBuffer w, int row, int vectorEnd, float[] into, int at) {
         for (int i = 0; i < vectorEnd; i += 2 * L) {
             // widen(), written out: called from here it was not inlined and ran through a slow generic path.
             IntVector h = IntVector.fromByteBuffer(I, w, 2 * (row + i), LE);
@@ -143,53 +162,52 @@ final class VectorKernels {
             IntVector oddSign = odd.and(0x8000).lanewise(VectorOperators.LSHL, 16);
             FloatVector evenMagnitude = even.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
             FloatVector oddMagnitude = odd.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
-            evenMagnitude.reinterpretAsInts().or(evenSign).reinterpretAsFloats().intoArray(into, i);
-            oddMagnitude.reinterpretAsInts().or(oddSign).reinterpretAsFloats().intoArray(into, i + L);
+            evenMagnitude.reinterpretAsInts().or(evenSign).reinterpretAsFloats().intoArray(into, at + i);
+            oddMagnitude.reinterpretAsInts().or(oddSign).reinterpretAsFloats().intoArray(into, at + i + L);
         }
     }
 
-    private static float dot(float[] w, float[] x, int x0, int vectorEnd) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        for (int i = 0; i < vectorEnd; i += 2 * L) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = FloatVector.fromArray(F, w, i + L).fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
+    private static float dot(float[] w, int w0, float[] x, int x0, int vectorEnd) {
+        FloatVector a = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += L) {
+            a = FloatVector.fromArray(F, w, w0 + i).fma(FloatVector.fromArray(F, x, x0 + i), a);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return a.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void dotPair(ByteBuffer w, int row, float[] x, int x0, int x1, int vectorEnd, float[] pair) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        FloatVector c0 = FloatVector.zero(F);
-        FloatVector c1 = FloatVector.zero(F);
-        for (int i = 0; i < vectorEnd; i += 2 * L) {
-            FloatVector w0 = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE);
-            FloatVector w1 = FloatVector.fromByteBuffer(F, w, 4 * (row + i + L), LE);
-            a0 = w0.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = w1.fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
-            c0 = w0.fma(FloatVector.fromArray(F, x, x1 + i), c0);
-            c1 = w1.fma(FloatVector.fromArray(F, x, x1 + i + L), c1);
-        }
-        pair[0] = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        pair[1] = c0.add(c1).reduceLanes(VectorOperators.ADD);
+    private static void reduce(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, FloatVector b0,
+            FloatVector b1, FloatVector b2, FloatVector b3, float[] sums) {
+        sums[0] = a0.reduceLanes(VectorOperators.ADD);
+        sums[1] = a1.reduceLanes(VectorOperators.ADD);
+        sums[2] = a2.reduceLanes(VectorOperators.ADD);
+        sums[3] = a3.reduceLanes(VectorOperators.ADD);
+        sums[4] = b0.reduceLanes(VectorOperators.ADD);
+        sums[5] = b1.reduceLanes(VectorOperators.ADD);
+        sums[6] = b2.reduceLanes(VectorOperators.ADD);
+        sums[7] = b3.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void dotPair(float[] w, float[] x, int x0, int x1, int vectorEnd, float[] pair) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        FloatVector c0 = FloatVector.zero(F);
-        FloatVector c1 = FloatVector.zero(F);
-        for (int i = 0; i < vectorEnd; i += 2 * L) {
-            FloatVector w0 = FloatVector.fromArray(F, w, i);
-            FloatVector w1 = FloatVector.fromArray(F, w, i + L);
-            a0 = w0.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = w1.fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
-            c0 = w0.fma(FloatVector.fromArray(F, x, x1 + i), c0);
-            c1 = w1.fma(FloatVector.fromArray(F, x, x1 + i + L), c1);
+    /** Two weight rows (w[w0..], w[w0 + in..]) against four token rows from x0: sums[0..3] and sums[4..7]. */
+    private static void block2x4(float[] w, int w0, int in, float[] x, int x0, int vectorEnd, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += L) {
+            FloatVector u = FloatVector.fromArray(F, w, w0 + i);
+            FloatVector v = FloatVector.fromArray(F, w, w0 + in + i);
+            FloatVector x0v = FloatVector.fromArray(F, x, x0 + i);
+            FloatVector x1v = FloatVector.fromArray(F, x, x0 + in + i);
+            FloatVector x2v = FloatVector.fromArray(F, x, x0 + 2 * in + i);
+            FloatVector x3v = FloatVector.fromArray(F, x, x0 + 3 * in + i);
+            a0 = u.fma(x0v, a0);
+            a1 = u.fma(x1v, a1);
+            a2 = u.fma(x2v, a2);
+            a3 = u.fma(x3v, a3);
+            b0 = v.fma(x0v, b0);
+            b1 = v.fma(x1v, b1);
+            b2 = v.fma(x2v, b2);
+            b3 = v.fma(x3v, b3);
         }
-        pair[0] = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        pair[1] = c0.add(c1).reduceLanes(VectorOperators.ADD);
+        reduce(a0, a1, a2, a3, b0, b1, b2, b3, sums);
     }
 
     /** The inputs past the last whole vector pair, in order. */
@@ -223,11 +241,14 @@ final class VectorKernels {
                 scaleRow(w, i * out, x[i], partial, vectorEnd);
             }
         } else {
-            // Several: keep a tile of columns for two token rows in registers over all inputs; the tile's
+            // Several: keep a tile of columns for up to four token rows in registers over all inputs; the tile's
             // weights (2L columns × inputs) stay in L2 for the next pair of rows.
             int tileEnd = out - out % (2 * L);
             for (int c = 0; c < tileEnd; c += 2 * L) {
                 int r = 0;
+                for (; r + 4 <= rows; r += 4) {
+                    tileQuad(w, out, c, x, r * in, in, from, to, partial, r * out + c, out);
+                }
                 for (; r + 2 <= rows; r += 2) {
                     tilePair(w, out, c, x, r * in, (r + 1) * in, from, to, partial, r * out + c, (r + 1) * out + c);
                 }
@@ -261,6 +282,36 @@ final class VectorKernels {
         for (int c = 0; c < vectorEnd; c += L) {
             FloatVector.fromByteBuffer(F, w, 4 * (w0 + c), LE).fma(s, FloatVector.fromArray(F, partial, c)).intoArray(partial, c);
         }
+    }
+
+    private static void tileQuad(ByteBuffer w, int out, int c, float[] x, int x0, int in, int from, int to,
+            float[] partial, int at, int stride) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), d0 = FloatVector.zero(F), d1 = FloatVector.zero(F);
+        for (int i = from; i < to; i++) {
+            FloatVector k0 = FloatVector.fromByteBuffer(F, w, 4 * (i * out + c), LE);
+            FloatVector k1 = FloatVector.fromByteBuffer(F, w, 4 * (i * out + c + L), LE);
+            FloatVector u = FloatVector.broadcast(F, x[x0 + i]);
+            FloatVector v = FloatVector.broadcast(F, x[x0 + in + i]);
+            FloatVector s = FloatVector.broadcast(F, x[x0 + 2 * in + i]);
+            FloatVector t = FloatVector.broadcast(F, x[x0 + 3 * in + i]);
+            a0 = k0.fma(u, a0);
+            a1 = k1.fma(u, a1);
+            b0 = k0.fma(v, b0);
+            b1 = k1.fma(v, b1);
+            c0 = k0.fma(s, c0);
+            c1 = k1.fma(s, c1);
+            d0 = k0.fma(t, d0);
+            d1 = k1.fma(t, d1);
+        }
+        a0.intoArray(partial, at);
+        a1.intoArray(partial, at + L);
+        b0.intoArray(partial, at + stride);
+        b1.intoArray(partial, at + stride + L);
+        c0.intoArray(partial, at + 2 * stride);
+        c1.intoArray(partial, at + 2 * stride + L);
+        d0.intoArray(partial, at + 3 * stride);
+        d1.intoArray(partial, at + 3 * stride + L);
     }
 
     private static void tilePair(ByteBuffer w, int out, int c, float[] x, int x0, int x1, int from, int to,
