@@ -242,27 +242,25 @@ final class VectorKernels {
             }
         } else {
             // Several: keep a tile of columns for up to four token rows in registers over all inputs; the tile's
-            // weights (2L columns × inputs) stay in L2 for the next pair of rows.
+            // weights (4L columns × inputs) stay in cache for the next four rows.
             int tileEnd = out - out % (2 * L);
-            for (int c = 0; c < tileEnd; c += 2 * L) {
+            int c = 0;
+            for (; c + 4 * L <= tileEnd; c += 4 * L) {
+                // Four vectors of columns (a longer contiguous read per weight row) for four token rows.
                 int r = 0;
                 for (; r + 4 <= rows; r += 4) {
-                    tileQuad(w, out, c, x, r * in, in, from, to, partial, r * out + c, out);
+                    tile4x4(w, out, c, x, r * in, in, from, to, partial, r * out + c, out);
                 }
-                for (; r + 2 <= rows; r += 2) {
-                    tilePair(w, out, c, x, r * in, (r + 1) * in, from, to, partial, r * out + c, (r + 1) * out + c);
-                }
-                if (r < rows) {
-                    tile(w, out, c, x, r * in, from, to, partial, r * out + c);
-                }
+                narrowTiles(w, in, out, c, c + 4 * L, x, r, rows, partial, from, to);
             }
-            for (int c = tileEnd; c < vectorEnd; c += L) {
+            narrowTiles(w, in, out, c, tileEnd, x, 0, rows, partial, from, to);
+            for (int cv = tileEnd; cv < vectorEnd; cv += L) {
                 for (int r = 0; r < rows; r++) {
                     FloatVector acc = FloatVector.zero(F);
                     for (int i = from; i < to; i++) {
-                        acc = FloatVector.fromByteBuffer(F, w, 4 * (i * out + c), LE).fma(FloatVector.broadcast(F, x[r * in + i]), acc);
+                        acc = FloatVector.fromByteBuffer(F, w, 4 * (i * out + cv), LE).fma(FloatVector.broadcast(F, x[r * in + i]), acc);
                     }
-                    acc.intoArray(partial, r * out + c);
+                    acc.intoArray(partial, r * out + cv);
                 }
             }
         }
@@ -282,6 +280,69 @@ final class VectorKernels {
         for (int c = 0; c < vectorEnd; c += L) {
             FloatVector.fromByteBuffer(F, w, 4 * (w0 + c), LE).fma(s, FloatVector.fromArray(F, partial, c)).intoArray(partial, c);
         }
+    }
+
+    /** Columns [c0, c1) (multiples of 2L) for token rows [r0, rows), two vectors of columns at a time. */
+    private static void narrowTiles(ByteBuffer w, int in, int out, int c0, int c1, float[] x, int r0, int rows,
+            float[] partial, int from, int to) {
+        for (int c = c0; c < c1; c += 2 * L) {
+            int r = r0;
+            for (; r + 4 <= rows; r += 4) {
+                tileQuad(w, out, c, x, r * in, in, from, to, partial, r * out + c, out);
+            }
+            for (; r + 2 <= rows; r += 2) {
+                tilePair(w, out, c, x, r * in, (r + 1) * in, from, to, partial, r * out + c, (r + 1) * out + c);
+            }
+            if (r < rows) {
+                tile(w, out, c, x, r * in, from, to, partial, r * out + c);
+            }
+        }
+    }
+
+    private static void tile4x4(ByteBuffer w, int out, int c, float[] x, int x0, int in, int from, int to,
+            float[] partial, int at, int stride) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
+        FloatVector d0 = FloatVector.zero(F), d1 = FloatVector.zero(F), d2 = FloatVector.zero(F), d3 = FloatVector.zero(F);
+        for (int i = from; i < to; i++) {
+            int base = 4 * (i * out + c);
+            FloatVector k0 = FloatVector.fromByteBuffer(F, w, base, LE);
+            FloatVector k1 = FloatVector.fromByteBuffer(F, w, base + 4 * L, LE);
+            FloatVector k2 = FloatVector.fromByteBuffer(F, w, base + 8 * L, LE);
+            FloatVector k3 = FloatVector.fromByteBuffer(F, w, base + 12 * L, LE);
+            FloatVector u = FloatVector.broadcast(F, x[x0 + i]);
+            a0 = k0.fma(u, a0);
+            a1 = k1.fma(u, a1);
+            a2 = k2.fma(u, a2);
+            a3 = k3.fma(u, a3);
+            FloatVector v = FloatVector.broadcast(F, x[x0 + in + i]);
+            b0 = k0.fma(v, b0);
+            b1 = k1.fma(v, b1);
+            b2 = k2.fma(v, b2);
+            b3 = k3.fma(v, b3);
+            FloatVector s = FloatVector.broadcast(F, x[x0 + 2 * in + i]);
+            c0 = k0.fma(s, c0);
+            c1 = k1.fma(s, c1);
+            c2 = k2.fma(s, c2);
+            c3 = k3.fma(s, c3);
+            FloatVector t = FloatVector.broadcast(F, x[x0 + 3 * in + i]);
+            d0 = k0.fma(t, d0);
+            d1 = k1.fma(t, d1);
+            d2 = k2.fma(t, d2);
+            d3 = k3.fma(t, d3);
+        }
+        store4(partial, at, a0, a1, a2, a3);
+        store4(partial, at + stride, b0, b1, b2, b3);
+        store4(partial, at + 2 * stride, c0, c1, c2, c3);
+        store4(partial, at + 3 * stride, d0, d1, d2, d3);
+    }
+
+    private static void store4(float[] into, int at, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {
+        v0.intoArray(into, at);
+        v1.intoArray(into, at + L);
+        v2.intoArray(into, at + 2 * L);
+        v3.intoArray(into, at + 3 * L);
     }
 
     private static void tileQuad(ByteBuffer w, int out, int c, float[] x, int x0, int in, int from, int to,
