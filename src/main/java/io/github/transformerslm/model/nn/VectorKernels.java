@@ -37,17 +37,6 @@ final class VectorKernels {
     }
 
     /**
-     * Widens float16 values held in the low 16 bits of each int lane (high bits zero); weights are
-     * finite, so no Inf/NaN handling. Only int operations: Java 17 does not compile the short-to-int
-     * vector conversion into instructions (measured: it ran through a slow generic path).
-     */
-    private static FloatVector widen(IntVector h) {
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        FloatVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
-        return magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats();
-    }
-
-    /**
      * Reorders x for float16 weights: one int load holds 2L halves, which widen as the even and the odd
      * ones. Within each block of 2L inputs the evens are moved first, then the odds; the inputs past the
      * last whole block keep their place. x: [rows, in] → same shape.
@@ -74,8 +63,9 @@ final class VectorKernels {
 
     /**
      * Outputs {@code [from, to)} of y = x·Wᵀ + b for W stored {@code [out, in]}: one dot product per output.
-     * x: [rows, in], y: [rows, out]. Every output has a single accumulator running over the inputs in the
-     * same order, so a row's result does not depend on the rows beside it.
+     * x: [rows, in], y: [rows, out]. Every output is accumulated over the inputs in the
+     * same order (vectors at even and odd positions in two accumulators, added at the end), so a row's result
+     * does not depend on the rows beside it.
      *
      * <p>One token row streams one weight row at a time (streaming several at once was measured twice as
      * slow). Several token rows are compute-bound: two weight rows are put in {@code scratch} as floats
@@ -133,28 +123,41 @@ final class VectorKernels {
     }
 
     private static float dot(ByteBuffer w, int row, float[] x, int vectorEnd) {
-        FloatVector a = FloatVector.zero(F);
-        for (int i = 0; i < vectorEnd; i += L) {
-            a = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE).fma(FloatVector.fromArray(F, x, i), a);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += 2 * L) {
+            a0 = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE).fma(FloatVector.fromArray(F, x, i), a0);
+            a1 = FloatVector.fromByteBuffer(F, w, 4 * (row + i + L), LE).fma(FloatVector.fromArray(F, x, i + L), a1);
         }
-        return a.reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
     /** float16 weights against x in {@link #evensThenOdds} order: the same sums as {@link #widenRow} + dot. */
     private static float dotHalf(ByteBuffer w, int row, float[] x, int vectorEnd) {
-        FloatVector a = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
         for (int i = 0; i < vectorEnd; i += 2 * L) {
+            // widened as in widenRow
             IntVector h = IntVector.fromByteBuffer(I, w, 2 * (row + i), LE);
-            a = widen(h.and(0xffff)).fma(FloatVector.fromArray(F, x, i), a);
-            a = widen(h.lanewise(VectorOperators.LSHR, 16)).fma(FloatVector.fromArray(F, x, i + L), a);
+            IntVector even = h.and(0xffff);
+            IntVector odd = h.lanewise(VectorOperators.LSHR, 16);
+            FloatVector we = even.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                    .reinterpretAsInts().or(even.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            FloatVector wo = odd.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                    .reinterpretAsInts().or(odd.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            a0 = we.fma(FloatVector.fromArray(F, x, i), a0);
+            a1 = wo.fma(FloatVector.fromArray(F, x, i + L), a1);
         }
-        return a.reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
     /** One float16 weight row's whole blocks, widened in {@link #evensThenOdds} order, into {@code into[at..]}. */
     private static void widenRow(ByteBuffer w, int row, int vectorEnd, float[] into, int at) {
         for (int i = 0; i < vectorEnd; i += 2 * L) {
-            // widen(), written out: called from here it was not inlined and ran through a slow generic path.
+            // Widened with int operations only (Java 17 runs the short-to-int vector conversion through a slow
+            // generic path): the half's exponent and mantissa shifted into place and rescaled by 2^112
+            // (subnormals included; weights are finite), then its sign. Written out here rather than in a
+            // helper: vectors handed to a method that is not inlined are boxed.
             IntVector h = IntVector.fromByteBuffer(I, w, 2 * (row + i), LE);
             IntVector even = h.and(0xffff);
             IntVector odd = h.lanewise(VectorOperators.LSHR, 16);
@@ -168,46 +171,66 @@ final class VectorKernels {
     }
 
     private static float dot(float[] w, int w0, float[] x, int x0, int vectorEnd) {
-        FloatVector a = FloatVector.zero(F);
-        for (int i = 0; i < vectorEnd; i += L) {
-            a = FloatVector.fromArray(F, w, w0 + i).fma(FloatVector.fromArray(F, x, x0 + i), a);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += 2 * L) {
+            a0 = FloatVector.fromArray(F, w, w0 + i).fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = FloatVector.fromArray(F, w, w0 + i + L).fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
         }
-        return a.reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
-    private static void reduce(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, FloatVector b0,
-            FloatVector b1, FloatVector b2, FloatVector b3, float[] sums) {
-        sums[0] = a0.reduceLanes(VectorOperators.ADD);
-        sums[1] = a1.reduceLanes(VectorOperators.ADD);
-        sums[2] = a2.reduceLanes(VectorOperators.ADD);
-        sums[3] = a3.reduceLanes(VectorOperators.ADD);
-        sums[4] = b0.reduceLanes(VectorOperators.ADD);
-        sums[5] = b1.reduceLanes(VectorOperators.ADD);
-        sums[6] = b2.reduceLanes(VectorOperators.ADD);
-        sums[7] = b3.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Two weight rows (w[w0..], w[w0 + in..]) against four token rows from x0: sums[0..3] and sums[4..7]. */
+    /**
+     * Two weight rows (w[w0..], w[w0 + in..]) against four token rows from x0: sums[0..3] and sums[4..7].
+     * Sixteen accumulators (the even and odd vector of each pair, as in {@link #dot}), all written out:
+     * handing vectors to a helper method boxes them (a helper for the sums was measured 10x slower).
+     */
     private static void block2x4(float[] w, int w0, int in, float[] x, int x0, int vectorEnd, float[] sums) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
-        for (int i = 0; i < vectorEnd; i += L) {
+        FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
+        FloatVector f0 = FloatVector.zero(F), f1 = FloatVector.zero(F), f2 = FloatVector.zero(F), f3 = FloatVector.zero(F);
+        int x1 = x0 + in;
+        int x2 = x1 + in;
+        int x3 = x2 + in;
+        for (int i = 0; i < vectorEnd; i += 2 * L) {
             FloatVector u = FloatVector.fromArray(F, w, w0 + i);
             FloatVector v = FloatVector.fromArray(F, w, w0 + in + i);
-            FloatVector x0v = FloatVector.fromArray(F, x, x0 + i);
-            FloatVector x1v = FloatVector.fromArray(F, x, x0 + in + i);
-            FloatVector x2v = FloatVector.fromArray(F, x, x0 + 2 * in + i);
-            FloatVector x3v = FloatVector.fromArray(F, x, x0 + 3 * in + i);
-            a0 = u.fma(x0v, a0);
-            a1 = u.fma(x1v, a1);
-            a2 = u.fma(x2v, a2);
-            a3 = u.fma(x3v, a3);
-            b0 = v.fma(x0v, b0);
-            b1 = v.fma(x1v, b1);
-            b2 = v.fma(x2v, b2);
-            b3 = v.fma(x3v, b3);
+            FloatVector t = FloatVector.fromArray(F, x, x0 + i);
+            a0 = u.fma(t, a0);
+            b0 = v.fma(t, b0);
+            t = FloatVector.fromArray(F, x, x1 + i);
+            a1 = u.fma(t, a1);
+            b1 = v.fma(t, b1);
+            t = FloatVector.fromArray(F, x, x2 + i);
+            a2 = u.fma(t, a2);
+            b2 = v.fma(t, b2);
+            t = FloatVector.fromArray(F, x, x3 + i);
+            a3 = u.fma(t, a3);
+            b3 = v.fma(t, b3);
+            u = FloatVector.fromArray(F, w, w0 + i + L);
+            v = FloatVector.fromArray(F, w, w0 + in + i + L);
+            t = FloatVector.fromArray(F, x, x0 + i + L);
+            e0 = u.fma(t, e0);
+            f0 = v.fma(t, f0);
+            t = FloatVector.fromArray(F, x, x1 + i + L);
+            e1 = u.fma(t, e1);
+            f1 = v.fma(t, f1);
+            t = FloatVector.fromArray(F, x, x2 + i + L);
+            e2 = u.fma(t, e2);
+            f2 = v.fma(t, f2);
+            t = FloatVector.fromArray(F, x, x3 + i + L);
+            e3 = u.fma(t, e3);
+            f3 = v.fma(t, f3);
         }
-        reduce(a0, a1, a2, a3, b0, b1, b2, b3, sums);
+        sums[0] = a0.add(e0).reduceLanes(VectorOperators.ADD);
+        sums[1] = a1.add(e1).reduceLanes(VectorOperators.ADD);
+        sums[2] = a2.add(e2).reduceLanes(VectorOperators.ADD);
+        sums[3] = a3.add(e3).reduceLanes(VectorOperators.ADD);
+        sums[4] = b0.add(f0).reduceLanes(VectorOperators.ADD);
+        sums[5] = b1.add(f1).reduceLanes(VectorOperators.ADD);
+        sums[6] = b2.add(f2).reduceLanes(VectorOperators.ADD);
+        sums[7] = b3.add(f3).reduceLanes(VectorOperators.ADD);
     }
 
     /** The inputs past the last whole vector pair, in order. */
@@ -219,12 +242,8 @@ final class VectorKernels {
         return s;
     }
 
-    private static float biasAt(ByteBuffer bias, boolean biasHalf, int o) {
+    static float biasAt(ByteBuffer bias, boolean biasHalf, int o) {
         return bias == null ? 0f : scalar(bias, biasHalf, o);
-    }
-
-    static float bias(ByteBuffer bias, boolean biasHalf, int o) {
-        return biasAt(bias, biasHalf, o);
     }
 
     /**
@@ -332,18 +351,25 @@ final class VectorKernels {
             d2 = k2.fma(t, d2);
             d3 = k3.fma(t, d3);
         }
-        store4(partial, at, a0, a1, a2, a3);
-        store4(partial, at + stride, b0, b1, b2, b3);
-        store4(partial, at + 2 * stride, c0, c1, c2, c3);
-        store4(partial, at + 3 * stride, d0, d1, d2, d3);
+        // Written out: handing vectors to a helper method boxes them.
+        a0.intoArray(partial, at);
+        a1.intoArray(partial, at + L);
+        a2.intoArray(partial, at + 2 * L);
+        a3.intoArray(partial, at + 3 * L);
+        b0.intoArray(partial, at + stride);
+        b1.intoArray(partial, at + stride + L);
+        b2.intoArray(partial, at + stride + 2 * L);
+        b3.intoArray(partial, at + stride + 3 * L);
+        c0.intoArray(partial, at + 2 * stride);
+        c1.intoArray(partial, at + 2 * stride + L);
+        c2.intoArray(partial, at + 2 * stride + 2 * L);
+        c3.intoArray(partial, at + 2 * stride + 3 * L);
+        d0.intoArray(partial, at + 3 * stride);
+        d1.intoArray(partial, at + 3 * stride + L);
+        d2.intoArray(partial, at + 3 * stride + 2 * L);
+        d3.intoArray(partial, at + 3 * stride + 3 * L);
     }
 
-    private static void store4(float[] into, int at, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {
-        v0.intoArray(into, at);
-        v1.intoArray(into, at + L);
-        v2.intoArray(into, at + 2 * L);
-        v3.intoArray(into, at + 3 * L);
-    }
 
     private static void tileQuad(ByteBuffer w, int out, int c, float[] x, int x0, int in, int from, int to,
             float[] partial, int at, int stride) {

@@ -133,7 +133,7 @@ final class VectorProduct {
                 for (int k = 1; k < scratch.length; k++) {
                     s += scratch[k][at];
                 }
-                y[at] = s + VectorKernels.bias(b, biasHalf, o);
+                y[at] = s + VectorKernels.biasAt(b, biasHalf, o);
             }
         }
     }
