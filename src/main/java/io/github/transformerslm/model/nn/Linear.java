@@ -24,6 +24,7 @@ public final class Linear {
     private final boolean inputMajor;
     private final List<NDArray[]> parts; // blocks of outputs {weight view, bias view or null}, or null
     private final VectorProduct kernel; // decoding products in Java, or null where unavailable
+    private final List<NDArray[]> halfBlocks; // float16 [out, in] on CPU: blocks widened one at a time, or null
 
     /** W as {@code [out, in]}. */
     public Linear(NDArray weight, NDArray bias) {
@@ -36,7 +37,12 @@ public final class Linear {
         this.inputMajor = inputMajor;
         this.parts = split(MatmulPool.parallelism());
         this.kernel = VectorProduct.of(weight, bias, inputMajor);
+        this.halfBlocks = weight.getDataType() == DataType.FLOAT16 && !inputMajor
+                && weight.getDevice().equals(ai.djl.Device.cpu()) ? blocks(WIDENED_BLOCK_ELEMENTS) : null;
     }
+
+    /** About 4 MB of float32 weights per widened block: it stays in cache while the product reads it. */
+    private static final long WIDENED_BLOCK_ELEMENTS = 1L << 20;
 
     /**
      * Whether decoding's products run in the hand-written {@link VectorKernels} (the JVM was started with
@@ -57,8 +63,15 @@ public final class Linear {
         if (ways <= 1 || out * in < MatmulPool.MIN_SPLIT_ELEMENTS || out < 2L * ways) {
             return null;
         }
+        return blocks((out + ways - 1) / ways * in);
+    }
+
+    /** Views of blocks of outputs of about {@code elements} weights each. */
+    private List<NDArray[]> blocks(long elements) {
+        long out = outFeatures();
+        long in = weight.getShape().get(inputMajor ? 0 : 1);
         List<NDArray[]> blocks = new ArrayList<>();
-        long step = (out + ways - 1) / ways;
+        long step = Math.max(1, elements / in);
         for (long from = 0; from < out; from += step) {
             long to = Math.min(out, from + step);
             // Views, not copies: rows of [out, in], or columns of [in, out] (BLAS takes the stride).
@@ -79,6 +92,9 @@ public final class Linear {
         if (kernel != null && rows <= VectorProduct.MAX_ROWS) {
             return kernel.apply(x);
         }
+        if (halfBlocks != null) {
+            return widened(x);
+        }
         DataType wt = weight.getDataType();
         NDArray in = x.getDataType() == wt ? x : x.toType(wt, false);
         boolean split = parts != null && rows <= MatmulPool.MAX_SPLIT_ROWS;
@@ -92,6 +108,23 @@ public final class Linear {
             return b == null ? y : y.add(b);
         }
         return ai.djl.nn.core.Linear.linear(x, w, b).singletonOrThrow();
+    }
+
+    /**
+     * Many rows (prefill) against float16 weights: libtorch's float16 GEMM on CPU reaches a third of its
+     * float32 speed, so each block of weights is widened to float32 (in cache) and multiplied there.
+     */
+    private NDArray widened(NDArray x) {
+        NDArray in = x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+        NDArray[] pieces = new NDArray[halfBlocks.size()];
+        for (int k = 0; k < pieces.length; k++) {
+            NDArray[] block = halfBlocks.get(k);
+            try (NDArray w = block[0].toType(DataType.FLOAT32, false);
+                    NDArray b = block[1] == null ? null : block[1].toType(DataType.FLOAT32, false)) {
+                pieces[k] = ai.djl.nn.core.Linear.linear(in, w, b).singletonOrThrow(); // [..., block]
+            }
+        }
+        return pieces.length == 1 ? pieces[0] : NDArrays.concat(new NDList(pieces), -1); // [..., out]
     }
 
     private NDArray parallel(NDArray in) {

@@ -89,18 +89,22 @@ final class VectorKernels {
             // Several weight rows at once: they are adjacent in memory, so this is one long read, which
             // the hardware prefetcher streams (one row at a time between computations was measured slower).
             int count = Math.min(ROWS_PER_FILL, to - o);
+            // float16 pairs met by four or more token rows are widened while the first four compute.
+            boolean fused = half && rows >= 4;
             for (int k = 0; k < count; k++) {
-                if (half) {
-                    widenRow(w, (o + k) * in, vectorEnd, scratch, k * in);
-                } else {
+                if (!half) {
                     wf.get((o + k) * in, scratch, k * in, vectorEnd);
+                } else if (!fused || (k % 2 == 0 && k + 1 == count)) {
+                    widenRow(w, (o + k) * in, vectorEnd, scratch, k * in);
                 }
             }
             for (int k = 0; k < count; k += 2) {
                 boolean pair = k + 1 < count;
                 for (int r = 0; r < rows; ) {
                     int group = pair && rows - r >= 4 ? 4 : 1;
-                    if (group == 4) {
+                    if (fused && pair && r == 0) {
+                        block2x4Widening(w, (o + k) * in, scratch, k * in, in, x, vectorEnd, sums);
+                    } else if (group == 4) {
                         block2x4(scratch, k * in, in, x, r * in, vectorEnd, sums);
                     } else {
                         sums[0] = dot(scratch, k * in, x, r * in, vectorEnd);
@@ -178,6 +182,71 @@ final class VectorKernels {
             a1 = FloatVector.fromArray(F, w, w0 + i + L).fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #block2x4} for the first four token rows, reading two float16 weight rows from w at element
+     * {@code row0} and widening them as it goes (into scratch at {@code s0}, for the rows after these):
+     * the memory is read while the products run. The same sums, in the same order, as widenRow + block2x4.
+     */
+    private static void block2x4Widening(ByteBuffer w, int row0, float[] scratch, int s0, int in, float[] x,
+            int vectorEnd, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
+        FloatVector f0 = FloatVector.zero(F), f1 = FloatVector.zero(F), f2 = FloatVector.zero(F), f3 = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += 2 * L) {
+            IntVector hu = IntVector.fromByteBuffer(I, w, 2 * (row0 + i), LE);
+            IntVector hv = IntVector.fromByteBuffer(I, w, 2 * (row0 + in + i), LE);
+            IntVector h = hu.and(0xffff); // even halves of this block, widened as in widenRow
+            FloatVector u = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            h = hv.and(0xffff);
+            FloatVector v = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            u.intoArray(scratch, s0 + i);
+            v.intoArray(scratch, s0 + in + i);
+            FloatVector t = FloatVector.fromArray(F, x, i);
+            a0 = u.fma(t, a0);
+            b0 = v.fma(t, b0);
+            t = FloatVector.fromArray(F, x, in + i);
+            a1 = u.fma(t, a1);
+            b1 = v.fma(t, b1);
+            t = FloatVector.fromArray(F, x, 2 * in + i);
+            a2 = u.fma(t, a2);
+            b2 = v.fma(t, b2);
+            t = FloatVector.fromArray(F, x, 3 * in + i);
+            a3 = u.fma(t, a3);
+            b3 = v.fma(t, b3);
+            h = hu.lanewise(VectorOperators.LSHR, 16); // odd halves
+            u = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            h = hv.lanewise(VectorOperators.LSHR, 16);
+            v = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            u.intoArray(scratch, s0 + i + L);
+            v.intoArray(scratch, s0 + in + i + L);
+            t = FloatVector.fromArray(F, x, i + L);
+            e0 = u.fma(t, e0);
+            f0 = v.fma(t, f0);
+            t = FloatVector.fromArray(F, x, in + i + L);
+            e1 = u.fma(t, e1);
+            f1 = v.fma(t, f1);
+            t = FloatVector.fromArray(F, x, 2 * in + i + L);
+            e2 = u.fma(t, e2);
+            f2 = v.fma(t, f2);
+            t = FloatVector.fromArray(F, x, 3 * in + i + L);
+            e3 = u.fma(t, e3);
+            f3 = v.fma(t, f3);
+        }
+        sums[0] = a0.add(e0).reduceLanes(VectorOperators.ADD);
+        sums[1] = a1.add(e1).reduceLanes(VectorOperators.ADD);
+        sums[2] = a2.add(e2).reduceLanes(VectorOperators.ADD);
+        sums[3] = a3.add(e3).reduceLanes(VectorOperators.ADD);
+        sums[4] = b0.add(f0).reduceLanes(VectorOperators.ADD);
+        sums[5] = b1.add(f1).reduceLanes(VectorOperators.ADD);
+        sums[6] = b2.add(f2).reduceLanes(VectorOperators.ADD);
+        sums[7] = b3.add(f3).reduceLanes(VectorOperators.ADD);
     }
 
     /**
