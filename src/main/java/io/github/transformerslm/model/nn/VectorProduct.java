@@ -59,10 +59,18 @@ final class VectorProduct {
 
     /** The kernels for this weight, or null where they cannot serve it (no Vector API, dtype, size). */
     static VectorProduct of(NDArray weight, NDArray bias, boolean inputMajor) {
-        if (!AVAILABLE || !weight.getDevice().equals(ai.djl.Device.cpu()) || !kernelType(weight) || (inputMajor && weight.getDataType() != DataType.FLOAT32) || (bias != null && !kernelType(bias))
-                || weight.getShape().dimension() != 2 || weight.getShape().size() * 4 > Integer.MAX_VALUE) {
+        boolean served = AVAILABLE
+                && weight.getDevice().equals(ai.djl.Device.cpu()) // GPU weights stay with libtorch
+                && kernelType(weight)
+                && (!inputMajor || weight.getDataType() == DataType.FLOAT32) // float16 Conv1D is transposed at load
+                && (bias == null || kernelType(bias))
+                && weight.getShape().dimension() == 2
+                && weight.getShape().size() * 4 <= Integer.MAX_VALUE; // one ByteBuffer, int offsets
+        if (!served) {
             return null;
         }
+        // Weights are contiguous (ModelWeights makes them so): these are views of their memory, not copies.
+
         ByteBuffer w = weight.toByteBuffer(true);
         ByteBuffer b = bias == null ? null : bias.toByteBuffer(true);
         if (!w.isDirect() || (b != null && !b.isDirect())) {
