@@ -101,8 +101,9 @@ public class ModelHost implements DisposableBean {
                         + " RANDOM: its text is noise. Set PRETRAINED_MODEL_NAME_OR_PATH to a model directory.");
             }
             if (!Linear.vectorKernels()) {
-                log.warn("Decoding's matrix products run in libtorch, about half as fast: start the JVM with"
-                        + " --add-modules jdk.incubator.vector to use the vector kernels");
+                log.warn("Decoding's matrix products run in libtorch, about half as fast: the vector kernels need"
+                        + " Java 17-19 started with --add-modules jdk.incubator.vector (this JVM: Java {})",
+                        Runtime.version().feature());
             }
             DataType dtype = properties.halfPrecision() ? DataType.FLOAT16 : DataType.FLOAT32;
             LoadedModel model = ModelLoader.load(dir, dtype);

@@ -31,9 +31,66 @@ final class VectorKernels {
 
     private VectorKernels() {}
 
-    /** Whether the preferred vector shape is wide enough to be worth it (it is on any AVX2 or later CPU). */
+    /**
+     * Whether the preferred vector shape is wide enough to be worth it (it is on any AVX2 or later CPU) and
+     * every kernel path runs and agrees with plain arithmetic on this JVM. The incubator API changes between
+     * releases (JDK 20 removed the ByteBuffer loads these kernels use): there the first call throws a
+     * {@link LinkageError}, which the caller takes as "use libtorch".
+     */
     static boolean usable() {
-        return L >= 8 && I.length() == L;
+        if (L < 8 || I.length() != L) {
+            return false;
+        }
+        int in = 4 * L + 3;
+        int out = 5 * L + 1;
+        int rows = 5;
+        java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+        float[] x = new float[rows * in];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextDouble(-1, 1);
+        }
+        ByteBuffer single = ByteBuffer.allocateDirect(4 * in * out).order(LE);
+        ByteBuffer half = ByteBuffer.allocateDirect(2 * in * out).order(LE);
+        for (int e = 0; e < in * out; e++) {
+            single.putFloat(4 * e, (float) random.nextDouble(-1, 1));
+            half.putShort(2 * e, (short) (0x3800 + random.nextInt(0x0800))); // 0.5 .. 1 in float16
+        }
+        for (int r : new int[] {1, rows}) {
+            float[] y = new float[r * out];
+            outputMajor(single, single.asFloatBuffer(), false, null, false, in, out, x, r, y, 0, out, new float[ROWS_PER_FILL * in]);
+            if (!agrees(y, single, false, x, r, in, out, false)) {
+                return false;
+            }
+            outputMajor(half, null, true, null, false, in, out, evensThenOdds(x, r, in), r, y, 0, out, new float[ROWS_PER_FILL * in]);
+            if (!agrees(y, half, true, x, r, in, out, false)) {
+                return false;
+            }
+            inputMajor(single, in, out, x, r, y, 0, in); // the same buffer read as [in, out]
+            if (!agrees(y, single, false, x, r, in, out, true)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** y against the product computed one multiply-add at a time, to a relative 1e-4. */
+    private static boolean agrees(float[] y, ByteBuffer w, boolean half, float[] x, int rows, int in, int out,
+            boolean inputMajorLayout) {
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                double expected = 0;
+                double scale = 0;
+                for (int i = 0; i < in; i++) {
+                    double term = scalar(w, half, inputMajorLayout ? i * out + o : o * in + i) * (double) x[r * in + i];
+                    expected += term;
+                    scale += Math.abs(term);
+                }
+                if (Math.abs(y[r * out + o] - expected) > 1e-4 * (scale + 1)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /**
