@@ -1,6 +1,7 @@
 package io.github.transformerslm.model;
 
 import ai.djl.ndarray.NDArray;
+import io.github.transformerslm.model.nn.Attention;
 
 /**
  * Where a model's attention layers keep keys and values between steps. Two layouts implement it: a
@@ -13,6 +14,23 @@ public interface AttentionCache {
      * everything the step may attend to, [batch, kvHeads, total, headDim] × 2.
      */
     NDArray[] append(int layer, NDArray k, NDArray v);
+
+    /**
+     * Stores this step's keys and values (as {@link #append}) and returns q's attention over everything
+     * cached: q [batch, heads, seq, headDim] → [batch, heads, seq, headDim]. mask and bias as in
+     * {@link Attention#scaledDotProduct(NDArray, NDArray, NDArray, NDArray, float, NDArray, boolean)}. A cache
+     * may compute it its own way; the result must not depend on which other rows are in the batch.
+     */
+    default NDArray attend(int layer, NDArray q, NDArray k, NDArray v, NDArray mask, float scale, NDArray bias,
+            boolean biasBeforeScale) {
+        NDArray[] kv = append(layer, k, v); // [batch, kvHeads, total, headDim] × 2
+        return Attention.scaledDotProduct(q, kv[0], kv[1], mask, scale, bias, biasBeforeScale);
+    }
+
+    /** {@link #attend(int, NDArray, NDArray, NDArray, NDArray, float, NDArray, boolean)} without a score bias. */
+    default NDArray attend(int layer, NDArray q, NDArray k, NDArray v, NDArray mask, float scale) {
+        return attend(layer, q, k, v, mask, scale, null, false);
+    }
 
     /** Called by the model once every layer has appended this step's {@code seq} tokens. */
     void advance(int seq);

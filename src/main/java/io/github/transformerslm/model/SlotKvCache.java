@@ -5,6 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.transformerslm.model.nn.DecodeAttention;
+import io.github.transformerslm.model.nn.Linear;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -20,6 +23,16 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
     private final int headDim;
     private final NDArray[] keys; // per layer: [rows, kvHeads, columns, headDim]
     private final NDArray[] values;
+    /**
+     * Per layer, the native memory of keys and values, where decode steps attend without libtorch
+     * ({@link DecodeAttention}); null where they cannot (no vector kernels, or not in CPU memory).
+     */
+    private final ByteBuffer[] keyMemory;
+    private final ByteBuffer[] valueMemory;
+    private NDArray stepMask; // the last mask and bias read, and their values: every layer of a step shares them
+    private float[] stepMaskValues;
+    private NDArray stepBias;
+    private float[] stepBiasValues;
     private int columns;
     private int active;
     private int[] lengths;
@@ -37,6 +50,24 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         for (int l = 0; l < keys.length; l++) {
             keys[l] = manager.zeros(new Shape(rows, kvHeads, columns, headDim), DataType.FLOAT32);
             values[l] = manager.zeros(new Shape(rows, kvHeads, columns, headDim), DataType.FLOAT32);
+        }
+        boolean inJava = Linear.vectorKernels() && manager.getDevice().equals(ai.djl.Device.cpu());
+        this.keyMemory = inJava ? new ByteBuffer[keys.length] : null;
+        this.valueMemory = inJava ? new ByteBuffer[keys.length] : null;
+        viewMemory();
+    }
+
+    /** (Re)takes views of the arrays' memory: they are written in place, but replaced when columns grow. */
+    private void viewMemory() {
+        if (keyMemory == null) {
+            return;
+        }
+        for (int l = 0; l < keys.length; l++) {
+            keyMemory[l] = keys[l].toByteBuffer(true);
+            valueMemory[l] = values[l].toByteBuffer(true);
+            if (!keyMemory[l].isDirect() || !valueMemory[l].isDirect()) {
+                throw new IllegalStateException("KV cache memory is not directly addressable");
+            }
         }
     }
 
@@ -88,6 +119,36 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         }
         NDIndex view = new NDIndex(":{}, :, :{}, :", active, stepColumns);
         return new NDArray[] {keys[layer].get(view), values[layer].get(view)};
+    }
+
+    /** A decode step attends in Java over the cache's memory; anything else goes through libtorch. */
+    @Override
+    public NDArray attend(int layer, NDArray q, NDArray k, NDArray v, NDArray mask, float scale, NDArray bias,
+            boolean biasBeforeScale) {
+        int heads = (int) q.getShape().get(1);
+        if (keyMemory == null || q.getShape().get(2) != 1 || q.getShape().get(0) != active || heads % kvHeads != 0
+                || mask.size() != (long) active * stepColumns
+                || (bias != null && bias.size() != (long) active * heads * stepColumns)) {
+            return AttentionCache.super.attend(layer, q, k, v, mask, scale, bias, biasBeforeScale);
+        }
+        if (mask != stepMask) {
+            stepMask = mask;
+            stepMaskValues = floats(mask); // [active, 1, 1, total]
+        }
+        if (bias != null && bias != stepBias) {
+            stepBias = bias;
+            stepBiasValues = floats(bias); // [active, heads, 1, total]
+        }
+        float[] attended = DecodeAttention.attend(keyMemory[layer], valueMemory[layer],
+                new DecodeAttention.CacheLayout(kvHeads, columns, headDim), heads, active, lengths,
+                floats(q), floats(k), floats(v), stepMaskValues, stepColumns, bias == null ? null : stepBiasValues,
+                scale, biasBeforeScale);
+        NDArray out = q.getManager().create(attended, new Shape(active, heads, 1, headDim)); // [active, heads, 1, headDim]
+        return q.getDataType() == DataType.FLOAT32 ? out : out.toType(q.getDataType(), false);
+    }
+
+    private static float[] floats(NDArray x) {
+        return (x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false)).toFloatArray();
     }
 
     @Override
@@ -154,6 +215,7 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
             values[l] = grow(values[l], grown);
         }
         columns = grown;
+        viewMemory();
     }
 
     private NDArray grow(NDArray old, int grown) {

@@ -34,9 +34,8 @@ public final class BloomModel extends DecoderModel {
             NDArray q = fused.get(new NDIndex(":, :, :, 0, :")).transpose(0, 2, 1, 3); // [batch, heads, seq, headDim]
             NDArray k = fused.get(new NDIndex(":, :, :, 1, :")).transpose(0, 2, 1, 3);
             NDArray v = fused.get(new NDIndex(":, :, :, 2, :")).transpose(0, 2, 1, 3);
-            NDArray[] kv = cache.append(layer, k, v); // [batch, heads, total, headDim] × 2
             float scale = (float) (1.0 / Math.sqrt(headDim));
-            NDArray attended = Attention.scaledDotProduct(q, kv[0], kv[1], mask, scale, alibi, false);
+            NDArray attended = cache.attend(layer, q, k, v, mask, scale, alibi, false); // [batch, heads, seq, headDim]
             return dense.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
         }
     }

@@ -66,9 +66,8 @@ public final class FalconModel extends DecoderModel {
                 q = rotary.apply(q, cosSin);
                 k = rotary.apply(k, cosSin);
             }
-            NDArray[] kv = cache.append(layer, k, v); // [batch, kvHeads, total, headDim] × 2
             float scale = (float) (1.0 / Math.sqrt(d));
-            NDArray attended = Attention.scaledDotProduct(q, kv[0], kv[1], in.attentionMask(), scale, alibi, true);
+            NDArray attended = cache.attend(layer, q, k, v, in.attentionMask(), scale, alibi, true); // [batch, heads, seq, d]
             return dense.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
         }
     }

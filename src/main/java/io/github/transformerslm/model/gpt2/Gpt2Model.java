@@ -33,8 +33,7 @@ public final class Gpt2Model extends DecoderModel {
             NDArray q = Attention.splitHeads(fused.get(new NDIndex("..., :{}", hidden)), heads, headDim);
             NDArray k = Attention.splitHeads(fused.get(new NDIndex("..., {}:{}", hidden, 2 * hidden)), heads, headDim);
             NDArray v = Attention.splitHeads(fused.get(new NDIndex("..., {}:", 2 * hidden)), heads, headDim);
-            NDArray[] kv = cache.append(layer, k, v); // [batch, heads, total, headDim] × 2
-            NDArray attended = Attention.scaledDotProduct(q, kv[0], kv[1], mask, scale);
+            NDArray attended = cache.attend(layer, q, k, v, mask, scale); // [batch, heads, seq, headDim]
             return proj.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
         }
     }

@@ -36,8 +36,7 @@ public final class GptNeoxModel extends DecoderModel {
             NDArray q = rotary.apply(fused.get(new NDIndex("..., :{}", headDim)), cosSin);
             NDArray k = rotary.apply(fused.get(new NDIndex("..., {}:{}", headDim, 2 * headDim)), cosSin);
             NDArray v = fused.get(new NDIndex("..., {}:", 2 * headDim));
-            NDArray[] kv = cache.append(layer, k, v); // [batch, heads, total, headDim] × 2
-            NDArray attended = Attention.scaledDotProduct(q, kv[0], kv[1], mask, (float) (1.0 / Math.sqrt(headDim)));
+            NDArray attended = cache.attend(layer, q, k, v, mask, (float) (1.0 / Math.sqrt(headDim))); // [batch, heads, seq, headDim]
             return dense.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
         }
     }

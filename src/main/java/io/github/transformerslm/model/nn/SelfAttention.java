@@ -21,8 +21,7 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, int heads, i
             qs = rotary.apply(qs, cosSin);
             ks = rotary.apply(ks, cosSin);
         }
-        NDArray[] kv = cache.append(layer, ks, vs); // [batch, kvHeads, total, headDim] × 2
-        NDArray attended = Attention.scaledDotProduct(qs, kv[0], kv[1], mask, (float) (1.0 / Math.sqrt(headDim)));
+        NDArray attended = cache.attend(layer, qs, ks, vs, mask, (float) (1.0 / Math.sqrt(headDim))); // [batch, heads, seq, headDim]
         return o.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
     }
 }

@@ -45,8 +45,7 @@ public final class Phi3Model extends DecoderModel {
             NDArray k = rotary.apply(Attention.splitHeads(
                     fused.get(new NDIndex("..., {}:{}", qSize, qSize + kvSize)), kvHeads, headDim), cosSin);
             NDArray v = Attention.splitHeads(fused.get(new NDIndex("..., {}:", qSize + kvSize)), kvHeads, headDim);
-            NDArray[] kv = cache.append(layer, k, v); // [batch, kvHeads, total, headDim] × 2
-            NDArray attended = Attention.scaledDotProduct(q, kv[0], kv[1], mask, (float) (1.0 / Math.sqrt(headDim)));
+            NDArray attended = cache.attend(layer, q, k, v, mask, (float) (1.0 / Math.sqrt(headDim))); // [batch, heads, seq, headDim]
             return o.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
         }
     }

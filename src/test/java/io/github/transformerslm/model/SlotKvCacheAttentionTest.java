@@ -1,0 +1,109 @@
+package io.github.transformerslm.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.transformerslm.engine.TorchRuntime;
+import io.github.transformerslm.model.nn.Attention;
+import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.MatmulPool;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Decode steps of the continuous-batching cache attend in Java over the cache's memory: against libtorch's
+ * attention over each row's own history, for rows of different lengths, grouped-query heads, a head size
+ * that is not a whole number of vectors, ALiBi-style bias before and after the scale, a sliding window,
+ * across the cache's growth, alone and split across two threads.
+ */
+class SlotKvCacheAttentionTest {
+    static final float MASKED = -1e9f;
+    static NDManager manager;
+
+    @BeforeAll
+    static void start() {
+        TorchRuntime.start(1);
+        TorchRuntime.prepareInferenceThread();
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterAll
+    static void stop() {
+        MatmulPool.configure(1);
+        manager.close();
+    }
+
+    @ParameterizedTest(name = "heads={0} kvHeads={1} headDim={2} bias={3} before={4} window={5} split={6}")
+    @CsvSource({
+        "4, 4, 64, false, false, 0, 1",
+        "4, 2, 20, false, false, 0, 2",
+        "6, 1, 36, true, false, 0, 2",
+        "4, 4, 16, true, true, 0, 1",
+        "4, 2, 24, false, false, 5, 2",
+    })
+    void decodeStepsMatchLibtorchOverEachRowsHistory(int heads, int kvHeads, int headDim, boolean withBias,
+            boolean biasBeforeScale, int window, int split) {
+        assertThat(Linear.vectorKernels()).as("the Java path is the one under test").isTrue();
+        MatmulPool.configure(split);
+        int[] prompts = {5, 12, 30}; // the last one makes the cache grow from 32 columns within the steps
+        float scale = (float) (1 / Math.sqrt(headDim));
+        try (NDManager m = manager.newSubManager();
+                SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, kvHeads, headDim), 4, 4)) {
+            List<NDArray> keyHistory = new ArrayList<>(); // per row: [kvHeads, length, headDim]
+            List<NDArray> valueHistory = new ArrayList<>();
+            for (int length : prompts) {
+                try (KvCache prefill = new KvCache(m, 1, 1, kvHeads, length, headDim)) {
+                    NDArray k = m.randomNormal(new Shape(1, kvHeads, length, headDim));
+                    NDArray v = m.randomNormal(new Shape(1, kvHeads, length, headDim));
+                    prefill.append(0, k, v);
+                    prefill.advance(length);
+                    slots.admit(prefill, 0, 0, length);
+                    keyHistory.add(k.get(0));
+                    valueHistory.add(v.get(0));
+                }
+            }
+            for (int step = 0; step < 4; step++) {
+                slots.beginStep();
+                int active = slots.active();
+                int total = slots.stepColumns();
+                float[] mask = new float[active * total];
+                for (int r = 0; r < active; r++) {
+                    int position = slots.length(r);
+                    for (int j = 0; j < total; j++) {
+                        boolean visible = j <= position && (window <= 0 || position - j < window);
+                        mask[r * total + j] = visible ? 0f : MASKED;
+                    }
+                }
+                NDArray q = m.randomNormal(new Shape(active, heads, 1, headDim)); // [active, heads, 1, headDim]
+                NDArray k = m.randomNormal(new Shape(active, kvHeads, 1, headDim));
+                NDArray v = m.randomNormal(new Shape(active, kvHeads, 1, headDim));
+                NDArray bias = withBias ? m.randomNormal(0, 2, new Shape(active, heads, 1, total), DataType.FLOAT32) : null;
+                NDArray maskArray = m.create(mask, new Shape(active, 1, 1, total));
+                float[] got = slots.attend(0, q, k, v, maskArray, scale, bias, biasBeforeScale).toFloatArray();
+                slots.advance(1);
+                for (int r = 0; r < active; r++) {
+                    NDArray keys = keyHistory.get(r).concat(k.get(r), 1); // [kvHeads, length + 1, headDim]
+                    NDArray values = valueHistory.get(r).concat(v.get(r), 1);
+                    keyHistory.set(r, keys);
+                    valueHistory.set(r, values);
+                    int columns = (int) keys.getShape().get(1);
+                    NDArray rowMask = maskArray.get(new NDIndex("{}:{}, :, :, :{}", r, r + 1, columns));
+                    NDArray rowBias = bias == null ? null : bias.get(new NDIndex("{}:{}, :, :, :{}", r, r + 1, columns));
+                    float[] expected = Attention.scaledDotProduct(q.get(new NDIndex("{}:{}", r, r + 1)),
+                            keys.expandDims(0), values.expandDims(0), rowMask, scale, rowBias, biasBeforeScale).toFloatArray();
+                    float[] row = java.util.Arrays.copyOfRange(got, r * heads * headDim, (r + 1) * heads * headDim);
+                    assertThat(row).as("step %d row %d", step, r).containsExactly(expected, org.assertj.core.data.Offset.offset(2e-5f));
+                }
+            }
+            assertThat(slots.stepColumns()).as("the cache grew during the steps").isGreaterThan(32);
+        }
+    }
+}
