@@ -2,7 +2,6 @@ package io.github.transformerslm.model.nn;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -26,8 +25,11 @@ final class VectorKernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** 2^112 moves a float16 exponent (bias 15) to a float32 one (bias 127), subnormals included. */
     private static final float HALF_EXPONENT_SHIFT = 0x1.0p112f;
-    /** Weight rows read into scratch at once when several token rows share them. */
-    static final int ROWS_PER_FILL = 8;
+    /**
+     * Token rows that meet a weight row while it is in registers: eight need sixteen accumulators, which
+     * only AVX-512's 32 registers hold; AVX2's sixteen take four.
+     */
+    static final int ROWS_PER_READ = L >= 16 ? 8 : 4;
 
     private VectorKernels() {}
 
@@ -43,7 +45,7 @@ final class VectorKernels {
         }
         int in = 4 * L + 3;
         int out = 5 * L + 1;
-        int rows = 5;
+        int rows = 13; // groups of 8, 4 and 1
         java.util.SplittableRandom random = new java.util.SplittableRandom(7);
         float[] x = new float[rows * in];
         for (int i = 0; i < x.length; i++) {
@@ -57,11 +59,11 @@ final class VectorKernels {
         }
         for (int r : new int[] {1, rows}) {
             float[] y = new float[r * out];
-            outputMajor(single, single.asFloatBuffer(), false, null, false, in, out, x, r, y, 0, out, new float[ROWS_PER_FILL * in]);
+            outputMajor(single, false, null, false, in, out, x, r, y, 0, out);
             if (!agrees(y, single, false, x, r, in, out, false)) {
                 return false;
             }
-            outputMajor(half, null, true, null, false, in, out, evensThenOdds(x, r, in), r, y, 0, out, new float[ROWS_PER_FILL * in]);
+            outputMajor(half, true, null, false, in, out, evensThenOdds(x, r, in), r, y, 0, out);
             if (!agrees(y, half, true, x, r, in, out, false)) {
                 return false;
             }
@@ -119,82 +121,65 @@ final class VectorKernels {
     }
 
     /**
-     * Outputs {@code [from, to)} of y = x·Wᵀ + b for W stored {@code [out, in]}: one dot product per output.
-     * x: [rows, in], y: [rows, out]. Every output is accumulated over the inputs in the
-     * same order (vectors at even and odd positions in two accumulators, added at the end), so a row's result
+     * Outputs {@code [from, to)} of y = x·Wᵀ + b for W stored {@code [out, in]}: one dot product per output
+     * and token row. x: [rows, in], y: [rows, out]. Every output is accumulated over the inputs in the same
+     * order (vectors at even and odd positions in two accumulators, added at the end), so a row's result
      * does not depend on the rows beside it.
      *
-     * <p>One token row streams one weight row at a time (streaming several at once was measured twice as
-     * slow). Several token rows are compute-bound: two weight rows are put in {@code scratch} as floats
-     * (float16 widened once) and each is used against four token rows per load. The float32 and float16
-     * loops are separate methods on purpose: a vector that may come from either load path merges two
-     * values, which Java 17's compiler cannot keep in registers (measured 3x slower).
+     * <p>Each weight row is read once, straight from its buffer, and met by up to {@link #ROWS_PER_READ} token
+     * rows while it is in registers (float16 widened there once). Nothing is written but the sums: an earlier
+     * version copied (or widened) weight rows into a scratch array first, and those stores, queued behind
+     * loads from memory, halved the rate at which the weights streamed in (measured: widening into scratch
+     * 16 GB/s on one core, widening in registers 30 GB/s, a plain read 33 GB/s). The float32 and float16 loops
+     * are separate methods on purpose: a vector that may come from either load path merges two values,
+     * which Java 17's compiler cannot keep in registers (measured 3x slower).
      */
-    static void outputMajor(ByteBuffer w, FloatBuffer wf, boolean half, ByteBuffer bias, boolean biasHalf, int in,
-            int out, float[] x, int rows, float[] y, int from, int to, float[] scratch) {
+    static void outputMajor(ByteBuffer w, boolean half, ByteBuffer bias, boolean biasHalf, int in, int out,
+            float[] x, int rows, float[] y, int from, int to) {
         int vectorEnd = in - in % (2 * L);
-        if (rows == 1) {
-            for (int o = from; o < to; o++) {
-                int row = o * in;
-                float d = half ? dotHalf(w, row, x, vectorEnd) : dot(w, row, x, vectorEnd);
-                y[o] = d + tail(w, half, row, x, 0, vectorEnd, in) + biasAt(bias, biasHalf, o);
-            }
-            return;
-        }
-        float[] sums = new float[8];
-        for (int o = from; o < to; o += ROWS_PER_FILL) {
-            // Several weight rows at once: they are adjacent in memory, so this is one long read, which
-            // the hardware prefetcher streams (one row at a time between computations was measured slower).
-            int count = Math.min(ROWS_PER_FILL, to - o);
-            // float16 pairs met by four or more token rows are widened while the first four compute.
-            boolean fused = half && rows >= 4;
-            for (int k = 0; k < count; k++) {
-                if (!half) {
-                    wf.get((o + k) * in, scratch, k * in, vectorEnd);
-                } else if (!fused || (k % 2 == 0 && k + 1 == count)) {
-                    widenRow(w, (o + k) * in, vectorEnd, scratch, k * in);
-                }
-            }
-            for (int k = 0; k < count; k += 2) {
-                boolean pair = k + 1 < count;
-                for (int r = 0; r < rows; ) {
-                    int group = pair && rows - r >= 4 ? 4 : 1;
-                    if (fused && pair && r == 0) {
-                        block2x4Widening(w, (o + k) * in, scratch, k * in, in, x, vectorEnd, sums);
-                    } else if (group == 4) {
-                        block2x4(scratch, k * in, in, x, r * in, vectorEnd, sums);
+        float[] sums = new float[ROWS_PER_READ];
+        for (int o = from; o < to; o++) {
+            int row = o * in;
+            float b = biasAt(bias, biasHalf, o);
+            for (int r = 0; r < rows; ) {
+                int group = rows - r >= 8 && ROWS_PER_READ == 8 ? 8 : rows - r >= 4 ? 4 : 1;
+                int x0 = r * in;
+                if (group == 8) {
+                    if (half) {
+                        rows8Half(w, row, x, x0, in, vectorEnd, sums);
                     } else {
-                        sums[0] = dot(scratch, k * in, x, r * in, vectorEnd);
-                        if (pair) {
-                            sums[4] = dot(scratch, (k + 1) * in, x, r * in, vectorEnd);
-                        }
+                        rows8(w, row, x, x0, in, vectorEnd, sums);
                     }
-                    for (int p = 0; p < (pair ? 2 : 1); p++) {
-                        int output = o + k + p;
-                        float b = biasAt(bias, biasHalf, output);
-                        for (int j = 0; j < group; j++) {
-                            int xr = (r + j) * in;
-                            y[(r + j) * out + output] = sums[4 * p + j] + tail(w, half, output * in, x, xr, vectorEnd, in) + b;
-                        }
+                } else if (group == 4) {
+                    if (half) {
+                        rows4Half(w, row, x, x0, in, vectorEnd, sums);
+                    } else {
+                        rows4(w, row, x, x0, in, vectorEnd, sums);
                     }
-                    r += group;
+                } else {
+                    sums[0] = half ? dotHalf(w, row, x, x0, vectorEnd) : dot(w, row, x, x0, vectorEnd);
                 }
+                for (int j = 0; j < group; j++) {
+                    float t = vectorEnd == in ? 0f : tail(w, half, row, x, x0 + j * in, vectorEnd, in);
+                    y[(r + j) * out + o] = sums[j] + t + b;
+                }
+                r += group;
             }
         }
     }
 
-    private static float dot(ByteBuffer w, int row, float[] x, int vectorEnd) {
+    private static float dot(ByteBuffer w, int row, float[] x, int x0, int vectorEnd) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         for (int i = 0; i < vectorEnd; i += 2 * L) {
-            a0 = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE).fma(FloatVector.fromArray(F, x, i), a0);
-            a1 = FloatVector.fromByteBuffer(F, w, 4 * (row + i + L), LE).fma(FloatVector.fromArray(F, x, i + L), a1);
+            a0 = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE).fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = FloatVector.fromByteBuffer(F, w, 4 * (row + i + L), LE).fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
     /** float16 weights against x in {@link #evensThenOdds} order: the same sums as {@link #widenRow} + dot. */
-    private static float dotHalf(ByteBuffer w, int row, float[] x, int vectorEnd) {
+    private static float dotHalf(ByteBuffer w, int row, float[] x, int x0, int vectorEnd) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         for (int i = 0; i < vectorEnd; i += 2 * L) {
@@ -206,157 +191,156 @@ final class VectorKernels {
                     .reinterpretAsInts().or(even.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
             FloatVector wo = odd.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
                     .reinterpretAsInts().or(odd.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            a0 = we.fma(FloatVector.fromArray(F, x, i), a0);
-            a1 = wo.fma(FloatVector.fromArray(F, x, i + L), a1);
+            a0 = we.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = wo.fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
-    /** One float16 weight row's whole blocks, widened in {@link #evensThenOdds} order, into {@code into[at..]}. */
-    private static void widenRow(ByteBuffer w, int row, int vectorEnd, float[] into, int at) {
-        for (int i = 0; i < vectorEnd; i += 2 * L) {
-            // Widened with int operations only (Java 17 runs the short-to-int vector conversion through a slow
-            // generic path): the half's exponent and mantissa shifted into place and rescaled by 2^112
-            // (subnormals included; weights are finite), then its sign. Written out here rather than in a
-            // helper: vectors handed to a method that is not inlined are boxed.
-            IntVector h = IntVector.fromByteBuffer(I, w, 2 * (row + i), LE);
-            IntVector even = h.and(0xffff);
-            IntVector odd = h.lanewise(VectorOperators.LSHR, 16);
-            IntVector evenSign = even.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-            IntVector oddSign = odd.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-            FloatVector evenMagnitude = even.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
-            FloatVector oddMagnitude = odd.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
-            evenMagnitude.reinterpretAsInts().or(evenSign).reinterpretAsFloats().intoArray(into, at + i);
-            oddMagnitude.reinterpretAsInts().or(oddSign).reinterpretAsFloats().intoArray(into, at + i + L);
-        }
-    }
-
-    private static float dot(float[] w, int w0, float[] x, int x0, int vectorEnd) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        for (int i = 0; i < vectorEnd; i += 2 * L) {
-            a0 = FloatVector.fromArray(F, w, w0 + i).fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = FloatVector.fromArray(F, w, w0 + i + L).fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
-        }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
-    }
-
-    /**
-     * {@link #block2x4} for the first four token rows, reading two float16 weight rows from w at element
-     * {@code row0} and widening them as it goes (into scratch at {@code s0}, for the rows after these):
-     * the memory is read while the products run. The same sums, in the same order, as widenRow + block2x4.
-     */
-    private static void block2x4Widening(ByteBuffer w, int row0, float[] scratch, int s0, int in, float[] x,
-            int vectorEnd, float[] sums) {
+    /** One float32 weight row against 8 token rows from x0: sums[0..7], each as {@link #dot} adds. */
+    private static void rows8(ByteBuffer w, int row, float[] x, int x0, int in, int vectorEnd, float[] sums) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
         FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
-        FloatVector f0 = FloatVector.zero(F), f1 = FloatVector.zero(F), f2 = FloatVector.zero(F), f3 = FloatVector.zero(F);
+        FloatVector e4 = FloatVector.zero(F), e5 = FloatVector.zero(F), e6 = FloatVector.zero(F), e7 = FloatVector.zero(F);
+        int x1 = x0 + in;
+        int x2 = x1 + in;
+        int x3 = x2 + in;
+        int x4 = x3 + in;
+        int x5 = x4 + in;
+        int x6 = x5 + in;
+        int x7 = x6 + in;
         for (int i = 0; i < vectorEnd; i += 2 * L) {
-            IntVector hu = IntVector.fromByteBuffer(I, w, 2 * (row0 + i), LE);
-            IntVector hv = IntVector.fromByteBuffer(I, w, 2 * (row0 + in + i), LE);
-            IntVector h = hu.and(0xffff); // even halves of this block, widened as in widenRow
-            FloatVector u = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
-                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            h = hv.and(0xffff);
-            FloatVector v = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
-                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            u.intoArray(scratch, s0 + i);
-            v.intoArray(scratch, s0 + in + i);
-            FloatVector t = FloatVector.fromArray(F, x, i);
-            a0 = u.fma(t, a0);
-            b0 = v.fma(t, b0);
-            t = FloatVector.fromArray(F, x, in + i);
-            a1 = u.fma(t, a1);
-            b1 = v.fma(t, b1);
-            t = FloatVector.fromArray(F, x, 2 * in + i);
-            a2 = u.fma(t, a2);
-            b2 = v.fma(t, b2);
-            t = FloatVector.fromArray(F, x, 3 * in + i);
-            a3 = u.fma(t, a3);
-            b3 = v.fma(t, b3);
-            h = hu.lanewise(VectorOperators.LSHR, 16); // odd halves
-            u = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
-                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            h = hv.lanewise(VectorOperators.LSHR, 16);
-            v = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
-                    .reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            u.intoArray(scratch, s0 + i + L);
-            v.intoArray(scratch, s0 + in + i + L);
-            t = FloatVector.fromArray(F, x, i + L);
-            e0 = u.fma(t, e0);
-            f0 = v.fma(t, f0);
-            t = FloatVector.fromArray(F, x, in + i + L);
-            e1 = u.fma(t, e1);
-            f1 = v.fma(t, f1);
-            t = FloatVector.fromArray(F, x, 2 * in + i + L);
-            e2 = u.fma(t, e2);
-            f2 = v.fma(t, f2);
-            t = FloatVector.fromArray(F, x, 3 * in + i + L);
-            e3 = u.fma(t, e3);
-            f3 = v.fma(t, f3);
+            FloatVector u = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE);
+            a0 = u.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = u.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = u.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = u.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            a4 = u.fma(FloatVector.fromArray(F, x, x4 + i), a4);
+            a5 = u.fma(FloatVector.fromArray(F, x, x5 + i), a5);
+            a6 = u.fma(FloatVector.fromArray(F, x, x6 + i), a6);
+            a7 = u.fma(FloatVector.fromArray(F, x, x7 + i), a7);
+            u = FloatVector.fromByteBuffer(F, w, 4 * (row + i + L), LE);
+            e0 = u.fma(FloatVector.fromArray(F, x, x0 + i + L), e0);
+            e1 = u.fma(FloatVector.fromArray(F, x, x1 + i + L), e1);
+            e2 = u.fma(FloatVector.fromArray(F, x, x2 + i + L), e2);
+            e3 = u.fma(FloatVector.fromArray(F, x, x3 + i + L), e3);
+            e4 = u.fma(FloatVector.fromArray(F, x, x4 + i + L), e4);
+            e5 = u.fma(FloatVector.fromArray(F, x, x5 + i + L), e5);
+            e6 = u.fma(FloatVector.fromArray(F, x, x6 + i + L), e6);
+            e7 = u.fma(FloatVector.fromArray(F, x, x7 + i + L), e7);
         }
         sums[0] = a0.add(e0).reduceLanes(VectorOperators.ADD);
         sums[1] = a1.add(e1).reduceLanes(VectorOperators.ADD);
         sums[2] = a2.add(e2).reduceLanes(VectorOperators.ADD);
         sums[3] = a3.add(e3).reduceLanes(VectorOperators.ADD);
-        sums[4] = b0.add(f0).reduceLanes(VectorOperators.ADD);
-        sums[5] = b1.add(f1).reduceLanes(VectorOperators.ADD);
-        sums[6] = b2.add(f2).reduceLanes(VectorOperators.ADD);
-        sums[7] = b3.add(f3).reduceLanes(VectorOperators.ADD);
+        sums[4] = a4.add(e4).reduceLanes(VectorOperators.ADD);
+        sums[5] = a5.add(e5).reduceLanes(VectorOperators.ADD);
+        sums[6] = a6.add(e6).reduceLanes(VectorOperators.ADD);
+        sums[7] = a7.add(e7).reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * Two weight rows (w[w0..], w[w0 + in..]) against four token rows from x0: sums[0..3] and sums[4..7].
-     * Sixteen accumulators (the even and odd vector of each pair, as in {@link #dot}), all written out:
-     * handing vectors to a helper method boxes them (a helper for the sums was measured 10x slower).
-     */
-    private static void block2x4(float[] w, int w0, int in, float[] x, int x0, int vectorEnd, float[] sums) {
+    /** One float16 weight row against 8 token rows from x0: sums[0..7], each as {@link #dotHalf} adds. */
+    private static void rows8Half(ByteBuffer w, int row, float[] x, int x0, int in, int vectorEnd, float[] sums) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
         FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
-        FloatVector f0 = FloatVector.zero(F), f1 = FloatVector.zero(F), f2 = FloatVector.zero(F), f3 = FloatVector.zero(F);
+        FloatVector e4 = FloatVector.zero(F), e5 = FloatVector.zero(F), e6 = FloatVector.zero(F), e7 = FloatVector.zero(F);
+        int x1 = x0 + in;
+        int x2 = x1 + in;
+        int x3 = x2 + in;
+        int x4 = x3 + in;
+        int x5 = x4 + in;
+        int x6 = x5 + in;
+        int x7 = x6 + in;
+        for (int i = 0; i < vectorEnd; i += 2 * L) {
+            IntVector h = IntVector.fromByteBuffer(I, w, 2 * (row + i), LE); // widened as in dotHalf
+            IntVector hh = h.and(0xffff);
+            FloatVector u = hh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                    .reinterpretAsInts().or(hh.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            a0 = u.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = u.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = u.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = u.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            a4 = u.fma(FloatVector.fromArray(F, x, x4 + i), a4);
+            a5 = u.fma(FloatVector.fromArray(F, x, x5 + i), a5);
+            a6 = u.fma(FloatVector.fromArray(F, x, x6 + i), a6);
+            a7 = u.fma(FloatVector.fromArray(F, x, x7 + i), a7);
+            hh = h.lanewise(VectorOperators.LSHR, 16);
+            u = hh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                    .reinterpretAsInts().or(hh.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            e0 = u.fma(FloatVector.fromArray(F, x, x0 + i + L), e0);
+            e1 = u.fma(FloatVector.fromArray(F, x, x1 + i + L), e1);
+            e2 = u.fma(FloatVector.fromArray(F, x, x2 + i + L), e2);
+            e3 = u.fma(FloatVector.fromArray(F, x, x3 + i + L), e3);
+            e4 = u.fma(FloatVector.fromArray(F, x, x4 + i + L), e4);
+            e5 = u.fma(FloatVector.fromArray(F, x, x5 + i + L), e5);
+            e6 = u.fma(FloatVector.fromArray(F, x, x6 + i + L), e6);
+            e7 = u.fma(FloatVector.fromArray(F, x, x7 + i + L), e7);
+        }
+        sums[0] = a0.add(e0).reduceLanes(VectorOperators.ADD);
+        sums[1] = a1.add(e1).reduceLanes(VectorOperators.ADD);
+        sums[2] = a2.add(e2).reduceLanes(VectorOperators.ADD);
+        sums[3] = a3.add(e3).reduceLanes(VectorOperators.ADD);
+        sums[4] = a4.add(e4).reduceLanes(VectorOperators.ADD);
+        sums[5] = a5.add(e5).reduceLanes(VectorOperators.ADD);
+        sums[6] = a6.add(e6).reduceLanes(VectorOperators.ADD);
+        sums[7] = a7.add(e7).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One float32 weight row against 4 token rows from x0: sums[0..3], each as {@link #dot} adds. */
+    private static void rows4(ByteBuffer w, int row, float[] x, int x0, int in, int vectorEnd, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
         int x1 = x0 + in;
         int x2 = x1 + in;
         int x3 = x2 + in;
         for (int i = 0; i < vectorEnd; i += 2 * L) {
-            FloatVector u = FloatVector.fromArray(F, w, w0 + i);
-            FloatVector v = FloatVector.fromArray(F, w, w0 + in + i);
-            FloatVector t = FloatVector.fromArray(F, x, x0 + i);
-            a0 = u.fma(t, a0);
-            b0 = v.fma(t, b0);
-            t = FloatVector.fromArray(F, x, x1 + i);
-            a1 = u.fma(t, a1);
-            b1 = v.fma(t, b1);
-            t = FloatVector.fromArray(F, x, x2 + i);
-            a2 = u.fma(t, a2);
-            b2 = v.fma(t, b2);
-            t = FloatVector.fromArray(F, x, x3 + i);
-            a3 = u.fma(t, a3);
-            b3 = v.fma(t, b3);
-            u = FloatVector.fromArray(F, w, w0 + i + L);
-            v = FloatVector.fromArray(F, w, w0 + in + i + L);
-            t = FloatVector.fromArray(F, x, x0 + i + L);
-            e0 = u.fma(t, e0);
-            f0 = v.fma(t, f0);
-            t = FloatVector.fromArray(F, x, x1 + i + L);
-            e1 = u.fma(t, e1);
-            f1 = v.fma(t, f1);
-            t = FloatVector.fromArray(F, x, x2 + i + L);
-            e2 = u.fma(t, e2);
-            f2 = v.fma(t, f2);
-            t = FloatVector.fromArray(F, x, x3 + i + L);
-            e3 = u.fma(t, e3);
-            f3 = v.fma(t, f3);
+            FloatVector u = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE);
+            a0 = u.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = u.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = u.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = u.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            u = FloatVector.fromByteBuffer(F, w, 4 * (row + i + L), LE);
+            e0 = u.fma(FloatVector.fromArray(F, x, x0 + i + L), e0);
+            e1 = u.fma(FloatVector.fromArray(F, x, x1 + i + L), e1);
+            e2 = u.fma(FloatVector.fromArray(F, x, x2 + i + L), e2);
+            e3 = u.fma(FloatVector.fromArray(F, x, x3 + i + L), e3);
         }
         sums[0] = a0.add(e0).reduceLanes(VectorOperators.ADD);
         sums[1] = a1.add(e1).reduceLanes(VectorOperators.ADD);
         sums[2] = a2.add(e2).reduceLanes(VectorOperators.ADD);
         sums[3] = a3.add(e3).reduceLanes(VectorOperators.ADD);
-        sums[4] = b0.add(f0).reduceLanes(VectorOperators.ADD);
-        sums[5] = b1.add(f1).reduceLanes(VectorOperators.ADD);
-        sums[6] = b2.add(f2).reduceLanes(VectorOperators.ADD);
-        sums[7] = b3.add(f3).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One float16 weight row against 4 token rows from x0: sums[0..3], each as {@link #dotHalf} adds. */
+    private static void rows4Half(ByteBuffer w, int row, float[] x, int x0, int in, int vectorEnd, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
+        int x1 = x0 + in;
+        int x2 = x1 + in;
+        int x3 = x2 + in;
+        for (int i = 0; i < vectorEnd; i += 2 * L) {
+            IntVector h = IntVector.fromByteBuffer(I, w, 2 * (row + i), LE); // widened as in dotHalf
+            IntVector hh = h.and(0xffff);
+            FloatVector u = hh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                    .reinterpretAsInts().or(hh.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            a0 = u.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = u.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = u.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = u.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            hh = h.lanewise(VectorOperators.LSHR, 16);
+            u = hh.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                    .reinterpretAsInts().or(hh.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            e0 = u.fma(FloatVector.fromArray(F, x, x0 + i + L), e0);
+            e1 = u.fma(FloatVector.fromArray(F, x, x1 + i + L), e1);
+            e2 = u.fma(FloatVector.fromArray(F, x, x2 + i + L), e2);
+            e3 = u.fma(FloatVector.fromArray(F, x, x3 + i + L), e3);
+        }
+        sums[0] = a0.add(e0).reduceLanes(VectorOperators.ADD);
+        sums[1] = a1.add(e1).reduceLanes(VectorOperators.ADD);
+        sums[2] = a2.add(e2).reduceLanes(VectorOperators.ADD);
+        sums[3] = a3.add(e3).reduceLanes(VectorOperators.ADD);
     }
 
     /** The inputs past the last whole vector pair, in order. */

@@ -5,7 +5,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 
 /**
  * One {@link Linear}'s product for a few token rows (decoding), computed by {@link VectorKernels} on the
@@ -22,21 +21,19 @@ final class VectorProduct {
     private final NDArray bias;
     private final ByteBuffer w;
     private final ByteBuffer b;
-    private final FloatBuffer wf; // float32 view of w (absolute reads only, shared by the threads)
     private final boolean half;
     private final boolean biasHalf;
     private final boolean inputMajor;
     private final int in;
     private final int out;
     private final int[] bounds; // blocks of outputs (or of inputs when inputMajor): [bounds[k], bounds[k+1])
-    private final float[][] scratch; // per block: inputMajor partial sums [rows, out], or two weight rows as floats
+    private final float[][] scratch; // per block: inputMajor partial sums [rows, out]
 
     private VectorProduct(NDArray weight, NDArray bias, boolean inputMajor, ByteBuffer w, ByteBuffer b) {
         this.weight = weight;
         this.bias = bias;
         this.w = w;
         this.b = b;
-        this.wf = w.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
         this.half = weight.getDataType() == DataType.FLOAT16;
         this.biasHalf = bias != null && bias.getDataType() == DataType.FLOAT16;
         this.inputMajor = inputMajor;
@@ -125,10 +122,7 @@ final class VectorProduct {
             }
             VectorKernels.inputMajor(w, in, out, x, rows, scratch[block], from, to);
         } else {
-            if (scratch[block] == null) {
-                scratch[block] = new float[VectorKernels.ROWS_PER_FILL * in];
-            }
-            VectorKernels.outputMajor(w, wf, half, b, biasHalf, in, out, x, rows, y, from, to, scratch[block]);
+            VectorKernels.outputMajor(w, half, b, biasHalf, in, out, x, rows, y, from, to);
         }
     }
 

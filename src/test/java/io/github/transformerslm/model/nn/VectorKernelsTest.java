@@ -52,6 +52,11 @@ class VectorKernelsTest {
         "768, 2304, 1, FLOAT16, false, true, 2",
         "771, 1000, 3, FLOAT16, false, true, 2",
         "1000, 771, 7, FLOAT16, false, false, 1",
+        "771, 1000, 8, FLOAT32, false, true, 2",
+        "771, 1000, 13, FLOAT32, false, false, 2",
+        "771, 1000, 13, FLOAT16, false, true, 2",
+        "768, 1000, 32, FLOAT16, false, false, 1",
+        "771, 1000, 13, FLOAT32, true, true, 2",
     })
     void matchesLibtorch(int in, int out, int rows, DataType dtype, boolean inputMajor, boolean withBias, int split) {
         MatmulPool.configure(split);
@@ -85,10 +90,11 @@ class VectorKernelsTest {
             NDArray w = m.randomNormal(0, 0.05f, new Shape(inputMajor ? in : out, inputMajor ? out : in), DataType.FLOAT32)
                     .toType(dtype, false);
             Linear linear = inputMajor ? Linear.inputMajor(w, null) : new Linear(w, null);
-            NDArray x = m.randomNormal(new Shape(5, 1, in)); // five sequences decoding together
+            int rows = 13; // a block of eight, one of four and one alone, where the kernels take up to eight at once
+            NDArray x = m.randomNormal(new Shape(rows, 1, in)); // thirteen sequences decoding together
 
             float[] batch = linear.apply(x).toFloatArray();
-            for (int r = 0; r < 5; r++) {
+            for (int r = 0; r < rows; r++) {
                 float[] alone = linear.apply(x.get(new NDIndex("{}:{}", r, r + 1))).toFloatArray();
                 float[] inBatch = java.util.Arrays.copyOfRange(batch, r * out, (r + 1) * out);
                 assertThat(alone).as("row %d", r).containsExactly(inBatch);
