@@ -178,12 +178,17 @@ final class VectorKernels {
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
-    /** float16 weights against x in {@link #evensThenOdds} order: the same sums as {@link #widenRow} + dot. */
+    /**
+     * float16 weights against x in {@link #evensThenOdds} order. One int load holds 2L halves; each is widened
+     * with int operations only (Java 17 runs the short-to-int vector conversion through a slow generic path):
+     * exponent and mantissa shifted into a float's places and rescaled by 2^112 (subnormals included;
+     * weights are finite), then the sign put back. Written out in every kernel rather than in a helper:
+     * vectors handed to a method that is not inlined are boxed.
+     */
     private static float dotHalf(ByteBuffer w, int row, float[] x, int x0, int vectorEnd) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         for (int i = 0; i < vectorEnd; i += 2 * L) {
-            // widened as in widenRow
             IntVector h = IntVector.fromByteBuffer(I, w, 2 * (row + i), LE);
             IntVector even = h.and(0xffff);
             IntVector odd = h.lanewise(VectorOperators.LSHR, 16);
