@@ -109,12 +109,12 @@ public class ModelHost implements DisposableBean {
             LoadedModel model = ModelLoader.load(dir, dtype);
             ModelShape shape = model.model().shape();
             log.info("Model loaded: path={} architecture={} parameters={} dtype={} device={} threads={}"
-                            + " matmul_split={} decode_kernels={} context={} load_time={}ms",
+                            + " matmul_split={} decode_kernels={} context={} load_time={}ms java_heap_max={}MB",
                     bundled ? "bundled default (random weights)" : dir, shape.modelType(),
                     String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(),
                     model.manager().getDevice(), properties.threads(), properties.matmulSplit(),
                     Linear.vectorKernels() ? "vector" : "libtorch", shape.maxPositions(),
-                    model.loadTime().toMillis());
+                    model.loadTime().toMillis(), Runtime.getRuntime().maxMemory() / (1024 * 1024));
             log.info("Limits: max_batch_size={} max_batch_tokens={} max_queue={} max_client_requests={}"
                             + " request_timeout={}s max_new_tokens={} max_return_sequences={} default_max_new_tokens={}"
                             + " generative_config={} additional_eos_tokens={} language={}",

@@ -39,7 +39,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>Arguments: {@code quick} for 3 runs of 32 tokens instead of 5 of 128; {@code gpt2} or {@code llama}
  * for one model only; {@code fp32} or {@code fp16} for one dtype only; {@code decode} for the decode rows only;
- * {@code b1} for batch 1 only (or {@code -Dbatches=1,8}).
+ * {@code b1} for batch 1 only (or {@code -Dbatches=1,8}). {@code -Dexport=DIR} only writes the GPT-2-shaped
+ * model (or the Llama-shaped one with {@code llama}) to DIR, for the service to serve.
  */
 public final class Benchmark {
     static int runs = 5;
@@ -59,6 +60,13 @@ public final class Benchmark {
         }
         if (System.getProperty("batches") != null) {
             batches = Arrays.stream(System.getProperty("batches").split(",")).mapToInt(Integer::parseInt).toArray();
+        }
+        if (System.getProperty("export") != null) {
+            // The same random-weight model as a directory the service can serve (PRETRAINED_MODEL_NAME_OR_PATH),
+            // to measure the service itself: resident memory, HTTP latency.
+            Path exported = build(Path.of(System.getProperty("export")), a.contains("llama") ? "llama" : "gpt2");
+            System.out.println("model written to " + exported.toAbsolutePath());
+            return;
         }
         int threads = Integer.parseInt(System.getProperty("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
         int split = Integer.parseInt(System.getProperty("split", String.valueOf(Runtime.getRuntime().availableProcessors())));
