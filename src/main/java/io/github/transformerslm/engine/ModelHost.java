@@ -44,6 +44,8 @@ import org.springframework.stereotype.Component;
 @Component
 public class ModelHost implements DisposableBean {
     private static final Logger log = LoggerFactory.getLogger(ModelHost.class);
+    /** How long the batch stays empty before the KV cache's growth is given back. */
+    private static final long IDLE_RELEASE_NANOS = 10_000_000_000L;
 
     public enum State { LOADING, READY, FAILED }
 
@@ -145,6 +147,8 @@ public class ModelHost implements DisposableBean {
     /** The scheduler loop: take new requests, enforce cancellations and deadlines, step the batch. */
     private void serve(ContinuousBatcher batcher) {
         List<Submission> active = new ArrayList<>();
+        long idleSince = System.nanoTime();
+        boolean released = true;
         while (!stopping) {
             try {
                 Submission next = batcher.hasWork() ? incoming.poll() : incoming.poll(100, TimeUnit.MILLISECONDS);
@@ -195,6 +199,12 @@ public class ModelHost implements DisposableBean {
                 }
                 if (batcher.hasWork()) {
                     batcher.step();
+                    idleSince = System.nanoTime();
+                    released = false;
+                } else if (!released && System.nanoTime() - idleSince > IDLE_RELEASE_NANOS) {
+                    // Not at once: back-to-back requests would pay the cache's regrowth every time.
+                    batcher.releaseIdleMemory();
+                    released = true;
                 }
                 runningRows = batcher.runningRows();
             } catch (InterruptedException e) {

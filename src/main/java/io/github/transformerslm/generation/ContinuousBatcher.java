@@ -89,6 +89,13 @@ public final class ContinuousBatcher implements AutoCloseable {
         return handle;
     }
 
+    /** Called when the batch has been idle a while: frees the KV cache's growth. */
+    public void releaseIdleMemory() {
+        if (!hasWork()) {
+            slots.shrinkWhenEmpty();
+        }
+    }
+
     public boolean hasWork() {
         return !waiting.isEmpty() || !running.isEmpty();
     }

@@ -33,6 +33,7 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
     private float[] stepMaskValues;
     private NDArray stepBias;
     private float[] stepBiasValues;
+    private final int initialColumns;
     private int columns;
     private int active;
     private int[] lengths;
@@ -45,7 +46,8 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         this.headDim = shape.headDim();
         this.keys = new NDArray[shape.layers()];
         this.values = new NDArray[shape.layers()];
-        this.columns = Math.max(16, initialColumns);
+        this.initialColumns = Math.max(16, initialColumns);
+        this.columns = this.initialColumns;
         this.lengths = new int[rows];
         for (int l = 0; l < keys.length; l++) {
             keys[l] = manager.zeros(new Shape(rows, kvHeads, columns, headDim), DataType.FLOAT32);
@@ -200,6 +202,29 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         }
         lengths = newLengths;
         active = sources.length;
+    }
+
+    /** Positions each row can hold before the cache grows. */
+    public int columns() {
+        return columns;
+    }
+
+    /**
+     * With no sequence running, gives back what growth took: the arrays return to their first size, so a
+     * burst of long requests does not keep its memory for the life of the process.
+     */
+    public void shrinkWhenEmpty() {
+        if (active != 0 || columns == initialColumns) {
+            return;
+        }
+        for (int l = 0; l < keys.length; l++) {
+            keys[l].close();
+            values[l].close();
+            keys[l] = manager.zeros(new Shape(rows, kvHeads, initialColumns, headDim), DataType.FLOAT32);
+            values[l] = manager.zeros(new Shape(rows, kvHeads, initialColumns, headDim), DataType.FLOAT32);
+        }
+        columns = initialColumns;
+        viewMemory();
     }
 
     private void ensureColumns(int needed) {

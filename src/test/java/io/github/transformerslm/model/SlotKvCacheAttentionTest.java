@@ -106,4 +106,42 @@ class SlotKvCacheAttentionTest {
             assertThat(slots.stepColumns()).as("the cache grew during the steps").isGreaterThan(32);
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void anEmptyCacheGivesBackItsGrowthAndServesAgain() {
+        int heads = 4;
+        int headDim = 16;
+        try (NDManager m = manager.newSubManager();
+                SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, heads, headDim), 2, 16)) {
+            admit(m, slots, heads, headDim, 100);
+            assertThat(slots.columns()).isEqualTo(128);
+            slots.shrinkWhenEmpty();
+            assertThat(slots.columns()).as("a running sequence keeps its cache").isEqualTo(128);
+
+            slots.rearrange(new int[0]); // the sequence leaves
+            slots.shrinkWhenEmpty();
+            assertThat(slots.columns()).isEqualTo(16);
+
+            NDArray k = admit(m, slots, heads, headDim, 5);
+            slots.beginStep();
+            NDArray q = m.randomNormal(new Shape(1, heads, 1, headDim));
+            NDArray kNew = m.randomNormal(new Shape(1, heads, 1, headDim));
+            NDArray mask = m.zeros(new Shape(1, 1, 1, 6));
+            float[] got = slots.attend(0, q, kNew, kNew, mask, 0.25f, null, false).toFloatArray();
+            NDArray keys = k.get(0).concat(kNew.get(0), 1).expandDims(0); // [1, heads, 6, headDim]
+            float[] expected = Attention.scaledDotProduct(q, keys, keys, mask, 0.25f).toFloatArray();
+            assertThat(got).containsExactly(expected, org.assertj.core.data.Offset.offset(2e-5f));
+        }
+    }
+
+    /** Admits one sequence whose keys and values are both the returned [1, kvHeads, length, headDim]. */
+    private static NDArray admit(NDManager m, SlotKvCache slots, int kvHeads, int headDim, int length) {
+        try (KvCache prefill = new KvCache(m, 1, 1, kvHeads, length, headDim)) {
+            NDArray k = m.randomNormal(new Shape(1, kvHeads, length, headDim));
+            prefill.append(0, k, k);
+            prefill.advance(length);
+            slots.admit(prefill, 0, 0, length);
+            return k;
+        }
+    }
 }
