@@ -50,8 +50,8 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         this.columns = this.initialColumns;
         this.lengths = new int[rows];
         for (int l = 0; l < keys.length; l++) {
-            keys[l] = manager.zeros(new Shape(rows, kvHeads, columns, headDim), DataType.FLOAT32);
-            values[l] = manager.zeros(new Shape(rows, kvHeads, columns, headDim), DataType.FLOAT32);
+            keys[l] = emptyLayer(columns);
+            values[l] = emptyLayer(columns);
         }
         boolean inJava = Linear.vectorKernels() && manager.getDevice().equals(ai.djl.Device.cpu());
         this.keyMemory = inJava ? new ByteBuffer[keys.length] : null;
@@ -220,8 +220,8 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         for (int l = 0; l < keys.length; l++) {
             keys[l].close();
             values[l].close();
-            keys[l] = manager.zeros(new Shape(rows, kvHeads, initialColumns, headDim), DataType.FLOAT32);
-            values[l] = manager.zeros(new Shape(rows, kvHeads, initialColumns, headDim), DataType.FLOAT32);
+            keys[l] = emptyLayer(initialColumns);
+            values[l] = emptyLayer(initialColumns);
         }
         columns = initialColumns;
         viewMemory();
@@ -243,8 +243,12 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         viewMemory();
     }
 
+    private NDArray emptyLayer(int columnCount) {
+        return manager.zeros(new Shape(rows, kvHeads, columnCount, headDim), DataType.FLOAT32); // [rows, kvHeads, columns, headDim]
+    }
+
     private NDArray grow(NDArray old, int grown) {
-        NDArray bigger = manager.zeros(new Shape(rows, kvHeads, grown, headDim), DataType.FLOAT32);
+        NDArray bigger = emptyLayer(grown);
         bigger.set(new NDIndex(":, :, :{}, :", columns), old);
         old.close();
         return bigger;
