@@ -104,7 +104,7 @@ public class ModelHost implements DisposableBean {
             }
             if (!Linear.vectorKernels()) {
                 log.warn("Decoding's matrix products run in libtorch, about half as fast: the vector kernels need"
-                        + " Java 17-19 started with --add-modules jdk.incubator.vector (this JVM: Java {})",
+                        + " Java 17 started with --add-modules jdk.incubator.vector (this JVM: Java {})",
                         Runtime.version().feature());
             }
             DataType dtype = properties.halfPrecision() ? DataType.FLOAT16 : DataType.FLOAT32;
