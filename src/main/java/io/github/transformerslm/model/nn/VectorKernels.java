@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Every output is accumulated in the same order whatever the number of rows, so a sequence gets
  * bit-identical logits alone or inside a batch.
  *
- * <p>Loaded only when the {@code jdk.incubator.vector} module is present (see {@link MatmulKernels}).
+ * <p>Loaded only when the {@code jdk.incubator.vector} module is present (see {@link VectorProduct}).
  */
 final class VectorKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -36,8 +36,8 @@ final class VectorKernels {
     /**
      * Whether the preferred vector shape is wide enough to be worth it (it is on any AVX2 or later CPU) and
      * every kernel path runs and agrees with plain arithmetic on this JVM. The incubator API changes between
-     * releases (later ones removed the ByteBuffer loads these kernels use; Temurin 25 was measured): there the first call throws a
-     * {@link LinkageError}, which the caller takes as "use libtorch".
+     * releases (later ones removed the ByteBuffer loads these kernels use; measured on Temurin 25): there the
+     * first call throws a {@link LinkageError}, which the caller takes as "use libtorch".
      */
     static boolean usable() {
         if (L < 8 || I.length() != L) {
