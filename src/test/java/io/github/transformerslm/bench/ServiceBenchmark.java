@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * {@code /proc/PID/smaps_rollup}, Linux only) when ready, after a burst of concurrent requests over HTTP
  * with their throughput, and after the batch has been idle long enough to give the KV cache back.
  *
- * <p>Run after {@code mvn package -DskipTests}:
+ * <p>Run after {@code mvn package} (it starts the jar that builds):
  * {@code mvn -q exec:java -Dbenchmark=io.github.transformerslm.bench.ServiceBenchmark}, with
  * {@code -Djvm="-XX:+UseSerialGC -Xmx512m"} for the JVM options of the service (the Docker image's by
  * default), {@code -Dclients=16 -Dtokens=256}, {@code -Dhalf=1} for float16.
@@ -36,7 +36,7 @@ public final class ServiceBenchmark {
         Path jar;
         try (var jars = Files.list(Path.of("target"))) {
             jar = jars.filter(p -> p.getFileName().toString().matches("transformers-lm-.*\\.jar")).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("no target/transformers-lm-*.jar: run mvn package -DskipTests"));
+                    .orElseThrow(() -> new IllegalStateException("no target/transformers-lm-*.jar: run mvn package"));
         }
         Path model = Benchmark.build(Files.createTempDirectory("lm-service-bench").resolve("gpt2"), "gpt2");
 
