@@ -49,6 +49,9 @@ public class CompletionService {
     /** A prompt checked and ready to run. */
     public record Prepared(int[] promptIds, GenerationPlan plan, GenerationRow row) {}
 
+    /** How often a waiting request probes its client's connection: a few decode steps of a small model. */
+    static final long CONNECTION_PROBE_MILLIS = 20;
+
     private final ModelHost host;
     private final ServiceProperties properties;
     private final ConcurrentHashMap<String, AtomicInteger> perClient = new ConcurrentHashMap<>();
@@ -162,7 +165,8 @@ public class CompletionService {
             }
             return out;
         } catch (RuntimeException e) {
-            submissions.forEach(s -> s.cancel(new java.util.concurrent.CancellationException("request abandoned")));
+            submissions.forEach(s -> s.cancel(e instanceof ClientDisconnectedException gone ? gone
+                    : new java.util.concurrent.CancellationException("request abandoned")));
             throw e;
         } finally {
             release.run();
@@ -218,10 +222,28 @@ public class CompletionService {
         };
     }
 
+    /**
+     * Waits for one prompt's sequences, asking every {@link #CONNECTION_PROBE_MILLIS} whether the client
+     * is still there: a closed connection ends the wait with {@link ClientDisconnectedException}, and
+     * {@link #complete} cancels the request's sequences with it.
+     */
     private static List<GeneratedSequence> await(CompletableFuture<List<GeneratedSequence>> f, RequestContext ctx) {
         try {
-            long wait = Math.max(1, Duration.between(Instant.now(), ctx.deadline()).toMillis()) + 1000;
-            return f.get(wait, TimeUnit.MILLISECONDS);
+            // The model thread ends the request at its deadline; the extra second only guards against a lost answer.
+            Instant giveUp = ctx.deadline().plusSeconds(1);
+            while (true) {
+                long left = Duration.between(Instant.now(), giveUp).toMillis();
+                if (left <= 0) {
+                    throw new TimeoutException();
+                }
+                try {
+                    return f.get(Math.min(left, CONNECTION_PROBE_MILLIS), TimeUnit.MILLISECONDS);
+                } catch (TimeoutException stillRunning) {
+                    if (ctx.connection().closed()) {
+                        throw new ClientDisconnectedException();
+                    }
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for the model", e);

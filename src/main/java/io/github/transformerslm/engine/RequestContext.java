@@ -6,9 +6,10 @@ import java.time.Instant;
 
 /**
  * Who asked and by when: the client key for per-client limits (first X-Forwarded-For hop behind a proxy,
- * else the peer address) and the deadline (X-Request-Timeout seconds, else the configured default).
+ * else the peer address), the deadline (X-Request-Timeout seconds, else the configured default), and the
+ * client's connection, probed while a non-streaming request waits.
  */
-public record RequestContext(String client, Instant deadline) {
+public record RequestContext(String client, Instant deadline, ClientConnection connection) {
     public static final String TIMEOUT_HEADER = "X-Request-Timeout";
 
     public static RequestContext of(HttpServletRequest request, Duration defaultTimeout) {
@@ -30,11 +31,12 @@ public record RequestContext(String client, Instant deadline) {
             }
             timeout = Duration.ofMillis((long) (seconds * 1000));
         }
-        return new RequestContext(client, Instant.now().plus(timeout));
+        return new RequestContext(client, Instant.now().plus(timeout),
+                io.github.transformerslm.web.TomcatClientConnection.of(request));
     }
 
     /** For callers inside the service (warm-up, tests). */
     public static RequestContext internal(Duration timeout) {
-        return new RequestContext("internal", Instant.now().plus(timeout));
+        return new RequestContext("internal", Instant.now().plus(timeout), ClientConnection.UNKNOWN);
     }
 }

@@ -1,5 +1,6 @@
 package io.github.transformerslm.openai;
 
+import io.github.transformerslm.engine.ClientDisconnectedException;
 import io.github.transformerslm.engine.ClientLimitException;
 import io.github.transformerslm.engine.ModelNotReadyException;
 import io.github.transformerslm.engine.QueueFullException;
@@ -61,6 +62,13 @@ class OpenAiErrorHandler {
     @ExceptionHandler(RequestTimeoutException.class)
     ResponseEntity<Map<String, Object>> timeout(RequestTimeoutException e) {
         return error(504, e.getMessage(), "server_error", null, "timeout");
+    }
+
+    /** Nobody reads this answer; 499 is what nginx logs for a client that closed its request. */
+    @ExceptionHandler(ClientDisconnectedException.class)
+    ResponseEntity<Map<String, Object>> clientGone(ClientDisconnectedException e) {
+        log.debug("Client disconnected; its request was cancelled");
+        return error(499, e.getMessage(), "server_error", null, "client_closed_request");
     }
 
     @ExceptionHandler(Exception.class)

@@ -1,5 +1,6 @@
 package io.github.transformerslm.web;
 
+import io.github.transformerslm.engine.ClientDisconnectedException;
 import io.github.transformerslm.engine.ClientLimitException;
 import io.github.transformerslm.engine.ModelNotReadyException;
 import io.github.transformerslm.engine.RequestTimeoutException;
@@ -11,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ExceptionHandler;
@@ -25,6 +27,7 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
 class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     private static final Logger log = LoggerFactory.getLogger(ApiExceptionHandler.class);
     private static final String RETRY_AFTER_SECONDS = "5";
+    static final int CLIENT_CLOSED_REQUEST = 499;
 
     @ExceptionHandler(InvalidRequestException.class)
     ResponseEntity<ProblemDetail> invalidRequest(InvalidRequestException e) {
@@ -63,6 +66,15 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
     ResponseEntity<ProblemDetail> clientLimit(ClientLimitException e) {
         return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS).header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS)
                 .body(problem(HttpStatus.TOO_MANY_REQUESTS, "Too many requests", e.getMessage(), "client-limit"));
+    }
+
+    /** Nobody reads this answer; 499 is what nginx logs for a client that closed its request. */
+    @ExceptionHandler(ClientDisconnectedException.class)
+    ResponseEntity<ProblemDetail> clientGone(ClientDisconnectedException e) {
+        log.debug("Client disconnected; its request was cancelled");
+        ProblemDetail p = ProblemDetail.forStatusAndDetail(HttpStatusCode.valueOf(CLIENT_CLOSED_REQUEST), e.getMessage());
+        p.setTitle("Client closed request");
+        return ResponseEntity.status(CLIENT_CLOSED_REQUEST).body(p);
     }
 
     @ExceptionHandler(Exception.class)
