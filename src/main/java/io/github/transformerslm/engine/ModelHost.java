@@ -60,6 +60,7 @@ public class ModelHost implements DisposableBean {
 
     private final MeterRegistry meters;
     private volatile int runningRows;
+    private volatile long kvCacheBytes;
 
     public ModelHost(ServiceProperties properties, MeterRegistry meters) {
         this.properties = properties;
@@ -68,6 +69,9 @@ public class ModelHost implements DisposableBean {
                 .description("requests submitted and not yet finished").register(meters);
         Gauge.builder("lm.batch.rows", this, h -> h.runningRows)
                 .description("sequences in the running batch").register(meters);
+        Gauge.builder("lm.kv_cache.bytes", this, h -> h.kvCacheBytes).baseUnit("bytes")
+                .description("native memory held by the KV cache (it grows with the longest sequence, shrinks when idle)")
+                .register(meters);
         this.modelThread = new Thread(this::run, "model");
         this.modelThread.setDaemon(true);
     }
@@ -149,6 +153,7 @@ public class ModelHost implements DisposableBean {
         List<Submission> active = new ArrayList<>();
         long idleSince = System.nanoTime();
         boolean released = true;
+        kvCacheBytes = batcher.kvCacheBytes();
         while (!stopping) {
             try {
                 Submission next = batcher.hasWork() ? incoming.poll() : incoming.poll(100, TimeUnit.MILLISECONDS);
@@ -207,6 +212,7 @@ public class ModelHost implements DisposableBean {
                     released = true;
                 }
                 runningRows = batcher.runningRows();
+                kvCacheBytes = batcher.kvCacheBytes();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

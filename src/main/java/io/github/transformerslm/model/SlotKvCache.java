@@ -204,6 +204,11 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         active = sources.length;
     }
 
+    /** Native memory the keys and values hold now: every layer's [rows, kvHeads, columns, headDim] floats, twice. */
+    public long bytes() {
+        return 2L * keys.length * rows * kvHeads * columns * headDim * Float.BYTES;
+    }
+
     /** Positions each row can hold before the cache grows. */
     public int columns() {
         return columns;

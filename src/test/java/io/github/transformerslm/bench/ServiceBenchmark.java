@@ -22,14 +22,17 @@ import java.util.regex.Pattern;
  *
  * <p>Run after {@code mvn package} (it starts the jar that builds):
  * {@code mvn -q exec:java -Dbenchmark=io.github.transformerslm.bench.ServiceBenchmark}, with
- * {@code -Djvm="-XX:+UseSerialGC -Xmx512m"} for the JVM options of the service (the Docker image's by
- * default), {@code -Dclients=16 -Dtokens=256}, {@code -Dhalf=1} for float16.
+ * {@code -Djvm="..."} for the JVM options of the service (the Docker image's by default, with its
+ * {@code MALLOC_ARENA_MAX=2}; {@code -DmallocArenas=} changes that), {@code -Dclients=16 -Dtokens=256}, {@code -Dhalf=1} for float16.
  */
 public final class ServiceBenchmark {
     private static final int PORT = 8099;
+    /** The Docker image's JAVA_TOOL_OPTIONS (and MALLOC_ARENA_MAX below), so that the figures are the image's. */
+    public static final String IMAGE_JVM_OPTIONS = "-XX:+UseSerialGC -Xmx512m -Xmn24m -XX:+UnlockExperimentalVMOptions"
+            + " -XX:TrimNativeHeapInterval=5000";
 
     public static void main(String[] args) throws Exception {
-        String jvm = System.getProperty("jvm", "-XX:+UseSerialGC -Xmx512m");
+        String jvm = System.getProperty("jvm", IMAGE_JVM_OPTIONS);
         int clients = Integer.getInteger("clients", 16);
         int tokens = Integer.getInteger("tokens", 256);
         String half = System.getProperty("half", "0");
@@ -39,6 +42,8 @@ public final class ServiceBenchmark {
                     .orElseThrow(() -> new IllegalStateException("no target/transformers-lm-*.jar: run mvn package"));
         }
         Path model = Benchmark.build(Files.createTempDirectory("lm-service-bench").resolve("gpt2"), "gpt2");
+        // Float32 weights stay in the mapped file's pages; float16 ones are converted into anonymous memory.
+        long weights = Files.size(model.resolve("model.safetensors")) / (half.equals("1") ? 2 : 1);
 
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         if (!jvm.isBlank()) {
@@ -49,7 +54,7 @@ public final class ServiceBenchmark {
                 .redirectOutput(Files.createTempFile("lm-service", ".log").toFile());
         builder.environment().putAll(java.util.Map.of("PRETRAINED_MODEL_NAME_OR_PATH", model.toString(),
                 "HALF_PRECISION", half, "SERVICE_PORT", String.valueOf(PORT), "OMP_WAIT_POLICY", "PASSIVE",
-                "DJL_OFFLINE", "true"));
+                "DJL_OFFLINE", "true", "MALLOC_ARENA_MAX", System.getProperty("mallocArenas", "2")));
         long start = System.nanoTime();
         Process service = builder.start();
         try {
@@ -57,7 +62,7 @@ public final class ServiceBenchmark {
             awaitReady(http, service);
             System.out.printf("service: %s, float%s, JVM options '%s'%n", jar.getFileName(), half.equals("1") ? "16" : "32", jvm);
             System.out.printf("%-44s %.1f s%n", "JVM start to ready", (System.nanoTime() - start) / 1e9);
-            printMemory("ready", service.pid());
+            printMemory("ready", service.pid(), http, weights);
 
             String body = "{\"model\":\"m\",\"prompt\":\"Hello there, how are you doing today? I wanted to ask\","
                     + "\"max_tokens\":" + tokens + ",\"temperature\":0}";
@@ -80,9 +85,9 @@ public final class ServiceBenchmark {
             double seconds = (System.nanoTime() - t0) / 1e9;
             System.out.printf("%-44s %.0f tokens/s (%d tokens in %.1f s)%n", clients + " concurrent clients over HTTP",
                     generated / seconds, generated, seconds);
-            printMemory("after the burst", service.pid());
+            printMemory("after the burst", service.pid(), http, weights);
             Thread.sleep(12_000);
-            printMemory("after 12 s idle", service.pid());
+            printMemory("after 12 s idle", service.pid(), http, weights);
         } finally {
             service.destroy();
             service.waitFor();
@@ -108,10 +113,17 @@ public final class ServiceBenchmark {
     }
 
     /** Proportional set size split into file-backed (weights mapped from the file, libraries) and anonymous memory. */
-    private static void printMemory(String when, long pid) throws IOException {
+    private static void printMemory(String when, long pid, HttpClient http, long weights)
+            throws IOException, InterruptedException {
         String rollup = Files.readString(Path.of("/proc/" + pid + "/smaps_rollup"));
-        System.out.printf("%-44s file-backed %5d MB, anonymous %5d MB%n", "resident memory " + when,
-                kilobytes(rollup, "Pss_File") / 1024, kilobytes(rollup, "Pss_Anon") / 1024);
+        long file = kilobytes(rollup, "Pss_File") * 1024;
+        long anon = kilobytes(rollup, "Pss_Anon") * 1024;
+        String metric = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + PORT
+                + "/actuator/metrics/lm.kv_cache.bytes")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        Matcher value = Pattern.compile("\"value\":([0-9.E]+)").matcher(metric);
+        long kv = value.find() ? (long) Double.parseDouble(value.group(1)) : -1;
+        System.out.printf("%-44s file-backed %5d MB, anonymous %5d MB; KV cache %4d MB, beyond weights and KV cache %4d MB%n",
+                "resident memory " + when, file >> 20, anon >> 20, kv >> 20, (file + anon - weights - kv) >> 20);
     }
 
     private static long kilobytes(String rollup, String field) {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import io.github.transformerslm.bench.ServiceBenchmark;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 
@@ -112,5 +113,13 @@ class DistributionFilesTest {
             assertThat(e.getValue().toString()).contains("memory");
         }
         assertThat(tsv.keySet()).isEqualTo(override.keySet());
+    }
+
+    @Test
+    void imageRunsTheJvmAsTheServiceBenchmarkMeasuredIt() throws IOException {
+        // The README's memory figures come from ServiceBenchmark, which starts the jar with these settings.
+        String dockerfile = Files.readString(Path.of("Dockerfile"));
+        assertThat(dockerfile).contains("JAVA_TOOL_OPTIONS=\"" + ServiceBenchmark.IMAGE_JVM_OPTIONS + " ")
+                .contains("MALLOC_ARENA_MAX=2");
     }
 }

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.github.transformerslm.web.ServiceClient;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -109,5 +111,94 @@ class ServingLimitsHttpTest {
         resp.body().close();
         awaitInFlight(0);
         assertThat(meters.counter("lm.requests", "outcome", "cancelled").count()).isEqualTo(before + 1);
+    }
+
+    @Test
+    void kvCacheGaugeFollowsTheCacheSize() throws Exception {
+        // Bundled model: 2 layers x (keys, values) x 1 row x 2 heads x 16 dims x 4 bytes per column of positions.
+        long perColumn = 2L * 2 * 1 * 2 * 16 * Float.BYTES;
+        double initial = awaitGauge(v -> v > 0);
+        assertThat(initial % perColumn).isZero();
+        assertThat(initial / perColumn).isGreaterThanOrEqualTo(64);
+        HttpRequest r = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/generate_stream"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"inputs\": \"Once upon a time\", \"parameters\": {\"max_new_tokens\": 300,"
+                                + " \"do_sample\": true, \"seed\": 1}}")).build();
+        HttpResponse<InputStream> resp = HttpClient.newHttpClient().send(r, HttpResponse.BodyHandlers.ofInputStream());
+        BufferedReader reader = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
+        int events = 0;
+        while (events < 200 && reader.readLine() != null) {
+            events++; // data lines and the blank lines between them: 100 tokens or more
+        }
+        // 100+ positions in a cache that started at 64 columns: it has doubled at least once.
+        assertThat(awaitGauge(v -> v >= 128 * perColumn) / perColumn).isGreaterThanOrEqualTo(128);
+        resp.body().close();
+        awaitInFlight(0);
+    }
+
+    double awaitGauge(java.util.function.DoublePredicate condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        double value = meters.get("lm.kv_cache.bytes").gauge().value();
+        while (!condition.test(value) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+            value = meters.get("lm.kv_cache.bytes").gauge().value();
+        }
+        return value;
+    }
+
+    @Test
+    void closingTheConnectionCancelsANonStreamingRequest() throws Exception {
+        double cancelled = meters.counter("lm.requests", "outcome", "cancelled").count();
+        double finished = meters.counter("lm.requests", "outcome", "finished").count();
+        try (Socket socket = new Socket("localhost", port)) {
+            socket.getOutputStream().write(rawPost("/generate", LONG).getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            awaitInFlight(1);
+        }
+        long closed = System.nanoTime();
+        awaitInFlight(0);
+        assertThat(Duration.ofNanos(System.nanoTime() - closed)).isLessThan(Duration.ofSeconds(1));
+        assertThat(meters.counter("lm.requests", "outcome", "cancelled").count()).isEqualTo(cancelled + 1);
+        assertThat(meters.counter("lm.requests", "outcome", "finished").count()).isEqualTo(finished);
+    }
+
+    @Test
+    void aPipelinedRequestIsNotTakenForAClosedConnection() throws Exception {
+        String body = "{\"inputs\": \"Once upon a time\", \"parameters\": {\"max_new_tokens\": 300, \"do_sample\": true,"
+                + " \"seed\": 1, \"stop\": [\"\\u0000\"]}}";
+        try (Socket socket = new Socket("localhost", port)) {
+            socket.setSoTimeout(30_000);
+            // Two requests back to back on one connection: the second arrives while the first is generating.
+            socket.getOutputStream().write((rawPost("/generate", body) + rawPost("/generate", body))
+                    .getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            for (int i = 0; i < 2; i++) {
+                assertThat(line(in)).as("status line of response %d", i + 1).isEqualTo("HTTP/1.1 200 ");
+                int length = -1;
+                for (String header = line(in); !header.isEmpty(); header = line(in)) {
+                    if (header.toLowerCase().startsWith("content-length:")) {
+                        length = Integer.parseInt(header.substring(15).trim());
+                    }
+                }
+                assertThat(new String(in.readNBytes(length), StandardCharsets.UTF_8)).contains("generated_text");
+            }
+        }
+    }
+
+    static String line(InputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int b = in.read(); b != '\n'; b = in.read()) {
+            assertThat(b).as("connection open").isNotNegative();
+            if (b != '\r') {
+                line.append((char) b);
+            }
+        }
+        return line.toString();
+    }
+
+    static String rawPost(String path, String body) {
+        return "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body;
     }
 }

@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /**
  * One {@link Linear}'s product for a few token rows (decoding), computed by {@link VectorKernels} on the
@@ -28,6 +29,10 @@ final class VectorProduct {
     private final int out;
     private final int[] bounds; // blocks of outputs (or of inputs when inputMajor): [bounds[k], bounds[k+1])
     private final float[][] scratch; // per block: inputMajor partial sums [rows, out]
+    // Reused across calls (a product runs on one thread at a time, like the scratch above): a fresh
+    // [rows, out] array per call (3 MB for a 16-row vocabulary projection) is garbage that any young
+    // collection running mid-step promotes into the old generation.
+    private float[] output = new float[0];
 
     private VectorProduct(NDArray weight, NDArray bias, boolean inputMajor, ByteBuffer w, ByteBuffer b) {
         this.weight = weight;
@@ -102,14 +107,17 @@ final class VectorProduct {
         int rows = (int) (shape.size() / in);
         float[] values = (x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false)).toFloatArray();
         float[] input = half ? VectorKernels.evensThenOdds(values, rows, in) : values;
-        float[] y = new float[rows * out];
+        if (output.length < rows * out) {
+            output = new float[rows * out];
+        }
+        float[] y = output; // [rows, out]; every element is assigned below
         MatmulPool.run(bounds.length - 1, block -> compute(block, input, rows, y));
         if (inputMajor) {
             sumPartials(rows, y);
         }
         long[] dims = shape.getShape().clone();
         dims[dims.length - 1] = out;
-        return x.getManager().create(y, new Shape(dims)); // [..., out]
+        return x.getManager().create(FloatBuffer.wrap(y, 0, rows * out), new Shape(dims)); // [..., out], a copy
     }
 
     private void compute(int block, float[] x, int rows, float[] y) {
