@@ -1,5 +1,6 @@
 package io.github.transformerslm;
 
+import io.github.transformerslm.model.nn.VectorBoundsChecks;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
@@ -9,6 +10,7 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 @ConfigurationPropertiesScan
 public class Application {
     public static void main(String[] args) {
+        VectorBoundsChecks.offUnlessConfigured();
         SpringApplication.run(Application.class, args);
     }
 }

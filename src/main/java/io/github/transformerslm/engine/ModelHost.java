@@ -16,6 +16,7 @@ import io.github.transformerslm.hub.HubModelResolver;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.MatmulPool;
+import io.github.transformerslm.model.nn.VectorBoundsChecks;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -119,7 +120,8 @@ public class ModelHost implements DisposableBean {
                     bundled ? "bundled default (random weights)" : dir, shape.modelType(),
                     String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(),
                     model.manager().getDevice(), properties.threads(), properties.matmulSplit(),
-                    Linear.vectorKernels() ? "vector" : "libtorch", shape.maxPositions(),
+                    Linear.vectorKernels() ? (VectorBoundsChecks.on() ? "vector(bounds-checked)" : "vector") : "libtorch",
+                    shape.maxPositions(),
                     model.loadTime().toMillis(), Runtime.getRuntime().maxMemory() / (1024 * 1024));
             log.info("Limits: max_batch_size={} max_batch_tokens={} max_queue={} max_client_requests={}"
                             + " request_timeout={}s max_new_tokens={} max_return_sequences={} default_max_new_tokens={}"

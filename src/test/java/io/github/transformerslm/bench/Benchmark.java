@@ -16,6 +16,7 @@ import io.github.transformerslm.generation.GenerationRow;
 import io.github.transformerslm.generation.Generator;
 import io.github.transformerslm.generation.SequenceListener;
 import io.github.transformerslm.generation.ServiceStops;
+import io.github.transformerslm.model.nn.VectorBoundsChecks;
 import io.github.transformerslm.weights.SafetensorsWriter;
 import io.github.transformerslm.weights.TensorDtype;
 import java.io.IOException;
@@ -49,6 +50,7 @@ public final class Benchmark {
     static int[] batches = {1, 8, 32};
 
     public static void main(String[] args) throws Exception {
+        VectorBoundsChecks.offUnlessConfigured(); // as the service runs
         List<String> a = Arrays.asList(args);
         if (a.contains("quick")) {
             runs = 3;

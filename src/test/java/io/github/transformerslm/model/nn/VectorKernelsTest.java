@@ -42,6 +42,13 @@ class VectorKernelsTest {
         assertThat(Linear.vectorKernels()).isTrue();
     }
 
+    @Test
+    void theTestsRunTheKernelsWithBoundsChecks() {
+        // The service turns the Vector API's bounds checks off (VectorBoundsChecks); the tests keep them, so
+        // that a kernel indexing past its array or buffer throws here instead of reading stray memory there.
+        assertThat(VectorBoundsChecks.on()).isTrue();
+    }
+
     @ParameterizedTest(name = "in={0} out={1} rows={2} {3} inputMajor={4} bias={5} split={6}")
     @CsvSource({
         "768, 2304, 1, FLOAT32, false, true, 1",
