@@ -65,7 +65,7 @@ public final class BloomModel extends DecoderModel {
                             w.linear(p + "self_attention.dense", true), c.nHead(), c.headDim()),
                     norm(w, p + "post_attention_layernorm", eps),
                     new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true),
-                            Activations::geluTanh)));
+                            Activations.byName("gelu_new"))));
         }
         this.lnF = norm(w, "ln_f", eps);
         this.lmHead = w.contains("lm_head.weight") ? w.linear("lm_head", false) : new Linear(wordEmbeddings, null);

@@ -7,6 +7,7 @@ import java.util.function.UnaryOperator;
 public record GatedMlp(Linear gate, Linear up, Linear down, UnaryOperator<NDArray> act) {
     /** x: [batch, seq, hidden] → [batch, seq, hidden]. */
     public NDArray apply(NDArray x) {
-        return down.apply(act.apply(gate.apply(x)).mul(up.apply(x)));
+        NDArray gated = act instanceof ElementwiseActivation fused ? gate.apply(x, fused) : act.apply(gate.apply(x));
+        return down.apply(gated.mul(up.apply(x)));
     }
 }

@@ -86,11 +86,23 @@ public final class Linear {
         return weight.getShape().get(inputMajor ? 1 : 0);
     }
 
+    /**
+     * act(x·Wᵀ + b): in the kernels each thread applies {@code act} to its block of outputs as it finishes
+     * it; elsewhere libtorch applies it to the product.
+     */
+    public NDArray apply(NDArray x, ElementwiseActivation act) {
+        long rows = x.getShape().size() / x.getShape().getLastDimension();
+        if (kernel != null && rows <= VectorProduct.MAX_ROWS) {
+            return kernel.apply(x, act);
+        }
+        return act.apply(apply(x));
+    }
+
     /** x: [..., in] float32 → [..., out] float32. */
     public NDArray apply(NDArray x) {
         long rows = x.getShape().size() / x.getShape().getLastDimension();
         if (kernel != null && rows <= VectorProduct.MAX_ROWS) {
-            return kernel.apply(x);
+            return kernel.apply(x, null);
         }
         if (halfBlocks != null) {
             return widened(x);

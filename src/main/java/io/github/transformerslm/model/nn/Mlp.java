@@ -7,6 +7,7 @@ import java.util.function.UnaryOperator;
 public record Mlp(Linear up, Linear down, UnaryOperator<NDArray> act) {
     /** x: [batch, seq, hidden] → [batch, seq, hidden]. */
     public NDArray apply(NDArray x) {
-        return down.apply(act.apply(up.apply(x)));
+        NDArray hidden = act instanceof ElementwiseActivation fused ? up.apply(x, fused) : act.apply(up.apply(x));
+        return down.apply(hidden);
     }
 }

@@ -101,8 +101,8 @@ final class VectorProduct {
         }
     }
 
-    /** x: [..., in] float32 with at most {@link #MAX_ROWS} rows → [..., out] float32. */
-    NDArray apply(NDArray x) {
+    /** x: [..., in] float32 with at most {@link #MAX_ROWS} rows → act([..., out]) float32 (act may be null). */
+    NDArray apply(NDArray x, ElementwiseActivation act) {
         Shape shape = x.getShape();
         int rows = (int) (shape.size() / in);
         float[] values = (x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false)).toFloatArray();
@@ -111,16 +111,18 @@ final class VectorProduct {
             output = new float[rows * out];
         }
         float[] y = output; // [rows, out]; every element is assigned below
-        MatmulPool.run(bounds.length - 1, block -> compute(block, input, rows, y));
+        MatmulPool.run(bounds.length - 1, block -> compute(block, input, rows, y, act));
         if (inputMajor) {
-            sumPartials(rows, y);
+            // Partial sums are added by column blocks, one per thread, the activation applied there too.
+            int ways = bounds.length - 1;
+            MatmulPool.run(ways, block -> sumPartials(rows, y, columnEdge(block, ways), columnEdge(block + 1, ways), act));
         }
         long[] dims = shape.getShape().clone();
         dims[dims.length - 1] = out;
         return x.getManager().create(FloatBuffer.wrap(y, 0, rows * out), new Shape(dims)); // [..., out], a copy
     }
 
-    private void compute(int block, float[] x, int rows, float[] y) {
+    private void compute(int block, float[] x, int rows, float[] y, ElementwiseActivation act) {
         int from = bounds[block];
         int to = bounds[block + 1];
         if (inputMajor) {
@@ -131,19 +133,32 @@ final class VectorProduct {
             VectorKernels.inputMajor(w, in, out, x, rows, scratch[block], from, to);
         } else {
             VectorKernels.outputMajor(w, half, b, biasHalf, in, out, x, rows, y, from, to);
+            if (act != null) {
+                for (int r = 0; r < rows; r++) {
+                    act.applyInPlace(y, r * out + from, r * out + to);
+                }
+            }
         }
     }
 
-    /** y = Σ partial sums of the input blocks, in block order, + b. */
-    private void sumPartials(int rows, float[] y) {
+    /** Column k of {@code ways} equal blocks of the outputs, on a multiple of 16. */
+    private int columnEdge(int k, int ways) {
+        return k == ways ? out : (int) ((long) out * k / ways) / 16 * 16;
+    }
+
+    /** y[:, from:to] = act(Σ partial sums of the input blocks, in block order, + b). */
+    private void sumPartials(int rows, float[] y, int from, int to, ElementwiseActivation act) {
         for (int r = 0; r < rows; r++) {
-            for (int o = 0; o < out; o++) {
+            for (int o = from; o < to; o++) {
                 int at = r * out + o;
                 float s = scratch[0][at];
                 for (int k = 1; k < scratch.length; k++) {
                     s += scratch[k][at];
                 }
                 y[at] = s + VectorKernels.biasAt(b, biasHalf, o);
+            }
+            if (act != null) {
+                act.applyInPlace(y, r * out + from, r * out + to);
             }
         }
     }

@@ -108,4 +108,40 @@ class VectorKernelsTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "{0} {1} inputMajor={2} split={3}")
+    @CsvSource({
+        "gelu_new, FLOAT32, false, 2",
+        "gelu_new, FLOAT32, true, 2",
+        "gelu_new, FLOAT16, false, 1",
+        "silu, FLOAT32, false, 2",
+        "silu, FLOAT16, false, 2",
+    })
+    void anActivationFusedIntoTheKernelsMatchesLibtorchs(String name, DataType dtype, boolean inputMajor, int split) {
+        MatmulPool.configure(split);
+        ElementwiseActivation act = (ElementwiseActivation) Activations.byName(name);
+        try (NDManager m = manager.newSubManager()) {
+            int in = 771;
+            int out = 1003; // tails in every thread's block of outputs
+            // Weights large enough that the products reach where the activations bend and saturate.
+            NDArray w = m.randomNormal(0, 0.5f, new Shape(inputMajor ? in : out, inputMajor ? out : in), DataType.FLOAT32)
+                    .toType(dtype, false);
+            NDArray b = m.randomNormal(0, 2f, new Shape(out), DataType.FLOAT32).toType(dtype, false);
+            Linear linear = inputMajor ? Linear.inputMajor(w, b) : new Linear(w, b);
+            NDArray x = m.randomNormal(new Shape(5, 1, in));
+
+            NDArray fused = linear.apply(x, act); // in the kernels
+            NDArray expected = act.apply(linear.apply(x)); // libtorch's operations on the same product
+            assertThat(fused.getShape()).isEqualTo(expected.getShape());
+            float[] f = fused.toFloatArray();
+            float[] e = expected.toFloatArray();
+            for (int i = 0; i < f.length; i++) {
+                assertThat(f[i]).as("element %d", i).isCloseTo(e[i], org.assertj.core.data.Offset.offset(1e-5f * (1 + Math.abs(e[i]))));
+            }
+            // The range was covered: strongly negative inputs (output near zero) and strongly positive ones.
+            NDArray pre = linear.apply(x);
+            assertThat(pre.min().getFloat()).isLessThan(-10f);
+            assertThat(pre.max().getFloat()).isGreaterThan(10f);
+        }
+    }
 }
