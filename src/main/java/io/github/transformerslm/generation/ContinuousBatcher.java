@@ -8,8 +8,8 @@ import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.KvCache;
 import io.github.transformerslm.model.SlotKvCache;
+import io.github.transformerslm.model.nn.HostCopies;
 import io.github.transformerslm.model.nn.MatmulPool;
-import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -102,13 +102,7 @@ public final class ContinuousBatcher implements AutoCloseable {
     private float[] readLogits(NDArray logits) {
         Shape shape = logits.getShape();
         logitsVocab = (int) shape.get(shape.dimension() - 1);
-        int size = Math.toIntExact(shape.size());
-        if (logitsBuffer.length < size) {
-            logitsBuffer = new float[size];
-        }
-        // On the CPU a view of the tensor's memory, read before the step's scope closes; elsewhere a copy.
-        boolean cpu = logits.getDevice().equals(ai.djl.Device.cpu());
-        logits.toByteBuffer(cpu).order(ByteOrder.nativeOrder()).asFloatBuffer().get(logitsBuffer, 0, size);
+        logitsBuffer = HostCopies.read(logits, logitsBuffer, Math.toIntExact(shape.size())); // before the scope closes
         return logitsBuffer;
     }
 

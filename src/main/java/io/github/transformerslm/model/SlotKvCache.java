@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.model.nn.DecodeAttention;
+import io.github.transformerslm.model.nn.HostCopies;
 import io.github.transformerslm.model.nn.Linear;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -145,12 +146,12 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
                 new DecodeAttention.CacheLayout(kvHeads, columns, headDim), heads, active, lengths,
                 floats(q), floats(k), floats(v), stepMaskValues, stepColumns, bias == null ? null : stepBiasValues,
                 scale, biasBeforeScale);
-        NDArray out = q.getManager().create(attended, new Shape(active, heads, 1, headDim)); // [active, heads, 1, headDim]
+        NDArray out = HostCopies.write(q.getManager(), attended, attended.length, new Shape(active, heads, 1, headDim)); // [active, heads, 1, headDim]
         return q.getDataType() == DataType.FLOAT32 ? out : out.toType(q.getDataType(), false);
     }
 
     private static float[] floats(NDArray x) {
-        return (x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false)).toFloatArray();
+        return HostCopies.read(x);
     }
 
     @Override

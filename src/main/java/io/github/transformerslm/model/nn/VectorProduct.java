@@ -5,7 +5,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 
 /**
  * One {@link Linear}'s product for a few token rows (decoding), computed by {@link VectorKernels} on the
@@ -33,6 +32,7 @@ final class VectorProduct {
     // [rows, out] array per call (3 MB for a 16-row vocabulary projection) is garbage that any young
     // collection running mid-step promotes into the old generation.
     private float[] output = new float[0];
+    private float[] input = new float[0]; // [rows, in], reused likewise
 
     private VectorProduct(NDArray weight, NDArray bias, boolean inputMajor, ByteBuffer w, ByteBuffer b) {
         this.weight = weight;
@@ -105,7 +105,8 @@ final class VectorProduct {
     NDArray apply(NDArray x, ElementwiseActivation act) {
         Shape shape = x.getShape();
         int rows = (int) (shape.size() / in);
-        float[] values = (x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false)).toFloatArray();
+        input = HostCopies.read(x, input, rows * in);
+        float[] values = input;
         float[] input = half ? VectorKernels.evensThenOdds(values, rows, in) : values;
         if (output.length < rows * out) {
             output = new float[rows * out];
@@ -119,7 +120,7 @@ final class VectorProduct {
         }
         long[] dims = shape.getShape().clone();
         dims[dims.length - 1] = out;
-        return x.getManager().create(FloatBuffer.wrap(y, 0, rows * out), new Shape(dims)); // [..., out], a copy
+        return HostCopies.write(x.getManager(), y, rows * out, new Shape(dims)); // [..., out]
     }
 
     private void compute(int block, float[] x, int rows, float[] y, ElementwiseActivation act) {
