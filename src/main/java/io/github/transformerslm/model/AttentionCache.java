@@ -1,6 +1,7 @@
 package io.github.transformerslm.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.nn.Attention;
 
 /**
@@ -30,6 +31,21 @@ public interface AttentionCache {
     /** {@link #attend(int, NDArray, NDArray, NDArray, NDArray, float, NDArray, boolean)} without a score bias. */
     default NDArray attend(int layer, NDArray q, NDArray k, NDArray v, NDArray mask, float scale) {
         return attend(layer, q, k, v, mask, scale, null, false);
+    }
+
+    /**
+     * {@link #attend(int, NDArray, NDArray, NDArray, NDArray, float)} for a fused projection laid out
+     * [q | k | v] along its last axis (GPT-2's c_attn), heads unshared and no rotary embedding:
+     * qkv [batch, seq, 3·heads·headDim] → [batch, seq, heads·headDim], heads merged. A cache that attends in
+     * Java reads the fused projection once and returns the merged heads as they come, saving the eleven
+     * tensor operations (slices, reshapes, transposes) this default spends per layer.
+     */
+    default NDArray attendPacked(int layer, NDArray qkv, int heads, int headDim, NDArray mask, float scale) {
+        int hidden = heads * headDim;
+        NDArray q = Attention.splitHeads(qkv.get(new NDIndex("..., :{}", hidden)), heads, headDim);
+        NDArray k = Attention.splitHeads(qkv.get(new NDIndex("..., {}:{}", hidden, 2 * hidden)), heads, headDim);
+        NDArray v = Attention.splitHeads(qkv.get(new NDIndex("..., {}:", 2 * hidden)), heads, headDim);
+        return Attention.mergeHeads(attend(layer, q, k, v, mask, scale)); // [batch, seq, hidden]
     }
 
     /** Called by the model once every layer has appended this step's {@code seq} tokens. */

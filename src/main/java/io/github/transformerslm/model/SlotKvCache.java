@@ -150,6 +150,36 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         return q.getDataType() == DataType.FLOAT32 ? out : out.toType(q.getDataType(), false);
     }
 
+    /** A decode step of unshared heads reads the fused projection once and returns the heads merged. */
+    @Override
+    public NDArray attendPacked(int layer, NDArray qkv, int heads, int headDim, NDArray mask, float scale) {
+        int hidden = heads * headDim;
+        if (keyMemory == null || qkv.getShape().get(1) != 1 || qkv.getShape().get(0) != active || heads != kvHeads
+                || headDim != this.headDim || qkv.getShape().get(2) != 3L * hidden
+                || mask.size() != (long) active * stepColumns) {
+            return AttentionCache.super.attendPacked(layer, qkv, heads, headDim, mask, scale);
+        }
+        if (mask != stepMask) {
+            stepMask = mask;
+            stepMaskValues = floats(mask); // [active, 1, 1, total]
+        }
+        float[] packed = HostCopies.read(qkv); // [active, 1, 3 * hidden]
+        // With one position per row, [active, heads, 1, headDim] is each row's hidden vector as it stands.
+        float[] q = new float[active * hidden];
+        float[] k = new float[active * hidden];
+        float[] v = new float[active * hidden];
+        for (int r = 0; r < active; r++) {
+            System.arraycopy(packed, r * 3 * hidden, q, r * hidden, hidden);
+            System.arraycopy(packed, r * 3 * hidden + hidden, k, r * hidden, hidden);
+            System.arraycopy(packed, r * 3 * hidden + 2 * hidden, v, r * hidden, hidden);
+        }
+        float[] attended = DecodeAttention.attend(keyMemory[layer], valueMemory[layer],
+                new DecodeAttention.CacheLayout(kvHeads, columns, headDim), heads, active, lengths, q, k, v,
+                stepMaskValues, stepColumns, null, scale, false); // [active, heads, 1, headDim]
+        NDArray out = HostCopies.write(qkv.getManager(), attended, attended.length, new Shape(active, 1, hidden));
+        return qkv.getDataType() == DataType.FLOAT32 ? out : out.toType(qkv.getDataType(), false); // [active, 1, hidden]
+    }
+
     private static float[] floats(NDArray x) {
         return HostCopies.read(x);
     }

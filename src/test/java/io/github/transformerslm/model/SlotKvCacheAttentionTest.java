@@ -108,6 +108,47 @@ class SlotKvCacheAttentionTest {
     }
 
     @org.junit.jupiter.api.Test
+    void aFusedProjectionAttendsAsItsSplitHeadsDo() {
+        int heads = 4;
+        int headDim = 16;
+        int hidden = heads * headDim;
+        try (NDManager m = manager.newSubManager();
+                SlotKvCache packed = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, heads, headDim), 3, 16);
+                SlotKvCache split = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, heads, headDim), 3, 16)) {
+            for (int length : new int[] {3, 9}) {
+                try (KvCache prefill = new KvCache(m, 1, 1, heads, length, headDim)) {
+                    NDArray k = m.randomNormal(new Shape(1, heads, length, headDim));
+                    prefill.append(0, k, k.mul(-1));
+                    prefill.advance(length);
+                    packed.admit(prefill, 0, 0, length);
+                    split.admit(prefill, 0, 0, length);
+                }
+            }
+            for (int step = 0; step < 3; step++) { // later steps attend over what the earlier ones wrote
+                packed.beginStep();
+                split.beginStep();
+                int total = packed.stepColumns();
+                float[] mask = new float[2 * total];
+                for (int r = 0; r < 2; r++) {
+                    for (int j = 0; j < total; j++) {
+                        mask[r * total + j] = j <= packed.length(r) ? 0f : MASKED;
+                    }
+                }
+                NDArray maskArray = m.create(mask, new Shape(2, 1, 1, total));
+                NDArray qkv = m.randomNormal(new Shape(2, 1, 3 * hidden)); // [active, 1, q | k | v]
+                float[] got = packed.attendPacked(0, qkv, heads, headDim, maskArray, 0.25f).toFloatArray();
+                NDArray q = Attention.splitHeads(qkv.get(new NDIndex("..., :{}", hidden)), heads, headDim);
+                NDArray k = Attention.splitHeads(qkv.get(new NDIndex("..., {}:{}", hidden, 2 * hidden)), heads, headDim);
+                NDArray v = Attention.splitHeads(qkv.get(new NDIndex("..., {}:", 2 * hidden)), heads, headDim);
+                float[] expected = Attention.mergeHeads(split.attend(0, q, k, v, maskArray, 0.25f)).toFloatArray();
+                assertThat(got).as("step %d", step).containsExactly(expected);
+                packed.advance(1);
+                split.advance(1);
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void anEmptyCacheGivesBackItsGrowthAndServesAgain() {
         int heads = 4;
         int headDim = 16;

@@ -1,7 +1,6 @@
 package io.github.transformerslm.model.gpt2;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
@@ -9,7 +8,6 @@ import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
-import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
@@ -28,13 +26,8 @@ public final class Gpt2Model extends DecoderModel {
     /** Self-attention with the fused c_attn projection, laid out [q | k | v]. */
     private record SelfAttention(Linear qkv, Linear proj, int heads, int headDim, float scale) {
         NDArray apply(NDArray x, NDArray mask, AttentionCache cache, int layer) { // x: [batch, seq, hidden]
-            int hidden = heads * headDim;
-            NDArray fused = qkv.apply(x); // [batch, seq, 3*hidden]
-            NDArray q = Attention.splitHeads(fused.get(new NDIndex("..., :{}", hidden)), heads, headDim);
-            NDArray k = Attention.splitHeads(fused.get(new NDIndex("..., {}:{}", hidden, 2 * hidden)), heads, headDim);
-            NDArray v = Attention.splitHeads(fused.get(new NDIndex("..., {}:", 2 * hidden)), heads, headDim);
-            NDArray attended = cache.attend(layer, q, k, v, mask, scale); // [batch, heads, seq, headDim]
-            return proj.apply(Attention.mergeHeads(attended)); // [batch, seq, hidden]
+            NDArray fused = qkv.apply(x); // [batch, seq, 3*hidden], q | k | v
+            return proj.apply(cache.attendPacked(layer, fused, heads, headDim, mask, scale)); // [batch, seq, hidden]
         }
     }
 
