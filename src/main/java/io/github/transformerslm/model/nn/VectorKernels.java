@@ -102,7 +102,7 @@ final class VectorKernels {
      */
     static float[] evensThenOdds(float[] x, int rows, int in) {
         int blockEnd = in - in % (2 * L);
-        float[] p = x.clone();
+        float[] p = java.util.Arrays.copyOf(x, rows * in); // x may be a longer, reused buffer
         for (int r = 0; r < rows; r++) {
             for (int b = r * in; b < r * in + blockEnd; b += 2 * L) {
                 for (int j = 0; j < L; j++) {

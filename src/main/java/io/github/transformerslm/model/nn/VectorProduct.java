@@ -106,13 +106,12 @@ final class VectorProduct {
         Shape shape = x.getShape();
         int rows = (int) (shape.size() / in);
         input = HostCopies.read(x, input, rows * in);
-        float[] values = input;
-        float[] input = half ? VectorKernels.evensThenOdds(values, rows, in) : values;
+        float[] kernelInput = half ? VectorKernels.evensThenOdds(input, rows, in) : input; // the former copies
         if (output.length < rows * out) {
             output = new float[rows * out];
         }
         float[] y = output; // [rows, out]; every element is assigned below
-        MatmulPool.run(bounds.length - 1, block -> compute(block, input, rows, y, act));
+        MatmulPool.run(bounds.length - 1, block -> compute(block, kernelInput, rows, y, act));
         if (inputMajor) {
             // Partial sums are added by column blocks, one per thread, the activation applied there too.
             int ways = bounds.length - 1;
