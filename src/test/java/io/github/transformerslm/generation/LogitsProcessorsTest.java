@@ -192,4 +192,31 @@ class LogitsProcessorsTest {
         assertThatThrownBy(() -> new io.github.transformerslm.generation.processors.TypicalProcessor(0, 1))
                 .hasMessageContaining("typical_p");
     }
+
+    @Test
+    void logprobsOverAVocabularyMatchDoublePrecision() {
+        // GPT-2's vocabulary size (not a multiple of the vector width), masked tokens, a wide spread of scores.
+        SplittableRandom random = new SplittableRandom(3);
+        float[] scores = new float[50257];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = i % 97 == 0 ? Float.NEGATIVE_INFINITY : (float) (random.nextGaussian() * 4);
+        }
+        scores[50256] = 30f; // the last, in the scalar tail, dominates
+        double max = 30;
+        double sum = 0;
+        for (float s : scores) {
+            sum += Math.exp(s - max);
+        }
+        double logSumExp = max + Math.log(sum);
+        for (int i : new int[] {0, 1, 777, 50255, 50256}) {
+            float expected = (float) (scores[i] - logSumExp);
+            assertThat(io.github.transformerslm.generation.processors.Scores.logSoftmaxAt(scores, i)).as("token %d", i)
+                    .isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-5f * (1 + Math.abs(expected))));
+        }
+        var top = io.github.transformerslm.generation.processors.Scores.topLogprobs(scores, 3);
+        assertThat(top).hasSize(3);
+        assertThat(top.get(0).token()).isEqualTo(50256);
+        assertThat(top.get(0).logprob()).isCloseTo((float) (30 - logSumExp), org.assertj.core.data.Offset.offset(1e-5f));
+        assertThat(top.get(1).logprob()).isLessThanOrEqualTo(top.get(0).logprob());
+    }
 }
