@@ -134,19 +134,9 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
                 || (bias != null && bias.size() != (long) active * heads * stepColumns)) {
             return AttentionCache.super.attend(layer, q, k, v, mask, scale, bias, biasBeforeScale);
         }
-        if (mask != stepMask) {
-            stepMask = mask;
-            stepMaskValues = floats(mask); // [active, 1, 1, total]
-        }
-        if (bias != null && bias != stepBias) {
-            stepBias = bias;
-            stepBiasValues = floats(bias); // [active, heads, 1, total]
-        }
-        float[] attended = DecodeAttention.attend(keyMemory[layer], valueMemory[layer],
-                new DecodeAttention.CacheLayout(kvHeads, columns, headDim), heads, active, lengths,
-                floats(q), floats(k), floats(v), stepMaskValues, stepColumns, bias == null ? null : stepBiasValues,
-                scale, biasBeforeScale);
-        NDArray out = HostCopies.write(q.getManager(), attended, attended.length, new Shape(active, heads, 1, headDim)); // [active, heads, 1, headDim]
+        float[] attended = attendInJava(layer, heads, HostCopies.read(q), HostCopies.read(k), HostCopies.read(v), mask,
+                bias, scale, biasBeforeScale); // [active, heads, 1, headDim]
+        NDArray out = HostCopies.write(q.getManager(), attended, attended.length, new Shape(active, heads, 1, headDim));
         return q.getDataType() == DataType.FLOAT32 ? out : out.toType(q.getDataType(), false);
     }
 
@@ -159,10 +149,6 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
                 || mask.size() != (long) active * stepColumns) {
             return AttentionCache.super.attendPacked(layer, qkv, heads, headDim, mask, scale);
         }
-        if (mask != stepMask) {
-            stepMask = mask;
-            stepMaskValues = floats(mask); // [active, 1, 1, total]
-        }
         float[] packed = HostCopies.read(qkv); // [active, 1, 3 * hidden]
         // With one position per row, [active, heads, 1, headDim] is each row's hidden vector as it stands.
         float[] q = new float[active * hidden];
@@ -173,15 +159,25 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
             System.arraycopy(packed, r * 3 * hidden + hidden, k, r * hidden, hidden);
             System.arraycopy(packed, r * 3 * hidden + 2 * hidden, v, r * hidden, hidden);
         }
-        float[] attended = DecodeAttention.attend(keyMemory[layer], valueMemory[layer],
-                new DecodeAttention.CacheLayout(kvHeads, columns, headDim), heads, active, lengths, q, k, v,
-                stepMaskValues, stepColumns, null, scale, false); // [active, heads, 1, headDim]
+        float[] attended = attendInJava(layer, heads, q, k, v, mask, null, scale, false); // [active, heads, 1, headDim]
         NDArray out = HostCopies.write(qkv.getManager(), attended, attended.length, new Shape(active, 1, hidden));
         return qkv.getDataType() == DataType.FLOAT32 ? out : out.toType(qkv.getDataType(), false); // [active, 1, hidden]
     }
 
-    private static float[] floats(NDArray x) {
-        return HostCopies.read(x);
+    /** The decode step's attention over the cache's memory; mask and bias values are read once per step. */
+    private float[] attendInJava(int layer, int heads, float[] q, float[] k, float[] v, NDArray mask, NDArray bias,
+            float scale, boolean biasBeforeScale) {
+        if (mask != stepMask) {
+            stepMask = mask;
+            stepMaskValues = HostCopies.read(mask); // [active, 1, 1, total]
+        }
+        if (bias != null && bias != stepBias) {
+            stepBias = bias;
+            stepBiasValues = HostCopies.read(bias); // [active, heads, 1, total]
+        }
+        return DecodeAttention.attend(keyMemory[layer], valueMemory[layer],
+                new DecodeAttention.CacheLayout(kvHeads, columns, headDim), heads, active, lengths, q, k, v,
+                stepMaskValues, stepColumns, bias == null ? null : stepBiasValues, scale, biasBeforeScale);
     }
 
     @Override
