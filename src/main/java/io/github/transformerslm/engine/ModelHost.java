@@ -132,6 +132,10 @@ public class ModelHost implements DisposableBean {
                     properties.additionalEosTokenList(), properties.language());
             long warm = System.nanoTime();
             warmUp(model);
+            // Startup's garbage (Spring's context, the loader's and the warm-up's buffers) is collected once
+            // now rather than whenever the old generation fills: the heap then starts from its live set, and
+            // the image's heap free ratios give the pages above it back (about 30 MB measured).
+            System.gc();
             log.info("Warm-up done in {} ms; ready", (System.nanoTime() - warm) / 1_000_000);
             this.loaded = model;
             state = State.READY;

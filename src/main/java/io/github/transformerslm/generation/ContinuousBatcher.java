@@ -92,7 +92,6 @@ public final class ContinuousBatcher implements AutoCloseable {
         return handle;
     }
 
-    /** Called when the batch has been idle a while: frees the KV cache's growth. */
     /**
      * Copies a step's logits ({@code [batch, vocab]} float32) into a buffer kept across steps and sets
      * {@link #logitsVocab}. A fresh array per step (3 MB for 16 GPT-2 rows, 10 MB for a 150k vocabulary)
@@ -106,6 +105,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         return logitsBuffer;
     }
 
+    /** Called when the batch has been idle a while: frees the KV cache's growth. */
     public void releaseIdleMemory() {
         if (!hasWork()) {
             slots.shrinkWhenEmpty();

@@ -2,9 +2,11 @@ package io.github.transformerslm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Norms;
+import java.util.function.UnaryOperator;
 
 /** What every decoder package shares: its shapes, its weights' manager, and the last step of a forward pass. */
 public abstract class DecoderModel implements CausalLanguageModel {
@@ -26,6 +28,24 @@ public abstract class DecoderModel implements CausalLanguageModel {
     @Override
     public final CacheShape cacheShape() {
         return cacheShape;
+    }
+
+    /**
+     * One decoder layer, {@code x → layer(x)} ([batch, seq, hidden] both), in its own memory scope: the
+     * layer's intermediate tensors are freed when it returns rather than when the step's scope closes, and
+     * x, which no later layer reads, is freed with them. A prefill then holds one layer's activations at a
+     * time: measured on GPT-2 small, 16 prompts of 48 tokens peaked 1.1 GB above the weights with every
+     * layer's kept to the end of the step. The result belongs to the caller's scope.
+     */
+    protected static NDArray inLayerScope(NDArray x, UnaryOperator<NDArray> layer) {
+        NDArray out;
+        try (NDScope scope = new NDScope()) {
+            out = layer.apply(x); // [batch, seq, hidden]
+            NDScope.unregister(out);
+        }
+        x.close();
+        NDScope.register(out);
+        return out;
     }
 
     /**

@@ -47,6 +47,7 @@ public final class Benchmark {
     static int runs = 5;
     static int newTokens = 128;
     static boolean decodeOnly;
+    static boolean prefillOnly; // prefill and time to first token only
     static int[] batches = {1, 8, 32};
 
     public static void main(String[] args) throws Exception {
@@ -57,6 +58,10 @@ public final class Benchmark {
             newTokens = 32;
         }
         decodeOnly = a.contains("decode");
+        prefillOnly = a.contains("prefill");
+        if (prefillOnly) {
+            batches = new int[0];
+        }
         if (a.contains("b1")) {
             batches = new int[] {1};
         }
@@ -135,6 +140,9 @@ public final class Benchmark {
                 generate(model, 1, 16, 1);
                 return (System.nanoTime() - t0) / 1e6;
             }).print("time to first token (16)", "ms");
+            if (prefillOnly) {
+                return;
+            }
             concurrency(model);
             Runtime rt = Runtime.getRuntime();
             System.out.printf("%-28s %10d MB (weights %,d MB; JVM heap in use %d MB, of which the benchmark's own"

@@ -28,8 +28,8 @@ import java.util.regex.Pattern;
 public final class ServiceBenchmark {
     private static final int PORT = 8099;
     /** The Docker image's JAVA_TOOL_OPTIONS (and MALLOC_ARENA_MAX below), so that the figures are the image's. */
-    public static final String IMAGE_JVM_OPTIONS = "-XX:+UseSerialGC -Xmx512m -Xmn24m -XX:+UnlockExperimentalVMOptions"
-            + " -XX:TrimNativeHeapInterval=5000";
+    public static final String IMAGE_JVM_OPTIONS = "-XX:+UseSerialGC -Xms32m -Xmx512m -Xmn12m"
+            + " -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000";
 
     public static void main(String[] args) throws Exception {
         String jvm = System.getProperty("jvm", IMAGE_JVM_OPTIONS);

@@ -86,10 +86,13 @@ public final class BloomModel extends DecoderModel {
         boolean postNormResidual = config.applyResidualConnectionPostLayernorm();
         for (int i = 0; i < blocks.size(); i++) {
             Block b = blocks.get(i);
-            NDArray ln1 = b.inputNorm().apply(x);
-            NDArray attn = b.attn().apply(ln1, input.attentionMask(), bias, cache, i).add(postNormResidual ? ln1 : x);
-            NDArray ln2 = b.postNorm().apply(attn);
-            x = b.mlp().apply(ln2).add(postNormResidual ? ln2 : attn);
+            int layer = i;
+            x = inLayerScope(x, h -> {
+                NDArray ln1 = b.inputNorm().apply(h);
+                NDArray attn = b.attn().apply(ln1, input.attentionMask(), bias, cache, layer).add(postNormResidual ? ln1 : h);
+                NDArray ln2 = b.postNorm().apply(attn);
+                return b.mlp().apply(ln2).add(postNormResidual ? ln2 : attn);
+            });
         }
         return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }

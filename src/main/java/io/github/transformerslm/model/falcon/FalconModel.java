@@ -131,15 +131,17 @@ public final class FalconModel extends DecoderModel {
         NDArray bias = alibi != null ? alibi.bias(input.keyPositions()) : null; // [batch, heads, 1, total]
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            NDArray h = l.attnNorm().apply(x);
-            NDArray attn = l.attn().apply(h, input, cosSin, rotary, bias, cache, i);
-            if (config.newDecoderArchitecture() || config.parallelAttn()) {
-                NDArray mlpIn = l.mlpNorm() != null ? l.mlpNorm().apply(x) : h;
-                x = x.add(attn).add(l.mlp().apply(mlpIn));
-            } else {
-                x = x.add(attn);
-                x = x.add(l.mlp().apply(l.mlpNorm().apply(x)));
-            }
+            int layer = i;
+            x = inLayerScope(x, in -> {
+                NDArray h = l.attnNorm().apply(in);
+                NDArray attn = l.attn().apply(h, input, cosSin, rotary, bias, cache, layer);
+                if (config.newDecoderArchitecture() || config.parallelAttn()) {
+                    NDArray mlpIn = l.mlpNorm() != null ? l.mlpNorm().apply(in) : h;
+                    return in.add(attn).add(l.mlp().apply(mlpIn));
+                }
+                NDArray a = in.add(attn);
+                return a.add(l.mlp().apply(l.mlpNorm().apply(a)));
+            });
         }
         return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }

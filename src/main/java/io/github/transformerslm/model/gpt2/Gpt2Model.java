@@ -76,8 +76,11 @@ public final class Gpt2Model extends DecoderModel {
         NDArray x = Embeddings.lookup(wte, input.inputIds()).add(Embeddings.lookup(wpe, input.positionIds())); // [batch, seq, hidden]
         for (int i = 0; i < blocks.size(); i++) {
             Block b = blocks.get(i);
-            x = x.add(b.attn().apply(b.ln1().apply(x), input.attentionMask(), cache, i));
-            x = x.add(b.mlp().apply(b.ln2().apply(x)));
+            int layer = i;
+            x = inLayerScope(x, h -> {
+                NDArray a = h.add(b.attn().apply(b.ln1().apply(h), input.attentionMask(), cache, layer));
+                return a.add(b.mlp().apply(b.ln2().apply(a)));
+            });
         }
         return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }

@@ -67,8 +67,11 @@ public final class GptjModel extends DecoderModel {
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
         for (int i = 0; i < blocks.size(); i++) {
             Block b = blocks.get(i);
-            NDArray h = b.ln1().apply(x);
-            x = x.add(b.attn().apply(h, cosSin, input.attentionMask(), cache, i)).add(b.mlp().apply(h));
+            int layer = i;
+            x = inLayerScope(x, in -> {
+                NDArray h = b.ln1().apply(in);
+                return in.add(b.attn().apply(h, cosSin, input.attentionMask(), cache, layer)).add(b.mlp().apply(h));
+            });
         }
         return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }

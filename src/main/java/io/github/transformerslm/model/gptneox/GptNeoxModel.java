@@ -86,15 +86,17 @@ public final class GptNeoxModel extends DecoderModel {
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            NDArray attn = l.attn().apply(l.inputNorm().apply(x), cosSin, rotary, input.attentionMask(), cache, i);
-            if (config.useParallelResidual()) {
-                // x = x + attn(ln1(x)) + mlp(ln2(x))
-                x = x.add(attn).add(l.mlp().apply(l.postNorm().apply(x)));
-            } else {
+            int layer = i;
+            x = inLayerScope(x, in -> {
+                NDArray attn = l.attn().apply(l.inputNorm().apply(in), cosSin, rotary, input.attentionMask(), cache, layer);
+                if (config.useParallelResidual()) {
+                    // x = x + attn(ln1(x)) + mlp(ln2(x))
+                    return in.add(attn).add(l.mlp().apply(l.postNorm().apply(in)));
+                }
                 // x = x + attn(ln1(x)); x = x + mlp(ln2(x))
-                x = x.add(attn);
-                x = x.add(l.mlp().apply(l.postNorm().apply(x)));
-            }
+                NDArray a = in.add(attn);
+                return a.add(l.mlp().apply(l.postNorm().apply(a)));
+            });
         }
         return lastLogits(x, finalNorm, embedOut, cache, input.sequenceLength()); // [batch, vocab]
     }

@@ -86,8 +86,11 @@ public final class LlamaModel extends DecoderModel {
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
         for (int i = 0; i < layers.size(); i++) {
             DecoderLayer l = layers.get(i);
-            x = x.add(l.attn().apply(l.inputNorm().apply(x), cosSin, input.attentionMask(), cache, i));
-            x = x.add(l.mlp().apply(l.postNorm().apply(x)));
+            int layer = i;
+            x = inLayerScope(x, h -> {
+                NDArray a = h.add(l.attn().apply(l.inputNorm().apply(h), cosSin, input.attentionMask(), cache, layer));
+                return a.add(l.mlp().apply(l.postNorm().apply(a)));
+            });
         }
         return lastLogits(x, norm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }

@@ -63,7 +63,7 @@ final class VectorKernels {
             if (!agrees(y, single, false, x, r, in, out, false)) {
                 return false;
             }
-            outputMajor(half, true, null, false, in, out, evensThenOdds(x, r, in), r, y, 0, out);
+            outputMajor(half, true, null, false, in, out, evensThenOdds(x, r, in, null), r, y, 0, out);
             if (!agrees(y, half, true, x, r, in, out, false)) {
                 return false;
             }
@@ -100,9 +100,11 @@ final class VectorKernels {
      * ones. Within each block of 2L inputs the evens are moved first, then the odds; the inputs past the
      * last whole block keep their place. x: [rows, in] → same shape.
      */
-    static float[] evensThenOdds(float[] x, int rows, int in) {
+    static float[] evensThenOdds(float[] x, int rows, int in, float[] into) {
         int blockEnd = in - in % (2 * L);
-        float[] p = java.util.Arrays.copyOf(x, rows * in); // x may be a longer, reused buffer
+        int size = rows * in; // x and into may be longer, reused buffers
+        float[] p = into != null && into.length >= size ? into : new float[size];
+        System.arraycopy(x, 0, p, 0, size); // the tail of each row past blockEnd stays in place
         for (int r = 0; r < rows; r++) {
             for (int b = r * in; b < r * in + blockEnd; b += 2 * L) {
                 for (int j = 0; j < L; j++) {

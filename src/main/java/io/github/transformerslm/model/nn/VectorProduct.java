@@ -27,12 +27,32 @@ final class VectorProduct {
     private final int in;
     private final int out;
     private final int[] bounds; // blocks of outputs (or of inputs when inputMajor): [bounds[k], bounds[k+1])
-    private final float[][] scratch; // per block: inputMajor partial sums [rows, out]
-    // Reused across calls (a product runs on one thread at a time, like the scratch above): a fresh
-    // [rows, out] array per call (3 MB for a 16-row vocabulary projection) is garbage that any young
-    // collection running mid-step promotes into the old generation.
-    private float[] output = new float[0];
-    private float[] input = new float[0]; // [rows, in], reused likewise
+
+    /**
+     * The arrays one product works in, reused by every product its calling thread runs: a forward pass
+     * runs its products one after another, and nothing keeps them once {@link #apply} returns. Fresh
+     * arrays per call (3 MB for a 16-row vocabulary projection) are garbage that a young collection
+     * running mid-step promotes into the old generation; arrays per product kept 24 MB of the Java heap
+     * for GPT-2 small at 16 rows, the largest product's alone (the vocabulary's) is 3 MB.
+     */
+    private static final class Workspace {
+        float[] input = new float[0]; // [rows, in]
+        float[] interleaved = new float[0]; // [rows, in], float16 kernels' input order
+        float[] output = new float[0]; // [rows, out]
+        float[][] partials = new float[0][]; // per input block: inputMajor partial sums [rows, out]
+
+        float[] partials(int block, int size) {
+            if (partials.length <= block) {
+                partials = java.util.Arrays.copyOf(partials, block + 1);
+            }
+            if (partials[block] == null || partials[block].length < size) {
+                partials[block] = new float[size];
+            }
+            return partials[block];
+        }
+    }
+
+    private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
 
     private VectorProduct(NDArray weight, NDArray bias, boolean inputMajor, ByteBuffer w, ByteBuffer b) {
         this.weight = weight;
@@ -56,7 +76,6 @@ final class VectorProduct {
         for (int k = 1; k <= ways; k++) {
             bounds[k] = Math.min(extent, bounds[k - 1] + step);
         }
-        this.scratch = new float[ways][];
     }
 
     /** The kernels for this weight, or null where they cannot serve it (no Vector API, dtype, size). */
@@ -105,32 +124,33 @@ final class VectorProduct {
     NDArray apply(NDArray x, ElementwiseActivation act) {
         Shape shape = x.getShape();
         int rows = (int) (shape.size() / in);
-        input = HostCopies.read(x, input, rows * in);
-        float[] kernelInput = half ? VectorKernels.evensThenOdds(input, rows, in) : input; // the former copies
-        if (output.length < rows * out) {
-            output = new float[rows * out];
+        Workspace work = WORKSPACE.get();
+        float[] input = work.input = HostCopies.read(x, work.input, rows * in); // [rows, in]
+        float[] kernelInput = half ? (work.interleaved = VectorKernels.evensThenOdds(input, rows, in, work.interleaved)) : input;
+        if (work.output.length < rows * out) {
+            work.output = new float[rows * out];
         }
-        float[] y = output; // [rows, out]; every element is assigned below
-        MatmulPool.run(bounds.length - 1, block -> compute(block, kernelInput, rows, y, act));
+        float[] y = work.output; // [rows, out]; every element is assigned below
+        int ways = bounds.length - 1;
+        float[][] partials = new float[inputMajor ? ways : 0][];
+        for (int k = 0; k < partials.length; k++) {
+            partials[k] = work.partials(k, rows * out);
+        }
+        MatmulPool.run(ways, block -> compute(block, kernelInput, rows, y, partials, act));
         if (inputMajor) {
             // Partial sums are added by column blocks, one per thread, the activation applied there too.
-            int ways = bounds.length - 1;
-            MatmulPool.run(ways, block -> sumPartials(rows, y, columnEdge(block, ways), columnEdge(block + 1, ways), act));
+            MatmulPool.run(ways, block -> sumPartials(rows, y, partials, columnEdge(block, ways), columnEdge(block + 1, ways), act));
         }
         long[] dims = shape.getShape().clone();
         dims[dims.length - 1] = out;
         return HostCopies.write(x.getManager(), y, rows * out, new Shape(dims)); // [..., out]
     }
 
-    private void compute(int block, float[] x, int rows, float[] y, ElementwiseActivation act) {
+    private void compute(int block, float[] x, int rows, float[] y, float[][] partials, ElementwiseActivation act) {
         int from = bounds[block];
         int to = bounds[block + 1];
         if (inputMajor) {
-            int need = rows * out;
-            if (scratch[block] == null || scratch[block].length < need) {
-                scratch[block] = new float[need];
-            }
-            VectorKernels.inputMajor(w, in, out, x, rows, scratch[block], from, to);
+            VectorKernels.inputMajor(w, in, out, x, rows, partials[block], from, to);
         } else {
             VectorKernels.outputMajor(w, half, b, biasHalf, in, out, x, rows, y, from, to);
             if (act != null) {
@@ -147,13 +167,13 @@ final class VectorProduct {
     }
 
     /** y[:, from:to] = act(Σ partial sums of the input blocks, in block order, + b). */
-    private void sumPartials(int rows, float[] y, int from, int to, ElementwiseActivation act) {
+    private void sumPartials(int rows, float[] y, float[][] partials, int from, int to, ElementwiseActivation act) {
         for (int r = 0; r < rows; r++) {
             for (int o = from; o < to; o++) {
                 int at = r * out + o;
-                float s = scratch[0][at];
-                for (int k = 1; k < scratch.length; k++) {
-                    s += scratch[k][at];
+                float s = partials[0][at];
+                for (int k = 1; k < partials.length; k++) {
+                    s += partials[k][at];
                 }
                 y[at] = s + VectorKernels.biasAt(b, biasHalf, o);
             }

@@ -75,8 +75,11 @@ public final class PhiModel extends DecoderModel {
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            NDArray h = l.norm().apply(x);
-            x = x.add(l.attn().apply(h, cosSin, input.attentionMask(), cache, i)).add(l.mlp().apply(h));
+            int layer = i;
+            x = inLayerScope(x, in -> {
+                NDArray h = l.norm().apply(in);
+                return in.add(l.attn().apply(h, cosSin, input.attentionMask(), cache, layer)).add(l.mlp().apply(h));
+            });
         }
         return lastLogits(x, finalNorm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }

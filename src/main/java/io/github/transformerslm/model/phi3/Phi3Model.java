@@ -92,8 +92,11 @@ public final class Phi3Model extends DecoderModel {
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            x = x.add(l.attn().apply(l.inputNorm().apply(x), cosSin, rotary, input.attentionMask(), cache, i));
-            x = x.add(l.mlp().apply(l.postNorm().apply(x)));
+            int layer = i;
+            x = inLayerScope(x, h -> {
+                NDArray a = h.add(l.attn().apply(l.inputNorm().apply(h), cosSin, rotary, input.attentionMask(), cache, layer));
+                return a.add(l.mlp().apply(l.postNorm().apply(a)));
+            });
         }
         return lastLogits(x, norm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }

@@ -93,8 +93,11 @@ public final class XglmModel extends DecoderModel {
                 .add(Embeddings.lookup(positions, input.positionIds().add(POSITION_OFFSET))); // [batch, seq, hidden]
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            x = x.add(l.attn().apply(l.attnNorm().apply(x), null, input.attentionMask(), cache, i));
-            x = x.add(l.mlp().apply(l.finalNorm().apply(x)));
+            int layer = i;
+            x = inLayerScope(x, h -> {
+                NDArray a = h.add(l.attn().apply(l.attnNorm().apply(h), null, input.attentionMask(), cache, layer));
+                return a.add(l.mlp().apply(l.finalNorm().apply(a)));
+            });
         }
         return lastLogits(x, layerNorm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
