@@ -85,18 +85,23 @@ public final class Benchmark {
         double bandwidth = bandwidthGBs();
         double gflops = gflops();
         System.out.printf("memory bandwidth (torch sum over 512 MB): %.1f GB/s; fp32 matmul: %.1f GFLOPS%n%n", bandwidth, gflops);
+        // ~1 GB of checkpoints per run: removed afterwards, or repeated runs fill the disk.
         Path dir = Files.createTempDirectory("lm-bench");
-        for (String model : List.of("gpt2", "llama")) {
-            if ((a.contains("gpt2") || a.contains("llama")) && !a.contains(model)) {
-                continue;
-            }
-            Path modelDir = build(dir.resolve(model), model);
-            for (DataType dtype : List.of(DataType.FLOAT32, DataType.FLOAT16)) {
-                if ((a.contains("fp32") || a.contains("fp16")) && !a.contains(dtype == DataType.FLOAT32 ? "fp32" : "fp16")) {
+        try {
+            for (String model : List.of("gpt2", "llama")) {
+                if ((a.contains("gpt2") || a.contains("llama")) && !a.contains(model)) {
                     continue;
                 }
-                run(model, modelDir, dtype, bandwidth, gflops);
+                Path modelDir = build(dir.resolve(model), model);
+                for (DataType dtype : List.of(DataType.FLOAT32, DataType.FLOAT16)) {
+                    if ((a.contains("fp32") || a.contains("fp16")) && !a.contains(dtype == DataType.FLOAT32 ? "fp32" : "fp16")) {
+                        continue;
+                    }
+                    run(model, modelDir, dtype, bandwidth, gflops);
+                }
             }
+        } finally {
+            deleteTree(dir);
         }
     }
 
@@ -223,6 +228,15 @@ public final class Benchmark {
 
     static double pct(List<Double> sorted, int p) {
         return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1));
+    }
+
+    /** Removes a directory and everything under it (the benchmarks' temporary checkpoints). */
+    static void deleteTree(Path dir) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     static GenerationRow row(LoadedModel model, int promptLength, int maxNew, int seed) {

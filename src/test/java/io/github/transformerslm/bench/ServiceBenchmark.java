@@ -41,7 +41,8 @@ public final class ServiceBenchmark {
             jar = jars.filter(p -> p.getFileName().toString().matches("transformers-lm-.*\\.jar")).findFirst()
                     .orElseThrow(() -> new IllegalStateException("no target/transformers-lm-*.jar: run mvn package"));
         }
-        Path model = Benchmark.build(Files.createTempDirectory("lm-service-bench").resolve("gpt2"), "gpt2");
+        Path checkpoints = Files.createTempDirectory("lm-service-bench");
+        Path model = Benchmark.build(checkpoints.resolve("gpt2"), "gpt2");
         // Float32 weights stay in the mapped file's pages; float16 ones are converted into anonymous memory.
         long weights = Files.size(model.resolve("model.safetensors")) / (half.equals("1") ? 2 : 1);
 
@@ -91,6 +92,7 @@ public final class ServiceBenchmark {
         } finally {
             service.destroy();
             service.waitFor();
+            Benchmark.deleteTree(checkpoints);
         }
     }
 
