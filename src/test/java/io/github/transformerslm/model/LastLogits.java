@@ -23,26 +23,30 @@ public final class LastLogits {
         int n = ids.length;
         try (NDManager m = NDManager.newBaseManager(); KvCache cache = loaded.model().newCache(m, 1, n);
                 NDScope scope = new NDScope()) {
-            long[] longIds = new long[n];
-            long[] pos = new long[n];
-            float[] keyPositions = new float[n];
-            float[] mask = new float[n * n];
-            for (int i = 0; i < n; i++) {
-                longIds[i] = ids[i];
-                pos[i] = i;
-                keyPositions[i] = i;
-                for (int j = 0; j < n; j++) {
-                    boolean visible = j <= i && (loaded.model().shape().slidingWindow() <= 0
-                            || i - j < loaded.model().shape().slidingWindow());
-                    mask[i * n + j] = visible ? 0 : -1e9f;
-                }
-            }
-            NDArray out = loaded.model().forward(new ForwardInput(m.create(longIds, new Shape(1, n)),
-                    m.create(pos, new Shape(1, n)), m.create(mask, new Shape(1, 1, n, n)),
-                    m.create(keyPositions, new Shape(1, n))), cache);
+            NDArray out = loaded.model().forward(promptInput(m, ids, loaded.model().shape().slidingWindow()), cache);
             scope.suppressNotUsedWarning();
             return out.toFloatArray();
         }
+    }
+
+    /** One unpadded prompt as a forward pass's input: positions 0..n-1, a causal mask (windowed if > 0). */
+    static ForwardInput promptInput(NDManager m, int[] ids, int slidingWindow) {
+        int n = ids.length;
+        long[] longIds = new long[n];
+        long[] pos = new long[n];
+        float[] keyPositions = new float[n];
+        float[] mask = new float[n * n];
+        for (int i = 0; i < n; i++) {
+            longIds[i] = ids[i];
+            pos[i] = i;
+            keyPositions[i] = i;
+            for (int j = 0; j < n; j++) {
+                boolean visible = j <= i && (slidingWindow <= 0 || i - j < slidingWindow);
+                mask[i * n + j] = visible ? 0 : -1e9f;
+            }
+        }
+        return new ForwardInput(m.create(longIds, new Shape(1, n)), m.create(pos, new Shape(1, n)),
+                m.create(mask, new Shape(1, 1, n, n)), m.create(keyPositions, new Shape(1, n)));
     }
 
     public static double maxDiff(float[] a, float[] b) {

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.engine.LoadedModel;
 import io.github.transformerslm.engine.ModelLoader;
 import io.github.transformerslm.engine.TorchRuntime;
@@ -67,21 +66,7 @@ class LayerMemoryTest {
                 NDManager cacheMemory = NDManager.newBaseManager(); KvCache cache = loaded.model().newCache(cacheMemory, 1, n);
                 NDScope scope = new NDScope()) {
             int modelBefore = open(loaded.manager());
-            long[] longIds = new long[n];
-            long[] positions = new long[n];
-            float[] keyPositions = new float[n];
-            float[] mask = new float[n * n];
-            for (int i = 0; i < n; i++) {
-                longIds[i] = ids[i];
-                positions[i] = i;
-                keyPositions[i] = i;
-                for (int j = 0; j < n; j++) {
-                    mask[i * n + j] = j <= i ? 0 : -1e9f;
-                }
-            }
-            NDArray logits = loaded.model().forward(new ForwardInput(step.create(longIds, new Shape(1, n)),
-                    step.create(positions, new Shape(1, n)), step.create(mask, new Shape(1, 1, n, n)),
-                    step.create(keyPositions, new Shape(1, n))), cache); // [1, vocab]
+            NDArray logits = loaded.model().forward(LastLogits.promptInput(step, ids, 0), cache); // [1, vocab]
             assertThat(logits.getShape().get(0)).isEqualTo(1);
             scope.suppressNotUsedWarning();
             return open(loaded.manager()) - modelBefore + open(step);
