@@ -94,8 +94,8 @@ public class ModelHost implements DisposableBean {
             kvCacheBytes = batcher.kvCacheBytes();
             // Startup's garbage (Spring's context, the loader's and the warm-up's buffers) is collected once
             // now rather than whenever the old generation fills: the heap then starts from its live set, and
-            // the image's heap free ratios give the pages above it back; glibc is trimmed likewise. About
-            // 30 MB and 50 MB at ready (float32 and float16 GPT-2 small, measured with ServiceBenchmark).
+            // the image's heap free ratios give the pages above it back; glibc is trimmed likewise (the trim
+            // logged 18 MB for float32 GPT-2 small, 66 MB for float16, which converts at load).
             System.gc();
             log.info("Ready: KV cache {} MB; {}", kvCacheBytes >> 20,
                     NativeHeap.trim().orElse("native heap not trimmed (no glibc trim command in this JVM)"));
