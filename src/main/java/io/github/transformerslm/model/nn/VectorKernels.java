@@ -104,8 +104,8 @@ final class VectorKernels {
         int blockEnd = in - in % (2 * L);
         int size = rows * in; // x and into may be longer, reused buffers
         float[] p = into != null && into.length >= size ? into : new float[size];
-        System.arraycopy(x, 0, p, 0, size); // the tail of each row past blockEnd stays in place
         for (int r = 0; r < rows; r++) {
+            System.arraycopy(x, r * in + blockEnd, p, r * in + blockEnd, in - blockEnd); // the tail stays in place
             for (int b = r * in; b < r * in + blockEnd; b += 2 * L) {
                 for (int j = 0; j < L; j++) {
                     p[b + j] = x[b + 2 * j];

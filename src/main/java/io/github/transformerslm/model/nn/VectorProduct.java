@@ -41,14 +41,17 @@ final class VectorProduct {
         float[] output = new float[0]; // [rows, out]
         float[][] partials = new float[0][]; // per input block: inputMajor partial sums [rows, out]
 
-        float[] partials(int block, int size) {
-            if (partials.length <= block) {
-                partials = java.util.Arrays.copyOf(partials, block + 1);
+        /** Partial sums for {@code blocks} input blocks of {@code size} each (the array may hold more). */
+        float[][] partials(int blocks, int size) {
+            if (partials.length < blocks) {
+                partials = java.util.Arrays.copyOf(partials, blocks);
             }
-            if (partials[block] == null || partials[block].length < size) {
-                partials[block] = new float[size];
+            for (int k = 0; k < blocks; k++) {
+                if (partials[k] == null || partials[k].length < size) {
+                    partials[k] = new float[size];
+                }
             }
-            return partials[block];
+            return partials;
         }
     }
 
@@ -132,14 +135,11 @@ final class VectorProduct {
         }
         float[] y = work.output; // [rows, out]; every element is assigned below
         int ways = bounds.length - 1;
-        float[][] partials = new float[inputMajor ? ways : 0][];
-        for (int k = 0; k < partials.length; k++) {
-            partials[k] = work.partials(k, rows * out);
-        }
+        float[][] partials = inputMajor ? work.partials(ways, rows * out) : null;
         MatmulPool.run(ways, block -> compute(block, kernelInput, rows, y, partials, act));
         if (inputMajor) {
             // Partial sums are added by column blocks, one per thread, the activation applied there too.
-            MatmulPool.run(ways, block -> sumPartials(rows, y, partials, columnEdge(block, ways), columnEdge(block + 1, ways), act));
+            MatmulPool.run(ways, block -> sumPartials(rows, y, partials, ways, columnEdge(block, ways), columnEdge(block + 1, ways), act));
         }
         long[] dims = shape.getShape().clone();
         dims[dims.length - 1] = out;
@@ -167,12 +167,12 @@ final class VectorProduct {
     }
 
     /** y[:, from:to] = act(Σ partial sums of the input blocks, in block order, + b). */
-    private void sumPartials(int rows, float[] y, float[][] partials, int from, int to, ElementwiseActivation act) {
+    private void sumPartials(int rows, float[] y, float[][] partials, int blocks, int from, int to, ElementwiseActivation act) {
         for (int r = 0; r < rows; r++) {
             for (int o = from; o < to; o++) {
                 int at = r * out + o;
                 float s = partials[0][at];
-                for (int k = 1; k < partials.length; k++) {
+                for (int k = 1; k < blocks; k++) {
                     s += partials[k][at];
                 }
                 y[at] = s + VectorKernels.biasAt(b, biasHalf, o);
