@@ -97,7 +97,7 @@ class VectorKernelsTest {
             NDArray w = m.randomNormal(0, 0.05f, new Shape(inputMajor ? in : out, inputMajor ? out : in), DataType.FLOAT32)
                     .toType(dtype, false);
             Linear linear = inputMajor ? Linear.inputMajor(w, null) : new Linear(w, null);
-            int rows = 13; // a block of eight, one of four and one alone, where the kernels take up to eight at once
+            int rows = 13; // three blocks of four and one alone, where the kernels take four token rows at once
             NDArray x = m.randomNormal(new Shape(rows, 1, in)); // thirteen sequences decoding together
 
             float[] batch = linear.apply(x).toFloatArray();
