@@ -44,6 +44,7 @@ class SlotKvCacheAttentionTest {
     @ParameterizedTest(name = "heads={0} kvHeads={1} headDim={2} bias={3} before={4} window={5} split={6}")
     @CsvSource({
         "4, 4, 64, false, false, 0, 1",
+        "4, 4, 80, true, false, 0, 2", // four vectors of dimensions at once, then one alone
         "4, 2, 20, false, false, 0, 2",
         "6, 1, 36, true, false, 0, 2",
         "4, 4, 16, true, true, 0, 1",
