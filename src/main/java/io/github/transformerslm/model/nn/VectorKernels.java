@@ -190,11 +190,14 @@ final class VectorKernels {
     @SuppressWarnings("unused")
     private static volatile int touchSink;
 
-    /** One int load per 64-byte line of {@code [fromByte, toByte)}, with nothing between them. */
-    private static int touch(ByteBuffer w, int fromByte, int toByte) {
+    /**
+     * One byte load per 64-byte line of {@code [fromByte, toByte)}, with nothing between them (a byte, not a
+     * wider load, so that the last one never reaches past the buffer's end).
+     */
+    static int touch(ByteBuffer w, int fromByte, int toByte) {
         int s = 0;
         for (int at = fromByte; at < toByte; at += 64) {
-            s += w.getInt(at);
+            s += w.get(at);
         }
         return s;
     }

@@ -64,6 +64,8 @@ class VectorKernelsTest {
         "771, 1000, 13, FLOAT16, false, true, 2",
         "768, 1000, 32, FLOAT16, false, false, 1",
         "771, 1000, 13, FLOAT32, true, true, 2",
+        // float16 rows of 1538 bytes: the last chunk's last touched line starts 2 bytes before the buffer ends
+        "769, 1001, 4, FLOAT16, false, true, 1",
     })
     void matchesLibtorch(int in, int out, int rows, DataType dtype, boolean inputMajor, boolean withBias, int split) {
         MatmulPool.configure(split);
