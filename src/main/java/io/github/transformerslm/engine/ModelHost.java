@@ -97,7 +97,7 @@ public class ModelHost implements DisposableBean {
             // the image's heap free ratios give the pages above it back; glibc is trimmed likewise (the trim
             // logged 18 MB for float32 GPT-2 small, 66 MB for float16, which converts at load).
             System.gc();
-            log.info("Ready: KV cache {} MB; {}", kvCacheBytes >> 20,
+            log.info("Ready: KV cache {} MB ({}); {}", kvCacheBytes >> 20, batcher.kvCacheStorage().name().toLowerCase(),
                     NativeHeap.trim().orElse("native heap not trimmed (no glibc trim command in this JVM)"));
             this.loaded = model;
             state = State.READY;

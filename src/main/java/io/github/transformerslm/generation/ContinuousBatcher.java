@@ -78,7 +78,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         this.manager = parent.newSubManager();
         this.limits = limits;
         this.window = model.shape().slidingWindow();
-        this.slots = new SlotKvCache(manager, model.cacheShape(), limits.maxBatchSize(), 64);
+        this.slots = new SlotKvCache(manager, model.cacheShape(), limits.maxBatchSize(), 64, model.servingType());
     }
 
     /** Queues a request; it joins the batch at a later step. Call from the thread that steps. */
@@ -122,6 +122,11 @@ public final class ContinuousBatcher implements AutoCloseable {
 
     public long kvCacheBytes() {
         return slots.bytes();
+    }
+
+    /** What the KV cache stores keys and values as (float16 for a float16 model decoding in Java). */
+    public ai.djl.ndarray.types.DataType kvCacheStorage() {
+        return slots.storage();
     }
 
     public int runningRows() {

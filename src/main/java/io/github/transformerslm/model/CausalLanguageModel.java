@@ -2,6 +2,7 @@ package io.github.transformerslm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 
 /** A decoder-only language model with a KV cache, as every architecture package provides one. */
 public interface CausalLanguageModel extends AutoCloseable {
@@ -15,6 +16,11 @@ public interface CausalLanguageModel extends AutoCloseable {
 
     /** Layers, key/value heads and head size: what a cache must hold per position. */
     CacheShape cacheShape();
+
+    /** The dtype the weights are served in (activations stay float32); the decode cache follows it. */
+    default DataType servingType() {
+        return DataType.FLOAT32;
+    }
 
     /**
      * Runs the step, appends its keys and values to {@code cache}, and returns the logits of the last

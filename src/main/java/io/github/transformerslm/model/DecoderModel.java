@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Norms;
 import java.util.function.UnaryOperator;
@@ -13,11 +14,18 @@ public abstract class DecoderModel implements CausalLanguageModel {
     protected final NDManager manager;
     private final ModelShape shape;
     private final CacheShape cacheShape;
+    private final DataType servingType;
 
-    protected DecoderModel(NDManager manager, ModelShape shape, CacheShape cacheShape) {
-        this.manager = manager;
+    protected DecoderModel(ModelWeights weights, ModelShape shape, CacheShape cacheShape) {
+        this.manager = weights.manager();
         this.shape = shape;
         this.cacheShape = cacheShape;
+        this.servingType = weights.servingType();
+    }
+
+    @Override
+    public final DataType servingType() {
+        return servingType;
     }
 
     @Override

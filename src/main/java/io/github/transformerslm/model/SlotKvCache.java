@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.model.nn.DecodeAttention;
+import io.github.transformerslm.model.nn.Float16Bits;
 import io.github.transformerslm.model.nn.HostCopies;
 import io.github.transformerslm.model.nn.Linear;
 import java.nio.ByteBuffer;
@@ -34,13 +35,26 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
     private float[] stepMaskValues;
     private NDArray stepBias;
     private float[] stepBiasValues;
+    private final DataType storage; // FLOAT32, or FLOAT16 (only where decode attends in Java)
     private final int initialColumns;
     private int columns;
     private int active;
     private int[] lengths;
     private int stepColumns; // columns the running step attends to
 
+    /** A float32 cache: what a float32 model, and anything that attends through libtorch, keeps. */
     public SlotKvCache(NDManager parent, CausalLanguageModel.CacheShape shape, int rows, int initialColumns) {
+        this(parent, shape, rows, initialColumns, DataType.FLOAT32);
+    }
+
+    /**
+     * A cache for a model served in {@code servingType}. A float16 model's keys and values are kept in
+     * float16 where decode steps attend in Java, as Hugging Face keeps them in the model's dtype: half the
+     * memory, and half the bytes each decode step reads (at batch 8 and a few hundred positions, more than
+     * the layer's weights). Elsewhere they stay float32.
+     */
+    public SlotKvCache(NDManager parent, CausalLanguageModel.CacheShape shape, int rows, int initialColumns,
+            DataType servingType) {
         this.manager = parent.newSubManager();
         this.rows = rows;
         this.kvHeads = shape.kvHeads();
@@ -50,14 +64,20 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         this.initialColumns = Math.max(16, initialColumns);
         this.columns = this.initialColumns;
         this.lengths = new int[rows];
+        boolean inJava = Linear.vectorKernels() && manager.getDevice().equals(ai.djl.Device.cpu());
+        this.storage = inJava && servingType == DataType.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32;
         for (int l = 0; l < keys.length; l++) {
             keys[l] = emptyLayer(columns);
             values[l] = emptyLayer(columns);
         }
-        boolean inJava = Linear.vectorKernels() && manager.getDevice().equals(ai.djl.Device.cpu());
         this.keyMemory = inJava ? new ByteBuffer[keys.length] : null;
         this.valueMemory = inJava ? new ByteBuffer[keys.length] : null;
         viewMemory();
+    }
+
+    /** What keys and values are stored as: float16 for a float16 model attending in Java, else float32. */
+    public DataType storage() {
+        return storage;
     }
 
     /** (Re)takes views of the arrays' memory: they are written in place, but replaced when columns grow. */
@@ -95,8 +115,8 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         int row = active++;
         for (int l = 0; l < keys.length; l++) {
             NDIndex target = new NDIndex("{}, :, :{}, :", row, length);
-            keys[l].set(target, prefilled.keys(l, prefilledRow, padding, length));
-            values[l].set(target, prefilled.values(l, prefilledRow, padding, length));
+            keys[l].set(target, stored(prefilled.keys(l, prefilledRow, padding, length)));
+            values[l].set(target, stored(prefilled.values(l, prefilledRow, padding, length)));
         }
         lengths[row] = length;
         return row;
@@ -117,11 +137,17 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
     public NDArray[] append(int layer, NDArray k, NDArray v) {
         for (int r = 0; r < active; r++) {
             NDIndex at = new NDIndex("{}, :, {}:{}, :", r, lengths[r], lengths[r] + 1);
-            keys[layer].set(at, k.get(new NDIndex("{}:{}", r, r + 1)).reshape(kvHeads, 1, headDim));
-            values[layer].set(at, v.get(new NDIndex("{}:{}", r, r + 1)).reshape(kvHeads, 1, headDim));
+            keys[layer].set(at, stored(k.get(new NDIndex("{}:{}", r, r + 1)).reshape(kvHeads, 1, headDim)));
+            values[layer].set(at, stored(v.get(new NDIndex("{}:{}", r, r + 1)).reshape(kvHeads, 1, headDim)));
         }
         NDIndex view = new NDIndex(":{}, :, :{}, :", active, stepColumns);
-        return new NDArray[] {keys[layer].get(view), values[layer].get(view)};
+        NDArray keyView = keys[layer].get(view);
+        NDArray valueView = values[layer].get(view);
+        if (storage != k.getDataType()) { // libtorch attends in the activations' dtype
+            keyView = keyView.toType(k.getDataType(), false);
+            valueView = valueView.toType(v.getDataType(), false);
+        }
+        return new NDArray[] {keyView, valueView};
     }
 
     /** A decode step attends in Java over the cache's memory; anything else goes through libtorch. */
@@ -176,7 +202,7 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
             stepBiasValues = HostCopies.read(bias); // [active, heads, 1, total]
         }
         return DecodeAttention.attend(keyMemory[layer], valueMemory[layer],
-                new DecodeAttention.CacheLayout(kvHeads, columns, headDim), heads, active, lengths, q, k, v,
+                new DecodeAttention.CacheLayout(kvHeads, columns, headDim, storage == DataType.FLOAT16), heads, active, lengths, q, k, v,
                 stepMaskValues, stepColumns, bias == null ? null : stepBiasValues, scale, biasBeforeScale);
     }
 
@@ -231,9 +257,9 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         active = sources.length;
     }
 
-    /** Native memory the keys and values hold now: every layer's [rows, kvHeads, columns, headDim] floats, twice. */
+    /** Native memory the keys and values hold now: every layer's [rows, kvHeads, columns, headDim], twice. */
     public long bytes() {
-        return 2L * keys.length * rows * kvHeads * columns * headDim * Float.BYTES;
+        return 2L * keys.length * rows * kvHeads * columns * headDim * storage.getNumOfBytes();
     }
 
     /** Positions each row can hold before the cache grows. */
@@ -276,7 +302,17 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
     }
 
     private NDArray emptyLayer(int columnCount) {
-        return manager.zeros(new Shape(rows, kvHeads, columnCount, headDim), DataType.FLOAT32); // [rows, kvHeads, columns, headDim]
+        return manager.zeros(new Shape(rows, kvHeads, columnCount, headDim), storage); // [rows, kvHeads, columns, headDim]
+    }
+
+    /** Keys or values as the cache stores them: cast to float16, saturating as the Java path writes them. */
+    private NDArray stored(NDArray kv) {
+        if (kv.getDataType() == storage) {
+            return kv;
+        }
+        // libtorch's cast turns what exceeds float16 into infinity; Float16Bits saturates: clip first to agree.
+        NDArray in = storage == DataType.FLOAT16 ? kv.clip(-Float16Bits.MAX, Float16Bits.MAX) : kv;
+        return in.toType(storage, false);
     }
 
     private NDArray grow(NDArray old, int grown) {

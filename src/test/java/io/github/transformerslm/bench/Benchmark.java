@@ -40,7 +40,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>Arguments: {@code quick} for 3 runs of 32 tokens instead of 5 of 128; {@code gpt2} or {@code llama}
  * for one model only; {@code fp32} or {@code fp16} for one dtype only; {@code decode} for the decode rows only;
- * {@code b1} for batch 1 only (or {@code -Dbatches=1,8}). {@code -Dexport=DIR} only writes the GPT-2-shaped
+ * {@code b1} for batch 1 only (or {@code -Dbatches=1,8}); {@code -Dtokens=N} generates N new tokens per run
+ * instead of 128 (a longer context to attend over). {@code -Dexport=DIR} only writes the GPT-2-shaped
  * model (or the Llama-shaped one with {@code llama}) to DIR, for the service to serve.
  */
 public final class Benchmark {
@@ -64,6 +65,9 @@ public final class Benchmark {
         }
         if (a.contains("b1")) {
             batches = new int[] {1};
+        }
+        if (System.getProperty("tokens") != null) { // longer generations: decoding over a longer context
+            newTokens = Integer.parseInt(System.getProperty("tokens"));
         }
         if (System.getProperty("batches") != null) {
             batches = Arrays.stream(System.getProperty("batches").split(",")).mapToInt(Integer::parseInt).toArray();

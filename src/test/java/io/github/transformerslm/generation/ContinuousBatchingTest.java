@@ -60,29 +60,55 @@ class ContinuousBatchingTest {
     void greedyTokensAreTheSameAloneAndAmongFifteenOthers(String arch) {
         GoldenReference golden = GoldenReference.of(arch);
         try (LoadedModel loaded = ModelLoader.load(golden.directory(), DataType.FLOAT32)) {
-            int[] prompt = golden.inputIds();
-            SplittableRandom r = new SplittableRandom(11);
+            Collect watched = amongFifteenOthers(loaded, golden.inputIds(), DataType.FLOAT32);
+            assertThat(watched.result.get(0).tokens()).containsExactly(golden.greedyNewIds());
+            assertThat(watched.streamed).containsExactly(java.util.Arrays.stream(golden.greedyNewIds()).boxed()
+                    .toArray(Integer[]::new));
+        }
+    }
+
+    /** A float16 model keeps its KV cache in float16: batching still changes nothing. */
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "llama"})
+    void float16GreedyTokensAreTheSameAloneAndAmongFifteenOthers(String arch) {
+        GoldenReference golden = GoldenReference.of(arch);
+        try (LoadedModel loaded = ModelLoader.load(golden.directory(), DataType.FLOAT16)) {
+            Collect alone = new Collect();
             try (ContinuousBatcher batcher = new ContinuousBatcher(loaded.model(), loaded.tokenizer(),
                     loaded.manager(), new ContinuousBatcher.Limits(16, 64))) {
-                Collect watched = new Collect();
-                List<Collect> others = new ArrayList<>();
-                // Four others first, the watched request next, the rest joining while it decodes.
-                for (int i = 0; i < 4; i++) {
-                    others.add(submitOther(batcher, r));
-                }
-                batcher.submit(greedy(prompt, 20), watched);
-                int steps = 0;
+                assertThat(batcher.kvCacheStorage()).isEqualTo(DataType.FLOAT16);
+                batcher.submit(greedy(golden.inputIds(), 20), alone);
                 while (batcher.hasWork()) {
                     batcher.step();
-                    if (++steps % 2 == 0 && others.size() < 15) {
-                        others.add(submitOther(batcher, r));
-                    }
                 }
-                assertThat(others).hasSize(15).allSatisfy(o -> assertThat(o.result).isNotNull());
-                assertThat(watched.result.get(0).tokens()).containsExactly(golden.greedyNewIds());
-                assertThat(watched.streamed).containsExactly(java.util.Arrays.stream(golden.greedyNewIds()).boxed()
-                        .toArray(Integer[]::new));
             }
+            Collect watched = amongFifteenOthers(loaded, golden.inputIds(), DataType.FLOAT16);
+            assertThat(alone.result.get(0).tokens()).isNotEmpty();
+            assertThat(watched.result.get(0).tokens()).containsExactly(alone.result.get(0).tokens());
+        }
+    }
+
+    /** The watched greedy request (20 tokens), four others before it and the rest joining while it decodes. */
+    private static Collect amongFifteenOthers(LoadedModel loaded, int[] prompt, DataType expectedStorage) {
+        SplittableRandom r = new SplittableRandom(11);
+        try (ContinuousBatcher batcher = new ContinuousBatcher(loaded.model(), loaded.tokenizer(),
+                loaded.manager(), new ContinuousBatcher.Limits(16, 64))) {
+            assertThat(batcher.kvCacheStorage()).isEqualTo(expectedStorage);
+            Collect watched = new Collect();
+            List<Collect> others = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                others.add(submitOther(batcher, r));
+            }
+            batcher.submit(greedy(prompt, 20), watched);
+            int steps = 0;
+            while (batcher.hasWork()) {
+                batcher.step();
+                if (++steps % 2 == 0 && others.size() < 15) {
+                    others.add(submitOther(batcher, r));
+                }
+            }
+            assertThat(others).hasSize(15).allSatisfy(o -> assertThat(o.result).isNotNull());
+            return watched;
         }
     }
 

@@ -41,23 +41,33 @@ class SlotKvCacheAttentionTest {
         manager.close();
     }
 
-    @ParameterizedTest(name = "heads={0} kvHeads={1} headDim={2} bias={3} before={4} window={5} split={6}")
+    @ParameterizedTest(name = "heads={0} kvHeads={1} headDim={2} bias={3} before={4} window={5} split={6} {7}")
     @CsvSource({
-        "4, 4, 64, false, false, 0, 1",
-        "4, 4, 80, true, false, 0, 2", // four vectors of dimensions at once, then one alone
-        "4, 2, 20, false, false, 0, 2",
-        "6, 1, 36, true, false, 0, 2",
-        "4, 4, 16, true, true, 0, 1",
-        "4, 2, 24, false, false, 5, 2",
+        "4, 4, 64, false, false, 0, 1, FLOAT32",
+        "4, 4, 80, true, false, 0, 2, FLOAT32", // four vectors of dimensions at once, then one alone
+        "4, 2, 20, false, false, 0, 2, FLOAT32",
+        "6, 1, 36, true, false, 0, 2, FLOAT32",
+        "4, 4, 16, true, true, 0, 1, FLOAT32",
+        "4, 2, 24, false, false, 5, 2, FLOAT32",
+        // A float16 model's cache: whole blocks of two vectors, blocks and a tail, a tail only.
+        "4, 4, 64, false, false, 0, 2, FLOAT16",
+        "6, 2, 80, true, true, 5, 2, FLOAT16",
+        "4, 2, 20, true, false, 0, 1, FLOAT16",
     })
     void decodeStepsMatchLibtorchOverEachRowsHistory(int heads, int kvHeads, int headDim, boolean withBias,
-            boolean biasBeforeScale, int window, int split) {
+            boolean biasBeforeScale, int window, int split, DataType servingType) {
         assertThat(Linear.vectorKernels()).as("the Java path is the one under test").isTrue();
         MatmulPool.configure(split);
         int[] prompts = {5, 12, 30}; // the last one makes the cache grow from 32 columns within the steps
         float scale = (float) (1 / Math.sqrt(headDim));
         try (NDManager m = manager.newSubManager();
-                SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, kvHeads, headDim), 4, 4)) {
+                SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, kvHeads, headDim), 4, 4,
+                        servingType)) {
+            assertThat(slots.storage()).as("a float16 model's cache holds float16").isEqualTo(servingType);
+            // What the cache holds: float16 keeps each key and value rounded to float16, as a cast does.
+            java.util.function.UnaryOperator<NDArray> held = servingType == DataType.FLOAT16
+                    ? a -> a.toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false)
+                    : a -> a;
             List<NDArray> keyHistory = new ArrayList<>(); // per row: [kvHeads, length, headDim]
             List<NDArray> valueHistory = new ArrayList<>();
             for (int length : prompts) {
@@ -67,8 +77,8 @@ class SlotKvCacheAttentionTest {
                     prefill.append(0, k, v);
                     prefill.advance(length);
                     slots.admit(prefill, 0, 0, length);
-                    keyHistory.add(k.get(0));
-                    valueHistory.add(v.get(0));
+                    keyHistory.add(held.apply(k.get(0)));
+                    valueHistory.add(held.apply(v.get(0)));
                 }
             }
             for (int step = 0; step < 4; step++) {
@@ -91,8 +101,8 @@ class SlotKvCacheAttentionTest {
                 float[] got = slots.attend(0, q, k, v, maskArray, scale, bias, biasBeforeScale).toFloatArray();
                 slots.advance(1);
                 for (int r = 0; r < active; r++) {
-                    NDArray keys = keyHistory.get(r).concat(k.get(r), 1); // [kvHeads, length + 1, headDim]
-                    NDArray values = valueHistory.get(r).concat(v.get(r), 1);
+                    NDArray keys = keyHistory.get(r).concat(held.apply(k.get(r)), 1); // [kvHeads, length + 1, headDim]
+                    NDArray values = valueHistory.get(r).concat(held.apply(v.get(r)), 1);
                     keyHistory.set(r, keys);
                     valueHistory.set(r, values);
                     int columns = (int) keys.getShape().get(1);
@@ -105,6 +115,31 @@ class SlotKvCacheAttentionTest {
                 }
             }
             assertThat(slots.stepColumns()).as("the cache grew during the steps").isGreaterThan(32);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aFloat16CacheHandsLibtorchFloat32Views() {
+        // Steps that libtorch attends (shapes the Java path does not take) read the float16 cache as float32.
+        int kvHeads = 2;
+        int headDim = 16;
+        try (NDManager m = manager.newSubManager();
+                SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, kvHeads, headDim), 2, 16,
+                        DataType.FLOAT16)) {
+            NDArray history = m.randomNormal(new Shape(1, kvHeads, 3, headDim)).mul(1000); // some beyond float16's precision
+            try (KvCache prefill = new KvCache(m, 1, 1, kvHeads, 3, headDim)) {
+                prefill.append(0, history, history);
+                prefill.advance(3);
+                slots.admit(prefill, 0, 0, 3);
+            }
+            slots.beginStep();
+            NDArray k = m.randomNormal(new Shape(1, kvHeads, 1, headDim)).mul(1e6f); // beyond float16's range
+            NDArray[] views = slots.append(0, k, k);
+            assertThat(views[0].getDataType()).isEqualTo(DataType.FLOAT32);
+            NDArray expected = history.get(0).concat(k.get(0).clip(-65504f, 65504f), 1) // [kvHeads, 4, headDim]
+                    .toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false);
+            assertThat(views[0].get(0).toFloatArray()).containsExactly(expected.toFloatArray());
+            assertThat(views[1].get(0).toFloatArray()).containsExactly(expected.toFloatArray());
         }
     }
 

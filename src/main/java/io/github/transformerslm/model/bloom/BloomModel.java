@@ -51,7 +51,7 @@ public final class BloomModel extends DecoderModel {
     private final Linear lmHead;
 
     private BloomModel(BloomConfig c, ModelWeights w) {
-        super(w.manager(), new ModelShape("bloom", c.vocabSize(), c.seqLength(), c.nLayer(), w.parameterCount()),
+        super(w, new ModelShape("bloom", c.vocabSize(), c.seqLength(), c.nLayer(), w.parameterCount()),
                 new CacheShape(c.nLayer(), c.nHead(), c.headDim()));
         this.config = c;
         float eps = c.layerNormEpsilon().floatValue();

@@ -84,7 +84,7 @@ public final class FalconModel extends DecoderModel {
     private final Linear lmHead;
 
     private FalconModel(FalconConfig c, ModelWeights w) {
-        super(w.manager(), new ModelShape("falcon", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+        super(w, new ModelShape("falcon", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
                 w.parameterCount()),
                 new CacheShape(c.numHiddenLayers(), c.kvHeads(), c.headDim()));
         this.config = c;

@@ -41,7 +41,7 @@ public final class Gpt2Model extends DecoderModel {
     private final Linear lmHead;
 
     private Gpt2Model(Gpt2Config config, ModelWeights w) {
-        super(w.manager(), new ModelShape("gpt2", config.vocabSize(), config.nPositions(), config.nLayer(), w.parameterCount()),
+        super(w, new ModelShape("gpt2", config.vocabSize(), config.nPositions(), config.nLayer(), w.parameterCount()),
                 new CacheShape(config.nLayer(), config.nHead(), config.headDim()));
         this.config = config;
         float eps = config.layerNormEpsilon().floatValue();

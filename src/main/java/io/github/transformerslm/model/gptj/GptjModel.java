@@ -37,7 +37,7 @@ public final class GptjModel extends DecoderModel {
     private final Linear lmHead;
 
     private GptjModel(GptjConfig c, ModelWeights w) {
-        super(w.manager(), new ModelShape("gptj", c.vocabSize(), c.nPositions(), c.nLayer(), w.parameterCount()),
+        super(w, new ModelShape("gptj", c.vocabSize(), c.nPositions(), c.nLayer(), w.parameterCount()),
                 new CacheShape(c.nLayer(), c.nHead(), c.headDim()));
         float eps = c.layerNormEpsilon().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.activationFunction());

@@ -51,7 +51,7 @@ public final class GptNeoxModel extends DecoderModel {
     private final Linear embedOut;
 
     private GptNeoxModel(GptNeoxConfig c, ModelWeights w) {
-        super(w.manager(), new ModelShape("gpt_neox", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+        super(w, new ModelShape("gpt_neox", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
                 w.parameterCount()),
                 new CacheShape(c.numHiddenLayers(), c.numAttentionHeads(), c.headDim()));
         this.config = c;

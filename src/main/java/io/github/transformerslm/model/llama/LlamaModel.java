@@ -37,7 +37,7 @@ public final class LlamaModel extends DecoderModel {
     private final Linear lmHead;
 
     private LlamaModel(String modelType, LlamaConfig c, ModelWeights w) {
-        super(w.manager(), new ModelShape(modelType, c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+        super(w, new ModelShape(modelType, c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
                 w.parameterCount(), c.slidingWindow() != null ? c.slidingWindow() : 0),
                 new CacheShape(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim()));
         float eps = c.rmsNormEps().floatValue();

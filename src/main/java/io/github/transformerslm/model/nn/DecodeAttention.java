@@ -3,13 +3,15 @@ package io.github.transformerslm.model.nn;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Attention for a decode step (one new token per row) computed in place over a float32 KV cache held in
- * native memory, with the Vector API, split across the {@link MatmulPool}.
+ * Attention for a decode step (one new token per row) computed in place over a KV cache held in native
+ * memory, float32 or (for a float16 model) float16, with the Vector API, split across the {@link MatmulPool}.
  *
  * <p>libtorch does the same work as a dozen small operations per layer, plus two indexed writes per row to
  * store the new keys and values: at batch 8 those calls, each on one thread while the other core waits,
@@ -20,16 +22,20 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The arithmetic is libtorch's: scores = q·kᵀ, scaled, plus the optional bias (before or after the
  * scale) and the additive mask; softmax by max, exp, sum, divide; the weighted sum of values. Columns past
  * a row's own length are those the mask hides, whose softmax weight is exactly 0, so they are skipped.
+ * A float16 cache is written rounded to nearest ({@link Float16Bits}) and widened exactly when read; the
+ * arithmetic stays float32. It halves what a step reads: at batch 8 and 80 positions a GPT-2-small layer's
+ * attention reads about 4 MB in float32, more than the layer's float16 weights past a few hundred positions.
  *
  * <p>Use only where {@link VectorProduct#available()} holds.
  */
 public final class DecodeAttention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED; // as many lanes as F (VectorKernels.usable)
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    /** The cache's layout: [rows, kvHeads, columns, headDim] float32, in {@code memory}. */
-    public record CacheLayout(int kvHeads, int columns, int headDim) {
+    /** The cache's layout: [rows, kvHeads, columns, headDim], float32 or (half) float16, in its memory. */
+    public record CacheLayout(int kvHeads, int columns, int headDim, boolean half) {
         int offset(int row, int kvHead, int column) { // element index
             return ((row * kvHeads + kvHead) * columns + column) * headDim;
         }
@@ -44,39 +50,73 @@ public final class DecodeAttention {
             int[] lengths, float[] q, float[] k, float[] v, float[] mask, int total, float[] bias, float scale,
             boolean biasBeforeScale) {
         int headDim = layout.headDim();
+        boolean half = layout.half();
         ByteBuffer keys = keyMemory.duplicate().order(LE);
         ByteBuffer values = valueMemory.duplicate().order(LE);
-        FloatBuffer keyFloats = keys.asFloatBuffer();
-        FloatBuffer valueFloats = values.asFloatBuffer();
-        for (int r = 0; r < active; r++) {
-            for (int h = 0; h < layout.kvHeads(); h++) {
-                int from = (r * layout.kvHeads() + h) * headDim;
-                keyFloats.put(layout.offset(r, h, lengths[r]), k, from, headDim);
-                valueFloats.put(layout.offset(r, h, lengths[r]), v, from, headDim);
+        if (half) {
+            // Rounded one value at a time (no float16 conversion in Java 17's Vector API): split across the
+            // threads, as it was a sixth of the layer's attention on one.
+            ShortBuffer keyHalves = keys.asShortBuffer();
+            ShortBuffer valueHalves = values.asShortBuffer();
+            int writers = Math.min(MatmulPool.parallelism(), active);
+            MatmulPool.run(writers, block -> {
+                for (int r = active * block / writers; r < active * (block + 1) / writers; r++) {
+                    for (int h = 0; h < layout.kvHeads(); h++) {
+                        int from = (r * layout.kvHeads() + h) * headDim;
+                        int at = layout.offset(r, h, lengths[r]);
+                        for (int d = 0; d < headDim; d++) {
+                            keyHalves.put(at + d, Float16Bits.fromFloat(k[from + d]));
+                            valueHalves.put(at + d, Float16Bits.fromFloat(v[from + d]));
+                        }
+                    }
+                }
+            });
+        } else {
+            FloatBuffer keyFloats = keys.asFloatBuffer();
+            FloatBuffer valueFloats = values.asFloatBuffer();
+            for (int r = 0; r < active; r++) {
+                for (int h = 0; h < layout.kvHeads(); h++) {
+                    int from = (r * layout.kvHeads() + h) * headDim;
+                    keyFloats.put(layout.offset(r, h, lengths[r]), k, from, headDim);
+                    valueFloats.put(layout.offset(r, h, lengths[r]), v, from, headDim);
+                }
             }
         }
+        // float16 keys widen as the even and the odd halves of each int: the query is put in that order.
+        float[] query = half ? VectorKernels.evensThenOdds(q, active * heads, headDim, null) : q;
         float[] out = new float[active * heads * headDim];
         int units = active * heads;
         int blocks = Math.min(MatmulPool.parallelism(), units);
         MatmulPool.run(blocks, block -> {
             float[] weights = new float[total];
+            float[] scratch = new float[2 * L];
             for (int u = units * block / blocks; u < units * (block + 1) / blocks; u++) {
                 int r = u / heads;
                 int h = u % heads;
                 int base = layout.offset(r, h / (heads / layout.kvHeads()), 0);
                 int columns = lengths[r] + 1;
-                scores(keys, base, headDim, q, u * headDim, columns, scale, mask, r * total,
-                        bias, bias == null ? 0 : u * total, biasBeforeScale, weights);
+                if (half) {
+                    scoresHalf(keys, base, headDim, query, u * headDim, columns, weights);
+                } else {
+                    scores(keys, base, headDim, query, u * headDim, columns, weights);
+                }
+                for (int j = 0; j < columns; j++) {
+                    weights[j] = adjusted(weights[j], scale, mask[r * total + j], bias, bias == null ? 0 : u * total + j,
+                            biasBeforeScale);
+                }
                 softmax(weights, columns);
-                weightedSum(values, base, headDim, weights, columns, out, u * headDim);
+                if (half) {
+                    weightedSumHalf(values, base, headDim, weights, columns, out, u * headDim, scratch);
+                } else {
+                    weightedSum(values, base, headDim, weights, columns, out, u * headDim);
+                }
             }
         });
         return out;
     }
 
-    /** weights[j] = (q·k_j) scaled, biased and masked, for the row's columns. */
-    private static void scores(ByteBuffer keys, int base, int headDim, float[] q, int q0, int columns, float scale,
-            float[] mask, int m0, float[] bias, int b0, boolean biasBeforeScale, float[] weights) {
+    /** weights[j] = q·k_j for the row's columns (float32 keys). */
+    private static void scores(ByteBuffer keys, int base, int headDim, float[] q, int q0, int columns, float[] weights) {
         int vectorEnd = headDim - headDim % L;
         for (int j = 0; j < columns; j++) {
             int k0 = base + j * headDim;
@@ -88,16 +128,55 @@ public final class DecodeAttention {
             for (int d = vectorEnd; d < headDim; d++) {
                 s += q[q0 + d] * keys.getFloat(4 * (k0 + d));
             }
-            if (bias == null) {
-                s *= scale;
-            } else if (biasBeforeScale) {
-                s = (s + bias[b0 + j]) * scale;
-            } else {
-                s = s * scale + bias[b0 + j];
-            }
-            weights[j] = s + mask[m0 + j];
+            weights[j] = s;
         }
     }
+
+    /**
+     * weights[j] = q·k_j for float16 keys, q in {@link VectorKernels#evensThenOdds} order. Each int load
+     * holds 2L halves, widened as {@link VectorKernels} widens weights: moved to the top 16 bits, shifted
+     * arithmetically by 3, sign copies masked off, rescaled by 2^112 (the cache holds no infinities:
+     * {@link Float16Bits#fromFloat} saturates). Written out, not in a helper: vectors passed to a method that
+     * is not inlined are boxed.
+     */
+    private static void scoresHalf(ByteBuffer keys, int base, int headDim, float[] q, int q0, int columns,
+            float[] weights) {
+        int blockEnd = headDim - headDim % (2 * L);
+        for (int j = 0; j < columns; j++) {
+            int k0 = base + j * headDim;
+            FloatVector acc = FloatVector.zero(F);
+            for (int d = 0; d < blockEnd; d += 2 * L) {
+                IntVector h = IntVector.fromByteBuffer(I, keys, 2 * (k0 + d), LE);
+                FloatVector even = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_BITS)
+                        .reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
+                FloatVector odd = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
+                acc = even.fma(FloatVector.fromArray(F, q, q0 + d), acc);
+                acc = odd.fma(FloatVector.fromArray(F, q, q0 + d + L), acc);
+            }
+            float s = acc.reduceLanes(VectorOperators.ADD);
+            for (int d = blockEnd; d < headDim; d++) {
+                s += q[q0 + d] * Float16Bits.toFloat(keys.getShort(2 * (k0 + d)));
+            }
+            weights[j] = s;
+        }
+    }
+
+    /** A score scaled, biased (before or after the scale) and masked, as libtorch's operations order it. */
+    private static float adjusted(float s, float scale, float mask, float[] bias, int b, boolean biasBeforeScale) {
+        if (bias == null) {
+            s *= scale;
+        } else if (biasBeforeScale) {
+            s = (s + bias[b]) * scale;
+        } else {
+            s = s * scale + bias[b];
+        }
+        return s + mask;
+    }
+
+    /** A float16's sign, exponent and mantissa after the shift by 3: bit 31 and bits 27..13. */
+    private static final int HALF_BITS = 0x8fffe000;
+    /** 2^112 moves a float16 exponent (bias 15) to a float32 one (bias 127), subnormals included. */
+    private static final float HALF_EXPONENT_SHIFT = 0x1.0p112f;
 
     /**
      * Softmax over weights[0, columns) in place: max, exponentials and their sum, then the quotients. The
@@ -164,6 +243,41 @@ public final class DecodeAttention {
             float s = 0f;
             for (int j = 0; j < columns; j++) {
                 s += weights[j] * values.getFloat(4 * (base + j * headDim + d));
+            }
+            out[o0 + d] = s;
+        }
+    }
+
+    /**
+     * {@link #weightedSum} over float16 values: each block of 2L dimensions accumulates its even and its odd
+     * dimensions (as the int load widens them) in two vectors, each element over j in order, then puts
+     * them back in dimension order through {@code scratch} (2L floats).
+     */
+    private static void weightedSumHalf(ByteBuffer values, int base, int headDim, float[] weights, int columns,
+            float[] out, int o0, float[] scratch) {
+        int blockEnd = headDim - headDim % (2 * L);
+        for (int d = 0; d < blockEnd; d += 2 * L) {
+            FloatVector even = FloatVector.zero(F);
+            FloatVector odd = FloatVector.zero(F);
+            for (int j = 0; j < columns; j++) {
+                IntVector h = IntVector.fromByteBuffer(I, values, 2 * (base + j * headDim + d), LE);
+                FloatVector s = FloatVector.broadcast(F, weights[j]);
+                even = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_BITS)
+                        .reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT).fma(s, even);
+                odd = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                        .fma(s, odd);
+            }
+            even.intoArray(scratch, 0);
+            odd.intoArray(scratch, L);
+            for (int i = 0; i < L; i++) {
+                out[o0 + d + 2 * i] = scratch[i];
+                out[o0 + d + 2 * i + 1] = scratch[L + i];
+            }
+        }
+        for (int d = blockEnd; d < headDim; d++) {
+            float s = 0f;
+            for (int j = 0; j < columns; j++) {
+                s += weights[j] * Float16Bits.toFloat(values.getShort(2 * (base + j * headDim + d)));
             }
             out[o0 + d] = s;
         }

@@ -38,7 +38,7 @@ public final class PhiModel extends DecoderModel {
     private final Linear lmHead;
 
     private PhiModel(PhiConfig c, ModelWeights w) {
-        super(w.manager(), new ModelShape("phi", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+        super(w, new ModelShape("phi", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
                 w.parameterCount()),
                 new CacheShape(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim()));
         if (c.qkLayernorm()) {

@@ -59,7 +59,7 @@ public final class Phi3Model extends DecoderModel {
     private final Linear lmHead;
 
     private Phi3Model(Phi3Config c, ModelWeights w) {
-        super(w.manager(), new ModelShape("phi3", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
+        super(w, new ModelShape("phi3", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
                 w.parameterCount(), c.slidingWindow() != null ? c.slidingWindow() : 0),
                 new CacheShape(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim()));
         float eps = c.rmsNormEps().floatValue();

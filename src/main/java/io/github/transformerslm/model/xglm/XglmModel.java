@@ -40,7 +40,7 @@ public final class XglmModel extends DecoderModel {
     private final Linear lmHead;
 
     private XglmModel(XglmConfig c, ModelWeights w) {
-        super(w.manager(), new ModelShape("xglm", c.vocabSize(), c.maxPositionEmbeddings(), c.numLayers(), w.parameterCount()),
+        super(w, new ModelShape("xglm", c.vocabSize(), c.maxPositionEmbeddings(), c.numLayers(), w.parameterCount()),
                 new CacheShape(c.numLayers(), c.attentionHeads(), c.headDim()));
         UnaryOperator<NDArray> act = Activations.byName(c.activationFunction());
         this.embedTokens = w.matrix("model.embed_tokens.weight");
