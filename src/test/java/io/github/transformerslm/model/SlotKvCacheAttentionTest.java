@@ -144,6 +144,36 @@ class SlotKvCacheAttentionTest {
     }
 
     @org.junit.jupiter.api.Test
+    void libtorchNeverSeesWhatLiesPastARowsLength() {
+        // Columns past a row's length hold whatever was there (growth leaves new columns unwritten, a slot keeps
+        // its previous sequence's tail): here NaN. The views handed to libtorch's attention must hold none of it.
+        int kvHeads = 2;
+        int headDim = 16;
+        try (NDManager m = manager.newSubManager();
+                SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, kvHeads, headDim), 2, 16)) {
+            admit(m, slots, m.full(new Shape(1, kvHeads, 20, headDim), Float.NaN), 20); // grows to 32 columns
+            admit(m, slots, m.randomNormal(new Shape(1, kvHeads, 5, headDim)), 5);
+            slots.rearrange(new int[] {1}); // the short row moves into the NaN row's slot, over its first 5 columns
+            admit(m, slots, m.randomNormal(new Shape(1, kvHeads, 15, headDim)), 15);
+            slots.beginStep();
+            assertThat(slots.stepColumns()).isEqualTo(16);
+            NDArray k = m.randomNormal(new Shape(2, kvHeads, 1, headDim));
+            NDArray[] views = slots.append(0, k, k); // [2, kvHeads, 16, headDim]
+            assertThat(views[0].isNaN().any().getBoolean()).as("keys").isFalse();
+            assertThat(views[1].isNaN().any().getBoolean()).as("values").isFalse();
+            assertThat(views[0].get("0, :, 6:, :").abs().max().getFloat()).as("past the short row's new token").isZero();
+        }
+    }
+
+    private static void admit(NDManager m, SlotKvCache slots, NDArray kv, int length) {
+        try (KvCache prefill = new KvCache(m, 1, 1, (int) kv.getShape().get(1), length, (int) kv.getShape().get(3))) {
+            prefill.append(0, kv, kv);
+            prefill.advance(length);
+            slots.admit(prefill, 0, 0, length);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void aFusedProjectionAttendsAsItsSplitHeadsDo() {
         int heads = 4;
         int headDim = 16;
