@@ -165,6 +165,7 @@ class SlotKvCacheAttentionTest {
         }
     }
 
+    /** Admits one sequence whose keys and values are both kv: [1, kvHeads, length, headDim]. */
     private static void admit(NDManager m, SlotKvCache slots, NDArray kv, int length) {
         try (KvCache prefill = new KvCache(m, 1, 1, (int) kv.getShape().get(1), length, (int) kv.getShape().get(3))) {
             prefill.append(0, kv, kv);
@@ -243,12 +244,8 @@ class SlotKvCacheAttentionTest {
 
     /** Admits one sequence whose keys and values are both the returned [1, kvHeads, length, headDim]. */
     private static NDArray admit(NDManager m, SlotKvCache slots, int kvHeads, int headDim, int length) {
-        try (KvCache prefill = new KvCache(m, 1, 1, kvHeads, length, headDim)) {
-            NDArray k = m.randomNormal(new Shape(1, kvHeads, length, headDim));
-            prefill.append(0, k, k);
-            prefill.advance(length);
-            slots.admit(prefill, 0, 0, length);
-            return k;
-        }
+        NDArray k = m.randomNormal(new Shape(1, kvHeads, length, headDim));
+        admit(m, slots, k, length);
+        return k;
     }
 }

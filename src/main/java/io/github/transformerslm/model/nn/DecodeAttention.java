@@ -173,10 +173,8 @@ public final class DecodeAttention {
         return s + mask;
     }
 
-    /** A float16's sign, exponent and mantissa after the shift by 3: bit 31 and bits 27..13. */
-    private static final int HALF_BITS = 0x8fffe000;
-    /** 2^112 moves a float16 exponent (bias 15) to a float32 one (bias 127), subnormals included. */
-    private static final float HALF_EXPONENT_SHIFT = 0x1.0p112f;
+    private static final int HALF_BITS = VectorKernels.HALF_BITS;
+    private static final float HALF_EXPONENT_SHIFT = VectorKernels.HALF_EXPONENT_SHIFT;
 
     /**
      * Softmax over weights[0, columns) in place: max, exponentials and their sum, then the quotients. The

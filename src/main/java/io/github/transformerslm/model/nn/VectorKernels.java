@@ -24,7 +24,7 @@ final class VectorKernels {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** 2^112 moves a float16 exponent (bias 15) to a float32 one (bias 127), subnormals included. */
-    private static final float HALF_EXPONENT_SHIFT = 0x1.0p112f;
+    static final float HALF_EXPONENT_SHIFT = 0x1.0p112f;
 
     private VectorKernels() {}
 
@@ -250,7 +250,7 @@ final class VectorKernels {
     }
 
     /** A float16's sign, exponent and mantissa after the shift by 3: bit 31 and bits 27..13. */
-    private static final int HALF_BITS = 0x8fffe000;
+    static final int HALF_BITS = 0x8fffe000;
 
     /**
      * Four float32 weight rows (row, row+in, ...) against four token rows (x0, x0+in, ...): sums[4k + j] for
