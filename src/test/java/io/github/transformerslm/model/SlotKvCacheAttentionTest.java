@@ -53,6 +53,7 @@ class SlotKvCacheAttentionTest {
         "4, 4, 64, false, false, 0, 2, FLOAT16",
         "6, 2, 80, true, true, 5, 2, FLOAT16",
         "4, 2, 20, true, false, 0, 1, FLOAT16",
+        "4, 4, 96, false, false, 0, 2, FLOAT16", // two blocks side by side, then one alone
     })
     void decodeStepsMatchLibtorchOverEachRowsHistory(int heads, int kvHeads, int headDim, boolean withBias,
             boolean biasBeforeScale, int window, int split, DataType servingType) {

