@@ -146,6 +146,10 @@ final class VectorKernels {
      */
     static void outputMajor(ByteBuffer w, boolean half, ByteBuffer bias, boolean biasHalf, int in, int out,
             float[] x, int rows, float[] y, int from, int to) {
+        if (L < 16) {
+            outputMajorNarrow(w, half, bias, biasHalf, in, out, x, rows, y, from, to);
+            return;
+        }
         int vectorEnd = in - in % (2 * L);
         int rowBytes = (half ? 2 : 4) * in;
         int chunk = Math.max(4, TOUCH_BYTES / rowBytes / 4 * 4); // weight rows touched, then multiplied
@@ -181,6 +185,114 @@ final class VectorKernels {
             }
         }
         touchSink = touched;
+    }
+
+    /**
+     * {@link #outputMajor} where vectors are narrower than 16 floats (AVX2: sixteen registers, too few for
+     * {@link #quad}'s sixteen accumulators). Every output adds its vectors at even and odd positions in two
+     * accumulators (a single chain made batch 1 12-15% slower there: measured with {@code -XX:UseAVX=2}), one
+     * weight row at a time, met by four token rows ({@link #rowsFour}) or one ({@link #dotPair}).
+     */
+    private static void outputMajorNarrow(ByteBuffer w, boolean half, ByteBuffer bias, boolean biasHalf, int in,
+            int out, float[] x, int rows, float[] y, int from, int to) {
+        int vectorEnd = in - in % (2 * L);
+        float[] sums = new float[4];
+        for (int o = from; o < to; o++) {
+            int row = o * in;
+            int r = 0;
+            for (; r + 4 <= rows; r += 4) {
+                if (half) {
+                    rowsFourHalf(w, row, in, x, r * in, vectorEnd, sums);
+                } else {
+                    rowsFour(w, row, in, x, r * in, vectorEnd, sums);
+                }
+                for (int j = 0; j < 4; j++) {
+                    y[(r + j) * out + o] = sums[j] + rest(w, half, bias, biasHalf, row, x, (r + j) * in, vectorEnd, in, o);
+                }
+            }
+            for (; r < rows; r++) {
+                float s = half ? dotPairHalf(w, row, x, r * in, vectorEnd) : dotPair(w, row, x, r * in, vectorEnd);
+                y[r * out + o] = s + rest(w, half, bias, biasHalf, row, x, r * in, vectorEnd, in, o);
+            }
+        }
+    }
+
+    /** Weight row {@code row} against token row x0, evens and odds in two accumulators added at the end. */
+    private static float dotPair(ByteBuffer w, int row, float[] x, int x0, int vectorEnd) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += 2 * L) {
+            a0 = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE).fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = FloatVector.fromByteBuffer(F, w, 4 * (row + i + L), LE).fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
+        }
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** {@link #dotPair} for float16 weights, widened as in {@link #dotHalf}. */
+    private static float dotPairHalf(ByteBuffer w, int row, float[] x, int x0, int vectorEnd) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        for (int i = 0; i < vectorEnd; i += 2 * L) {
+            IntVector h = IntVector.fromByteBuffer(I, w, 2 * (row + i), LE);
+            FloatVector even = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_BITS)
+                    .reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
+            FloatVector odd = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
+            a0 = even.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = odd.fma(FloatVector.fromArray(F, x, x0 + i + L), a1);
+        }
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One float32 weight row against four token rows from x0: sums[0..3], each as {@link #dotPair} adds. */
+    private static void rowsFour(ByteBuffer w, int row, int in, float[] x, int x0, int vectorEnd, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
+        int x1 = x0 + in;
+        int x2 = x1 + in;
+        int x3 = x2 + in;
+        for (int i = 0; i < vectorEnd; i += 2 * L) {
+            FloatVector u = FloatVector.fromByteBuffer(F, w, 4 * (row + i), LE);
+            a0 = u.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = u.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = u.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = u.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            u = FloatVector.fromByteBuffer(F, w, 4 * (row + i + L), LE);
+            e0 = u.fma(FloatVector.fromArray(F, x, x0 + i + L), e0);
+            e1 = u.fma(FloatVector.fromArray(F, x, x1 + i + L), e1);
+            e2 = u.fma(FloatVector.fromArray(F, x, x2 + i + L), e2);
+            e3 = u.fma(FloatVector.fromArray(F, x, x3 + i + L), e3);
+        }
+        sums[0] = a0.add(e0).reduceLanes(VectorOperators.ADD);
+        sums[1] = a1.add(e1).reduceLanes(VectorOperators.ADD);
+        sums[2] = a2.add(e2).reduceLanes(VectorOperators.ADD);
+        sums[3] = a3.add(e3).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** {@link #rowsFour} for float16 weights, widened as in {@link #dotHalf}. */
+    private static void rowsFourHalf(ByteBuffer w, int row, int in, float[] x, int x0, int vectorEnd, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
+        int x1 = x0 + in;
+        int x2 = x1 + in;
+        int x3 = x2 + in;
+        for (int i = 0; i < vectorEnd; i += 2 * L) {
+            IntVector h = IntVector.fromByteBuffer(I, w, 2 * (row + i), LE);
+            FloatVector u = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_BITS)
+                    .reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
+            a0 = u.fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            a1 = u.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = u.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = u.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            u = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
+            e0 = u.fma(FloatVector.fromArray(F, x, x0 + i + L), e0);
+            e1 = u.fma(FloatVector.fromArray(F, x, x1 + i + L), e1);
+            e2 = u.fma(FloatVector.fromArray(F, x, x2 + i + L), e2);
+            e3 = u.fma(FloatVector.fromArray(F, x, x3 + i + L), e3);
+        }
+        sums[0] = a0.add(e0).reduceLanes(VectorOperators.ADD);
+        sums[1] = a1.add(e1).reduceLanes(VectorOperators.ADD);
+        sums[2] = a2.add(e2).reduceLanes(VectorOperators.ADD);
+        sums[3] = a3.add(e3).reduceLanes(VectorOperators.ADD);
     }
 
     /** Bytes of weight rows touched ahead of their products: well inside L1 and L2 (measured best of 16-128 KB). */

@@ -43,6 +43,17 @@ class VectorKernelsTest {
     }
 
     @Test
+    void theAvx2RunUsesEightFloatVectors() {
+        // The pom's avx2-vectors execution holds the JVM to AVX2 so that the kernels' narrow path is tested
+        // on AVX-512 machines too: it says so with this property, and the JVM must have honoured the flag.
+        String expected = System.getProperty("lm.test.floatLanes");
+        if (expected != null) {
+            assertThat(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length()).isEqualTo(Integer.parseInt(expected));
+        }
+        assertThat(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length()).isGreaterThanOrEqualTo(8);
+    }
+
+    @Test
     void theTestsRunTheKernelsWithBoundsChecks() {
         // The service turns the Vector API's bounds checks off (VectorBoundsChecks); the tests keep them, so
         // that a kernel indexing past its array or buffer throws here instead of reading stray memory there.
