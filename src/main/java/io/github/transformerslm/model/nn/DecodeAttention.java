@@ -278,16 +278,10 @@ public final class DecodeAttention {
             }
             even.intoArray(scratch, 0);
             odd.intoArray(scratch, L);
-            for (int i = 0; i < L; i++) {
-                out[o0 + d + 2 * i] = scratch[i];
-                out[o0 + d + 2 * i + 1] = scratch[L + i];
-            }
+            interleave(scratch, out, o0 + d);
             even2.intoArray(scratch, 0);
             odd2.intoArray(scratch, L);
-            for (int i = 0; i < L; i++) {
-                out[o0 + d + 2 * L + 2 * i] = scratch[i];
-                out[o0 + d + 2 * L + 2 * i + 1] = scratch[L + i];
-            }
+            interleave(scratch, out, o0 + d + 2 * L);
         }
         for (; d < blockEnd; d += 2 * L) {
             FloatVector even = FloatVector.zero(F);
@@ -302,10 +296,7 @@ public final class DecodeAttention {
             }
             even.intoArray(scratch, 0);
             odd.intoArray(scratch, L);
-            for (int i = 0; i < L; i++) {
-                out[o0 + d + 2 * i] = scratch[i];
-                out[o0 + d + 2 * i + 1] = scratch[L + i];
-            }
+            interleave(scratch, out, o0 + d);
         }
         for (d = blockEnd; d < headDim; d++) {
             float s = 0f;
@@ -313,6 +304,14 @@ public final class DecodeAttention {
                 s += weights[j] * Float16Bits.toFloat(values.getShort(2 * (base + j * headDim + d)));
             }
             out[o0 + d] = s;
+        }
+    }
+
+    /** out[at + 2i] = scratch[i] and out[at + 2i + 1] = scratch[L + i]: evens and odds back in dimension order. */
+    private static void interleave(float[] scratch, float[] out, int at) {
+        for (int i = 0; i < L; i++) {
+            out[at + 2 * i] = scratch[i];
+            out[at + 2 * i + 1] = scratch[L + i];
         }
     }
 
