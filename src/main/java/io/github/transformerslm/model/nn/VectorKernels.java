@@ -190,7 +190,8 @@ final class VectorKernels {
     /**
      * {@link #outputMajor} where vectors are narrower than 16 floats (AVX2: sixteen registers, too few for
      * {@link #quad}'s sixteen accumulators). Every output adds its vectors at even and odd positions in two
-     * accumulators (a single chain made batch 1 12-15% slower there: measured with {@code -XX:UseAVX=2}), one
+     * accumulators (a single chain made batch 1 slower there, 8.9-11.6 ms of products a GPT-2 float16 step against
+     * 8.1-8.8: measured with {@code -XX:UseAVX=2}), one
      * weight row at a time, met by four token rows ({@link #rowsFour}) or one ({@link #dotPair}).
      */
     private static void outputMajorNarrow(ByteBuffer w, boolean half, ByteBuffer bias, boolean biasHalf, int in,
@@ -296,7 +297,7 @@ final class VectorKernels {
     }
 
     /** Bytes of weight rows touched ahead of their products: well inside L1 and L2 (measured best of 16-128 KB). */
-    static final int TOUCH_BYTES = 16 * 1024;
+    private static final int TOUCH_BYTES = 16 * 1024;
 
     /** Keeps the touch loads alive: the compiler may not drop loads whose sum reaches a volatile field. */
     @SuppressWarnings("unused")
@@ -306,7 +307,7 @@ final class VectorKernels {
      * One byte load per 64-byte line of {@code [fromByte, toByte)}, with nothing between them (a byte, not a
      * wider load, so that the last one never reaches past the buffer's end).
      */
-    static int touch(ByteBuffer w, int fromByte, int toByte) {
+    private static int touch(ByteBuffer w, int fromByte, int toByte) {
         int s = 0;
         for (int at = fromByte; at < toByte; at += 64) {
             s += w.get(at);
