@@ -37,7 +37,8 @@ final class VectorProduct {
      */
     private static final class Workspace {
         float[] input = new float[0]; // [rows, in]
-        float[] interleaved = new float[0]; // [rows, in], float16 kernels' input order
+        float[] interleaved = new float[0]; // [rows, in], float16 kernels' input order and scale
+        float[] unscale = new float[MAX_ROWS]; // [rows], float16 kernels' per-row factor
         float[] output = new float[0]; // [rows, out]
         float[][] partials = new float[0][]; // per input block: inputMajor partial sums [rows, out]
 
@@ -129,14 +130,15 @@ final class VectorProduct {
         int rows = (int) (shape.size() / in);
         Workspace work = WORKSPACE.get();
         float[] input = work.input = HostCopies.read(x, work.input, rows * in); // [rows, in]
-        float[] kernelInput = half ? (work.interleaved = VectorKernels.evensThenOdds(input, rows, in, work.interleaved)) : input;
+        float[] unscale = half ? work.unscale : null;
+        float[] kernelInput = half ? (work.interleaved = VectorKernels.halfInput(input, rows, in, work.interleaved, unscale)) : input;
         if (work.output.length < rows * out) {
             work.output = new float[rows * out];
         }
         float[] y = work.output; // [rows, out]; every element is assigned below
         int ways = bounds.length - 1;
         float[][] partials = inputMajor ? work.partials(ways, rows * out) : null;
-        MatmulPool.run(ways, block -> compute(block, kernelInput, rows, y, partials, act));
+        MatmulPool.run(ways, block -> compute(block, kernelInput, unscale, rows, y, partials, act));
         if (inputMajor) {
             // Partial sums are added by column blocks, one per thread, the activation applied there too.
             MatmulPool.run(ways, block -> sumPartials(rows, y, partials, ways, columnEdge(block, ways), columnEdge(block + 1, ways), act));
@@ -146,13 +148,13 @@ final class VectorProduct {
         return HostCopies.write(x.getManager(), y, rows * out, new Shape(dims)); // [..., out]
     }
 
-    private void compute(int block, float[] x, int rows, float[] y, float[][] partials, ElementwiseActivation act) {
+    private void compute(int block, float[] x, float[] unscale, int rows, float[] y, float[][] partials, ElementwiseActivation act) {
         int from = bounds[block];
         int to = bounds[block + 1];
         if (inputMajor) {
             VectorKernels.inputMajor(w, in, out, x, rows, partials[block], from, to);
         } else {
-            VectorKernels.outputMajor(w, half, b, biasHalf, in, out, x, rows, y, from, to);
+            VectorKernels.outputMajor(w, half, b, biasHalf, in, out, x, unscale, rows, y, from, to);
             if (act != null) {
                 for (int r = 0; r < rows; r++) {
                     act.applyInPlace(y, r * out + from, r * out + to);

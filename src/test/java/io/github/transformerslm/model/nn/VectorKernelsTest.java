@@ -122,6 +122,40 @@ class VectorKernelsTest {
         }
     }
 
+    @Test
+    void float16WeightsMeetActivationsBeyondFloat16sRange() {
+        // The float16 kernels scale their input by 2^112 (VectorKernels.halfInput), which would overflow from
+        // |x| = 2^16 on: such a row takes a smaller factor of its own, and its neighbours keep theirs.
+        MatmulPool.configure(2);
+        try (NDManager m = manager.newSubManager()) {
+            int in = 771;
+            int out = 1000;
+            NDArray w = m.randomNormal(0, 0.05f, new Shape(out, in), DataType.FLOAT32).toType(DataType.FLOAT16, false);
+            Linear linear = new Linear(w, null);
+            int rows = 9;
+            NDArray x = m.randomNormal(new Shape(rows, 1, in)); // [rows, 1, in]
+            NDArray scales = m.create(new float[] {1, 3e5f, 1, 1, 65536, 1, 2e9f, 1, 1}).reshape(rows, 1, 1);
+            x = x.mul(scales);
+            NDArray expected = x.matMul(w.toType(DataType.FLOAT32, false).transpose()); // [rows, 1, out]
+
+            NDArray actual = linear.apply(x);
+
+            float[] got = actual.toFloatArray();
+            float[] want = expected.toFloatArray();
+            for (int r = 0; r < rows; r++) {
+                float scale = scales.getFloat(r, 0, 0);
+                for (int o = 0; o < out; o++) {
+                    float g = got[r * out + o];
+                    assertThat(Float.isFinite(g)).as("row %d output %d: %s", r, o, g).isTrue();
+                    assertThat(Math.abs(g - want[r * out + o])).as("row %d output %d", r, o)
+                            .isLessThan(2e-5f * (float) Math.sqrt(in) * scale);
+                }
+                float[] alone = linear.apply(x.get(new NDIndex("{}:{}", r, r + 1))).toFloatArray();
+                assertThat(alone).as("row %d alone", r).containsExactly(java.util.Arrays.copyOfRange(got, r * out, (r + 1) * out));
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} {1} inputMajor={2} split={3}")
     @CsvSource({
         "gelu_new, FLOAT32, false, 2",
