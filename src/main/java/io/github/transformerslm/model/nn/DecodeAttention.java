@@ -82,8 +82,10 @@ public final class DecodeAttention {
                 }
             }
         }
-        // float16 keys widen as the even and the odd halves of each int: the query is put in that order.
-        float[] query = half ? VectorKernels.evensThenOdds(q, active * heads, headDim, null) : q;
+        // float16 keys widen as the even and the odd halves of each int, times 2^-112: the query is put in that
+        // order and scaled by 2^112, each head as a row of its own (VectorKernels.halfInput).
+        float[] unscale = half ? new float[active * heads] : null;
+        float[] query = half ? VectorKernels.halfInput(q, active * heads, headDim, null, unscale) : q;
         float[] out = new float[active * heads * headDim];
         int units = active * heads;
         int blocks = Math.min(MatmulPool.parallelism(), units);
@@ -96,7 +98,7 @@ public final class DecodeAttention {
                 int base = layout.offset(r, h / (heads / layout.kvHeads()), 0);
                 int columns = lengths[r] + 1;
                 if (half) {
-                    scoresHalf(keys, base, headDim, query, u * headDim, columns, weights);
+                    scoresHalf(keys, base, headDim, query, u * headDim, unscale[u], columns, weights);
                 } else {
                     scores(keys, base, headDim, query, u * headDim, columns, weights);
                 }
@@ -133,14 +135,14 @@ public final class DecodeAttention {
     }
 
     /**
-     * weights[j] = q·k_j for float16 keys, q in {@link VectorKernels#evensThenOdds} order. Each int load
-     * holds 2L halves, widened as {@link VectorKernels} widens weights: moved to the top 16 bits, shifted
-     * arithmetically by 3, sign copies masked off, rescaled by 2^112 (the cache holds no infinities:
-     * {@link Float16Bits#fromFloat} saturates). Written out, not in a helper: vectors passed to a method that
-     * is not inlined are boxed.
+     * weights[j] = q·k_j for float16 keys, q as {@link VectorKernels#halfInput} makes it (even and odd order,
+     * times 2^112 / unscale). Each int load holds 2L halves, widened as {@link VectorKernels} widens weights:
+     * moved to the top 16 bits, shifted arithmetically by 3, sign copies masked off, which is the key times
+     * 2^-112 (the cache holds no infinities: {@link Float16Bits#fromFloat} saturates). Written out, not in a
+     * helper: vectors passed to a method that is not inlined are boxed.
      */
-    private static void scoresHalf(ByteBuffer keys, int base, int headDim, float[] q, int q0, int columns,
-            float[] weights) {
+    private static void scoresHalf(ByteBuffer keys, int base, int headDim, float[] q, int q0, float unscale,
+            int columns, float[] weights) {
         int blockEnd = headDim - headDim % (2 * L);
         for (int j = 0; j < columns; j++) {
             int k0 = base + j * headDim;
@@ -148,12 +150,12 @@ public final class DecodeAttention {
             for (int d = 0; d < blockEnd; d += 2 * L) {
                 IntVector h = IntVector.fromByteBuffer(I, keys, 2 * (k0 + d), LE);
                 FloatVector even = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_BITS)
-                        .reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
-                FloatVector odd = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT);
+                        .reinterpretAsFloats();
+                FloatVector odd = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats();
                 acc = even.fma(FloatVector.fromArray(F, q, q0 + d), acc);
                 acc = odd.fma(FloatVector.fromArray(F, q, q0 + d + L), acc);
             }
-            float s = acc.reduceLanes(VectorOperators.ADD);
+            float s = acc.reduceLanes(VectorOperators.ADD) * unscale;
             for (int d = blockEnd; d < headDim; d++) {
                 s += q[q0 + d] * Float16Bits.toFloat(keys.getShort(2 * (k0 + d)));
             }
@@ -251,7 +253,8 @@ public final class DecodeAttention {
      * dimensions (as the int load widens them) in two vectors, each element over j in order, then puts
      * them back in dimension order through {@code scratch} (2L floats). Two blocks go side by side where the
      * head has them (four chains of multiply-adds instead of two: GPT-2 fp16, batch 8, 272 positions on
-     * average, 373-381 us a layer became 316-323).
+     * average, 373-381 us a layer became 316-323). The widened values are v·2^-112, so each position's weight
+     * is multiplied by 2^112 once (exact: a probability is at most 1) instead of every widened vector.
      */
     private static void weightedSumHalf(ByteBuffer values, int base, int headDim, float[] weights, int columns,
             float[] out, int o0, float[] scratch) {
@@ -266,14 +269,14 @@ public final class DecodeAttention {
                 int at = 2 * (base + j * headDim + d);
                 IntVector h = IntVector.fromByteBuffer(I, values, at, LE);
                 IntVector g = IntVector.fromByteBuffer(I, values, at + 4 * L, LE);
-                FloatVector s = FloatVector.broadcast(F, weights[j]);
+                FloatVector s = FloatVector.broadcast(F, weights[j] * HALF_EXPONENT_SHIFT); // exact: weights are at most 1
                 even = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_BITS)
-                        .reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT).fma(s, even);
-                odd = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                        .reinterpretAsFloats().fma(s, even);
+                odd = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats()
                         .fma(s, odd);
                 even2 = g.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_BITS)
-                        .reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT).fma(s, even2);
-                odd2 = g.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                        .reinterpretAsFloats().fma(s, even2);
+                odd2 = g.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats()
                         .fma(s, odd2);
             }
             even.intoArray(scratch, 0);
@@ -288,10 +291,10 @@ public final class DecodeAttention {
             FloatVector odd = FloatVector.zero(F);
             for (int j = 0; j < columns; j++) {
                 IntVector h = IntVector.fromByteBuffer(I, values, 2 * (base + j * headDim + d), LE);
-                FloatVector s = FloatVector.broadcast(F, weights[j]);
+                FloatVector s = FloatVector.broadcast(F, weights[j] * HALF_EXPONENT_SHIFT); // exact: weights are at most 1
                 even = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_BITS)
-                        .reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT).fma(s, even);
-                odd = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_SHIFT)
+                        .reinterpretAsFloats().fma(s, even);
+                odd = h.lanewise(VectorOperators.ASHR, 3).and(HALF_BITS).reinterpretAsFloats()
                         .fma(s, odd);
             }
             even.intoArray(scratch, 0);
