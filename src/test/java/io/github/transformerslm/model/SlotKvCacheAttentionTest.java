@@ -41,26 +41,30 @@ class SlotKvCacheAttentionTest {
         manager.close();
     }
 
-    @ParameterizedTest(name = "heads={0} kvHeads={1} headDim={2} bias={3} before={4} window={5} split={6} {7}")
+    @ParameterizedTest(name = "heads={0} kvHeads={1} headDim={2} bias={3} before={4} window={5} split={6} {7} head1Scale={8}")
     @CsvSource({
-        "4, 4, 64, false, false, 0, 1, FLOAT32",
-        "4, 4, 80, true, false, 0, 2, FLOAT32", // four vectors of dimensions at once, then one alone
-        "4, 2, 20, false, false, 0, 2, FLOAT32",
-        "6, 1, 36, true, false, 0, 2, FLOAT32",
-        "4, 4, 16, true, true, 0, 1, FLOAT32",
-        "4, 2, 24, false, false, 5, 2, FLOAT32",
+        "4, 4, 64, false, false, 0, 1, FLOAT32, 1",
+        "4, 4, 80, true, false, 0, 2, FLOAT32, 1", // four vectors of dimensions at once, then one alone
+        "4, 2, 20, false, false, 0, 2, FLOAT32, 1",
+        "6, 1, 36, true, false, 0, 2, FLOAT32, 1",
+        "4, 4, 16, true, true, 0, 1, FLOAT32, 1",
+        "4, 2, 24, false, false, 5, 2, FLOAT32, 1",
         // A float16 model's cache: whole blocks of two vectors, blocks and a tail, a tail only.
-        "4, 4, 64, false, false, 0, 2, FLOAT16",
-        "6, 2, 80, true, true, 5, 2, FLOAT16",
-        "4, 2, 20, true, false, 0, 1, FLOAT16",
-        "4, 4, 96, false, false, 0, 2, FLOAT16", // two blocks side by side, then one alone
+        "4, 4, 64, false, false, 0, 2, FLOAT16, 1",
+        "6, 2, 80, true, true, 5, 2, FLOAT16, 1",
+        "4, 2, 20, true, false, 0, 1, FLOAT16, 1",
+        "4, 4, 96, false, false, 0, 2, FLOAT16, 1", // two blocks side by side, then one alone
+        // one head's query beyond 2^16 (a float16 cache scales each head's query on its own: VectorKernels.halfInput)
+        "4, 2, 64, false, false, 0, 2, FLOAT16, 100000",
     })
     void decodeStepsMatchLibtorchOverEachRowsHistory(int heads, int kvHeads, int headDim, boolean withBias,
-            boolean biasBeforeScale, int window, int split, DataType servingType) {
+            boolean biasBeforeScale, int window, int split, DataType servingType, float head1Scale) {
         assertThat(Linear.vectorKernels()).as("the Java path is the one under test").isTrue();
         MatmulPool.configure(split);
         int[] prompts = {5, 12, 30}; // the last one makes the cache grow from 32 columns within the steps
-        float scale = (float) (1 / Math.sqrt(headDim));
+        // A scaled head's scores are scaled back, so that its softmax is not saturated (a saturated one would
+        // hide a wrong factor).
+        float scale = (float) (1 / Math.sqrt(headDim)) / head1Scale;
         try (NDManager m = manager.newSubManager();
                 SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, kvHeads, headDim), 4, 4,
                         servingType)) {
@@ -94,7 +98,11 @@ class SlotKvCacheAttentionTest {
                         mask[r * total + j] = visible ? 0f : MASKED;
                     }
                 }
-                NDArray q = m.randomNormal(new Shape(active, heads, 1, headDim)); // [active, heads, 1, headDim]
+                float[] headScales = new float[heads];
+                java.util.Arrays.fill(headScales, 1f);
+                headScales[1] = head1Scale;
+                NDArray q = m.randomNormal(new Shape(active, heads, 1, headDim)) // [active, heads, 1, headDim]
+                        .mul(m.create(headScales, new Shape(1, heads, 1, 1)));
                 NDArray k = m.randomNormal(new Shape(active, kvHeads, 1, headDim));
                 NDArray v = m.randomNormal(new Shape(active, kvHeads, 1, headDim));
                 NDArray bias = withBias ? m.randomNormal(0, 2, new Shape(active, heads, 1, total), DataType.FLOAT32) : null;
