@@ -119,8 +119,9 @@ public class ModelHost implements DisposableBean {
             }
             if (!Linear.vectorKernels()) {
                 log.warn("Decoding's matrix products run in libtorch, about half as fast: the vector kernels need"
-                        + " Java 17 started with --add-modules jdk.incubator.vector (this JVM: Java {})",
-                        Runtime.version().feature());
+                        + " Java 17 started with --add-modules jdk.incubator.vector and its optimizing compiler"
+                        + " (no -XX:TieredStopAtLevel below 4, no -Xint; this JVM: Java {}, {})",
+                        Runtime.version().feature(), Linear.optimizingCompiler() ? "optimizing compiler on" : "optimizing compiler off");
             }
             DataType dtype = properties.halfPrecision() ? DataType.FLOAT16 : DataType.FLOAT32;
             LoadedModel model = ModelLoader.load(dir, dtype);

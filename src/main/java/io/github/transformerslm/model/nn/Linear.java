@@ -44,9 +44,15 @@ public final class Linear {
     /** About 4 MB of float32 weights per widened block: it stays in cache while the product reads it. */
     private static final long WIDENED_BLOCK_ELEMENTS = 1L << 20;
 
+    /** Whether this JVM runs the JIT compiler that the vector kernels need (see {@link VectorProduct#optimizingCompiler()}). */
+    public static boolean optimizingCompiler() {
+        return VectorProduct.optimizingCompiler();
+    }
+
     /**
      * Whether decoding's products run in the hand-written {@link VectorKernels} (the JVM was started with
-     * {@code --add-modules jdk.incubator.vector} on a CPU with wide vectors), rather than in libtorch.
+     * {@code --add-modules jdk.incubator.vector}, with its optimizing compiler, on a CPU with wide vectors),
+     * rather than in libtorch.
      */
     public static boolean vectorKernels() {
         return VectorProduct.available();

@@ -114,7 +114,8 @@ final class VectorProduct {
 
     private static boolean detect() {
         if (Boolean.getBoolean("lm.vectorKernels.disabled")
-                || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+                || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()
+                || !optimizingCompiler()) {
             return false;
         }
         try {
@@ -122,6 +123,27 @@ final class VectorProduct {
         } catch (LinkageError e) {
             return false;
         }
+    }
+
+    /**
+     * Whether this JVM runs HotSpot's optimizing compiler (C2), which alone turns Vector API calls into vector
+     * instructions. Without it (-XX:TieredStopAtLevel below 4, as Spring Boot's "optimized launch" sets, or
+     * -Xint) every vector is an object on the heap and the kernels run far slower than libtorch (a GPT-2-small
+     * warm-up of eight tokens took 37 s instead of 1.1 s; libtorch decodes there at about a third of the kernels' speed).
+     */
+    static boolean optimizingCompiler() {
+        try {
+            var hotSpot = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            return optimizingCompiler(Boolean.parseBoolean(hotSpot.getVMOption("TieredCompilation").getValue()),
+                    Integer.parseInt(hotSpot.getVMOption("TieredStopAtLevel").getValue()),
+                    System.getProperty("java.vm.info", ""));
+        } catch (RuntimeException | LinkageError e) {
+            return true; // not HotSpot, or no jdk.management module: nothing says the compiler is missing
+        }
+    }
+
+    static boolean optimizingCompiler(boolean tieredCompilation, int tieredStopAtLevel, String vmInfo) {
+        return !vmInfo.contains("interpreted mode") && (!tieredCompilation || tieredStopAtLevel >= 4);
     }
 
     /** x: [..., in] float32 with at most {@link #MAX_ROWS} rows → act([..., out]) float32 (act may be null). */

@@ -54,6 +54,47 @@ class VectorKernelsTest {
     }
 
     @Test
+    void withoutTheOptimizingCompilerDecodingStaysWithLibtorch() throws Exception {
+        // Without C2 every vector is a heap object: Spring Boot's optimized launch (-XX:TieredStopAtLevel=1)
+        // made a GPT-2-small eight-token warm-up take 37 s instead of 1.1 s. Such a JVM must keep libtorch's products.
+        assertThat(VectorProduct.optimizingCompiler()).as("this JVM").isTrue();
+        assertThat(VectorProduct.optimizingCompiler(true, 1, "mixed mode, sharing")).isFalse();
+        assertThat(VectorProduct.optimizingCompiler(true, 3, "mixed mode")).isFalse();
+        assertThat(VectorProduct.optimizingCompiler(true, 4, "mixed mode")).isTrue();
+        assertThat(VectorProduct.optimizingCompiler(false, 1, "mixed mode")).as("C2 alone").isTrue();
+        assertThat(VectorProduct.optimizingCompiler(true, 4, "interpreted mode")).isFalse();
+        assertThat(probe("-XX:TieredStopAtLevel=1")).isEqualTo("kernels=false");
+        assertThat(probe("-XX:TieredStopAtLevel=4")).isEqualTo("kernels=true");
+    }
+
+    @Test
+    void springBootRunKeepsTheOptimizingCompiler() throws Exception {
+        // mvn spring-boot:run (the README's first command) adds -XX:TieredStopAtLevel=1 unless told not to.
+        String pom = java.nio.file.Files.readString(java.nio.file.Path.of("pom.xml"));
+        String plugin = pom.substring(pom.indexOf("<artifactId>spring-boot-maven-plugin</artifactId>"));
+        plugin = plugin.substring(0, plugin.indexOf("</plugin>"));
+        assertThat(plugin).contains("<optimizedLaunch>false</optimizedLaunch>");
+        String jvm = plugin.substring(plugin.indexOf("<jvmArguments>"), plugin.indexOf("</jvmArguments>"));
+        assertThat(jvm).contains("--add-modules jdk.incubator.vector").doesNotContain("TieredStopAtLevel");
+    }
+
+    /** Whether a JVM started with {@code option} (and this test's class path) would use the vector kernels. */
+    private static String probe(String option) throws Exception {
+        Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                option, "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                KernelProbe.class.getName()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        return out.lines().filter(l -> l.startsWith("kernels=")).findFirst().orElse(out);
+    }
+
+    static final class KernelProbe {
+        public static void main(String[] args) {
+            System.out.println("kernels=" + VectorProduct.available());
+        }
+    }
+
+    @Test
     void theTestsRunTheKernelsWithBoundsChecks() {
         // The service turns the Vector API's bounds checks off (VectorBoundsChecks); the tests keep them, so
         // that a kernel indexing past its array or buffer throws here instead of reading stray memory there.
