@@ -117,7 +117,8 @@ final class VectorKernels {
      * 2^112. The kernels then multiply a weight's bits as they lie after the shift (the float16 value times
      * 2^-112) without rescaling each weight vector: (w·2^-112)·(x·2^112) is exactly w·x, so every sum keeps
      * its bits, and one multiply per weight vector is saved (from cache, a float16 product of eight token
-     * rows on one core went from 70-72 to 79-83 GFLOPS). x·2^112 stays finite while |x| < 2^16, which holds
+     * rows on one core went from 69-78 to 77-84 GFLOPS,
+     * alternated twice). x·2^112 stays finite while |x| < 2^16, which holds
      * for any activation a float16 model can carry; a row whose finite values reach 2^16 is multiplied by
      * 2^(112-k) instead, for the least k that keeps it finite, and unscale[r] = 2^k restores its sums (its
      * tiniest products may then lose bits as subnormals; unscale[r] = 1 otherwise). Each row's factor
