@@ -118,6 +118,10 @@ class VectorKernelsTest {
         "771, 1000, 13, FLOAT32, true, true, 2",
         // float16 rows of 1538 bytes: the last chunk's last touched line starts 2 bytes before the buffer ends
         "769, 1001, 4, FLOAT16, false, true, 1",
+        // an odd number of outputs for one to three token rows: the outputs are taken in pairs, the last alone
+        "771, 1001, 1, FLOAT32, false, true, 1",
+        "771, 1001, 2, FLOAT16, false, true, 1",
+        "768, 1003, 3, FLOAT32, false, false, 2",
     })
     void matchesLibtorch(int in, int out, int rows, DataType dtype, boolean inputMajor, boolean withBias, int split) {
         MatmulPool.configure(split);
@@ -147,7 +151,7 @@ class VectorKernelsTest {
         MatmulPool.configure(2);
         try (NDManager m = manager.newSubManager()) {
             int in = 800;
-            int out = 1500;
+            int out = 1501; // blocks of 768 and 733 outputs: paired from each block's halves, the odd one alone
             NDArray w = m.randomNormal(0, 0.05f, new Shape(inputMajor ? in : out, inputMajor ? out : in), DataType.FLOAT32)
                     .toType(dtype, false);
             Linear linear = inputMajor ? Linear.inputMajor(w, null) : new Linear(w, null);
@@ -160,6 +164,8 @@ class VectorKernelsTest {
                 float[] inBatch = java.util.Arrays.copyOfRange(batch, r * out, (r + 1) * out);
                 assertThat(alone).as("row %d", r).containsExactly(inBatch);
             }
+            float[] pair = linear.apply(x.get(new NDIndex("0:2"))).toFloatArray(); // two sequences together
+            assertThat(pair).as("rows 0 and 1 together").containsExactly(java.util.Arrays.copyOf(batch, 2 * out));
         }
     }
 
