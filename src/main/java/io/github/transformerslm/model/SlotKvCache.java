@@ -35,6 +35,13 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
     private float[] stepMaskValues;
     private NDArray stepBias;
     private float[] stepBiasValues;
+    // A decode step's q, k, v (and GPT-2's fused projection) and its attention's output, refilled by every
+    // layer: fresh arrays per layer were a third of what a GPT-2 decode step allocated (allocation profile).
+    private float[] packedScratch = new float[0];
+    private float[] queryScratch = new float[0];
+    private float[] keyScratch = new float[0];
+    private float[] valueScratch = new float[0];
+    private float[] attendedScratch = new float[0];
     private final DataType storage; // FLOAT32, or FLOAT16 (only where decode attends in Java)
     private final int initialColumns;
     private int columns;
@@ -171,9 +178,12 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
                 || (bias != null && bias.size() != (long) active * heads * stepColumns)) {
             return AttentionCache.super.attend(layer, q, k, v, mask, scale, bias, biasBeforeScale);
         }
-        float[] attended = attendInJava(layer, heads, HostCopies.read(q), HostCopies.read(k), HostCopies.read(v), mask,
-                bias, scale, biasBeforeScale); // [active, heads, 1, headDim]
-        NDArray out = HostCopies.write(q.getManager(), attended, attended.length, new Shape(active, heads, 1, headDim));
+        queryScratch = HostCopies.read(q, queryScratch, Math.toIntExact(q.size())); // [active, heads, 1, headDim]
+        keyScratch = HostCopies.read(k, keyScratch, Math.toIntExact(k.size())); // [active, kvHeads, 1, headDim]
+        valueScratch = HostCopies.read(v, valueScratch, Math.toIntExact(v.size()));
+        float[] attended = attendInJava(layer, heads, queryScratch, keyScratch, valueScratch, mask, bias, scale,
+                biasBeforeScale); // [active, heads, 1, headDim]
+        NDArray out = HostCopies.write(q.getManager(), attended, active * heads * headDim, new Shape(active, heads, 1, headDim));
         return q.getDataType() == DataType.FLOAT32 ? out : out.toType(q.getDataType(), false);
     }
 
@@ -186,19 +196,23 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
                 || mask.size() != (long) active * stepColumns) {
             return AttentionCache.super.attendPacked(layer, qkv, heads, headDim, mask, scale);
         }
-        float[] packed = HostCopies.read(qkv); // [active, 1, 3 * hidden]
+        float[] packed = packedScratch = HostCopies.read(qkv, packedScratch, active * 3 * hidden); // [active, 1, 3 * hidden]
         // With one position per row, [active, heads, 1, headDim] is each row's hidden vector as it stands.
-        float[] q = new float[active * hidden];
-        float[] k = new float[active * hidden];
-        float[] v = new float[active * hidden];
+        float[] q = queryScratch = atLeast(queryScratch, active * hidden);
+        float[] k = keyScratch = atLeast(keyScratch, active * hidden);
+        float[] v = valueScratch = atLeast(valueScratch, active * hidden);
         for (int r = 0; r < active; r++) {
             System.arraycopy(packed, r * 3 * hidden, q, r * hidden, hidden);
             System.arraycopy(packed, r * 3 * hidden + hidden, k, r * hidden, hidden);
             System.arraycopy(packed, r * 3 * hidden + 2 * hidden, v, r * hidden, hidden);
         }
         float[] attended = attendInJava(layer, heads, q, k, v, mask, null, scale, false); // [active, heads, 1, headDim]
-        NDArray out = HostCopies.write(qkv.getManager(), attended, attended.length, new Shape(active, 1, hidden));
+        NDArray out = HostCopies.write(qkv.getManager(), attended, active * hidden, new Shape(active, 1, hidden));
         return qkv.getDataType() == DataType.FLOAT32 ? out : out.toType(qkv.getDataType(), false); // [active, 1, hidden]
+    }
+
+    private static float[] atLeast(float[] buffer, int size) {
+        return buffer.length >= size ? buffer : new float[size];
     }
 
     /** The decode step's attention over the cache's memory; mask and bias values are read once per step. */
@@ -212,9 +226,9 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
             stepBias = bias;
             stepBiasValues = HostCopies.read(bias); // [active, heads, 1, total]
         }
-        return DecodeAttention.attend(keyMemory[layer], valueMemory[layer],
+        return attendedScratch = DecodeAttention.attend(keyMemory[layer], valueMemory[layer],
                 new DecodeAttention.CacheLayout(kvHeads, columns, headDim, storage == DataType.FLOAT16), heads, active, lengths, q, k, v,
-                stepMaskValues, stepColumns, bias == null ? null : stepBiasValues, scale, biasBeforeScale);
+                stepMaskValues, stepColumns, bias == null ? null : stepBiasValues, scale, biasBeforeScale, attendedScratch);
     }
 
     @Override

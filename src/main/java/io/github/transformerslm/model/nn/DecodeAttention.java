@@ -44,11 +44,12 @@ public final class DecodeAttention {
     /**
      * One layer's step. q: [active, heads, headDim]; k, v: [active, kvHeads, headDim], written at column
      * {@code lengths[r]} of each row r; mask: [active, total] additive; bias: [active, heads, total] or
-     * null. Returns [active, heads, headDim].
+     * null. Returns [active, heads, headDim]: {@code into} where it is long enough (the caller's buffer,
+     * reused from step to step), else a new array.
      */
     public static float[] attend(ByteBuffer keyMemory, ByteBuffer valueMemory, CacheLayout layout, int heads, int active,
             int[] lengths, float[] q, float[] k, float[] v, float[] mask, int total, float[] bias, float scale,
-            boolean biasBeforeScale) {
+            boolean biasBeforeScale, float[] into) {
         int headDim = layout.headDim();
         boolean half = layout.half();
         ByteBuffer keys = keyMemory.duplicate().order(LE);
@@ -86,7 +87,7 @@ public final class DecodeAttention {
         // order and scaled by 2^112, each head as a row of its own (VectorKernels.halfInput).
         float[] unscale = half ? new float[active * heads] : null;
         float[] query = half ? VectorKernels.halfInput(q, active * heads, headDim, null, unscale) : q;
-        float[] out = new float[active * heads * headDim];
+        float[] out = into != null && into.length >= active * heads * headDim ? into : new float[active * heads * headDim];
         int units = active * heads;
         int blocks = Math.min(MatmulPool.parallelism(), units);
         MatmulPool.run(blocks, block -> {
