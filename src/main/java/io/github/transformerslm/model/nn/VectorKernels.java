@@ -641,20 +641,27 @@ final class VectorKernels {
     }
 
     /**
-     * Partial sums over inputs {@code [from, to)} of x·W for W stored {@code [in, out]} (GPT-2's Conv1D, float32):
-     * each weight row in turn scales into accumulators that stay in cache. partial: [rows, out],
-     * overwritten. Each output's sum runs over the inputs in order, whatever the rows.
+     * Partial sums over inputs {@code [from, to)} of x·W for W stored {@code [in, out]} (GPT-2's Conv1D, float32).
+     * partial: [rows, out], overwritten. Every output adds the inputs in one order, whatever the rows: the
+     * block's two halves in step (its first input, the first of its second half, its second, the second of
+     * the second half, and so on), then the last input if the block is odd. Taken in this order, one token
+     * row adds two weight rows far apart into its partial sums with one load and one store of them
+     * ({@link #scaleRows}): a load and a store per weight vector had held one core to about 25 GB/s, and a
+     * GPT-2-small step's layers alone on one thread went from 13.4-13.7 to 10.2-10.5 ms. Several token rows
+     * read two column tiles of weight rows far apart side by side, which measured faster too (8 token rows,
+     * the layers alone, two threads: 14.3-15.8 to 13.1-14.1 ms). Adjacent weight rows read side by side
+     * ran twice as slow, as with the output-major kernels, and four rows at a time gained nothing more.
      */
     static void inputMajor(ByteBuffer w, int in, int out, float[] x, int rows, float[] partial, int from, int to) {
         int vectorEnd = out - out % L;
+        int half = (to - from) / 2;
         if (rows == 1) {
-            // One token row: stream whole weight rows, accumulating in cache.
             java.util.Arrays.fill(partial, 0, out, 0f);
-            for (int i = from; i < to; i++) {
-                scaleRow(w, i * out, x[i], partial, vectorEnd);
+            for (int k = from; k < from + half; k++) {
+                scaleRows(w, k * out, (k + half) * out, x[k], x[k + half], partial, vectorEnd);
             }
         } else {
-            // Several: keep a tile of columns for up to four token rows in registers over all inputs; the tile's
+            // A tile of columns for up to four token rows stays in registers over all inputs; the tile's
             // weights (4L columns × inputs) stay in cache for the next four rows.
             int tileEnd = out - out % (2 * L);
             int c = 0;
@@ -662,16 +669,17 @@ final class VectorKernels {
                 // Four vectors of columns (a longer contiguous read per weight row) for four token rows.
                 int r = 0;
                 for (; r + 4 <= rows; r += 4) {
-                    tile4x4(w, out, c, x, r * in, in, from, to, partial, r * out + c, out);
+                    tile4x4(w, out, c, x, r * in, in, from, half, partial, r * out + c, out);
                 }
-                narrowTiles(w, in, out, c, c + 4 * L, x, r, rows, partial, from, to);
+                narrowTiles(w, in, out, c, c + 4 * L, x, r, rows, partial, from, half);
             }
-            narrowTiles(w, in, out, c, tileEnd, x, 0, rows, partial, from, to);
+            narrowTiles(w, in, out, c, tileEnd, x, 0, rows, partial, from, half);
             for (int cv = tileEnd; cv < vectorEnd; cv += L) {
                 for (int r = 0; r < rows; r++) {
                     FloatVector acc = FloatVector.zero(F);
-                    for (int i = from; i < to; i++) {
-                        acc = FloatVector.fromByteBuffer(F, w, 4 * (i * out + cv), LE).fma(FloatVector.broadcast(F, x[r * in + i]), acc);
+                    for (int k = from; k < from + half; k++) {
+                        acc = FloatVector.fromByteBuffer(F, w, 4 * (k * out + cv), LE).fma(FloatVector.broadcast(F, x[r * in + k]), acc);
+                        acc = FloatVector.fromByteBuffer(F, w, 4 * ((k + half) * out + cv), LE).fma(FloatVector.broadcast(F, x[r * in + k + half]), acc);
                     }
                     acc.intoArray(partial, r * out + cv);
                 }
@@ -680,72 +688,124 @@ final class VectorKernels {
         for (int c = vectorEnd; c < out; c++) {
             for (int r = 0; r < rows; r++) {
                 float acc = 0f;
-                for (int i = from; i < to; i++) {
-                    acc = Math.fma(w.getFloat(4 * (i * out + c)), x[r * in + i], acc);
+                for (int k = from; k < from + half; k++) {
+                    acc = Math.fma(w.getFloat(4 * (k * out + c)), x[r * in + k], acc);
+                    acc = Math.fma(w.getFloat(4 * ((k + half) * out + c)), x[r * in + k + half], acc);
                 }
                 partial[r * out + c] = acc;
             }
         }
+        if (from + 2 * half < to) { // an odd block: its last input, added last to every sum
+            int last = to - 1;
+            for (int r = 0; r < rows; r++) {
+                scaleRow(w, last * out, x[r * in + last], partial, r * out, vectorEnd);
+                for (int c = vectorEnd; c < out; c++) {
+                    partial[r * out + c] = Math.fma(w.getFloat(4 * (last * out + c)), x[r * in + last], partial[r * out + c]);
+                }
+            }
+        }
     }
 
-    private static void scaleRow(ByteBuffer w, int w0, float xi, float[] partial, int vectorEnd) {
+    /** partial += xa·(weight row at wa), then += xb·(weight row at wb), element by element. */
+    private static void scaleRows(ByteBuffer w, int wa, int wb, float xa, float xb, float[] partial, int vectorEnd) {
+        FloatVector s = FloatVector.broadcast(F, xa);
+        FloatVector t = FloatVector.broadcast(F, xb);
+        for (int c = 0; c < vectorEnd; c += L) {
+            FloatVector sum = FloatVector.fromByteBuffer(F, w, 4 * (wa + c), LE).fma(s, FloatVector.fromArray(F, partial, c));
+            FloatVector.fromByteBuffer(F, w, 4 * (wb + c), LE).fma(t, sum).intoArray(partial, c);
+        }
+    }
+
+    /** partial[at, at + vectorEnd) += xi·(weight row at w0). */
+    private static void scaleRow(ByteBuffer w, int w0, float xi, float[] partial, int at, int vectorEnd) {
         FloatVector s = FloatVector.broadcast(F, xi);
         for (int c = 0; c < vectorEnd; c += L) {
-            FloatVector.fromByteBuffer(F, w, 4 * (w0 + c), LE).fma(s, FloatVector.fromArray(F, partial, c)).intoArray(partial, c);
+            FloatVector.fromByteBuffer(F, w, 4 * (w0 + c), LE).fma(s, FloatVector.fromArray(F, partial, at + c)).intoArray(partial, at + c);
         }
     }
 
     /** Columns [c0, c1) (multiples of 2L) for token rows [r0, rows), two vectors of columns at a time. */
     private static void narrowTiles(ByteBuffer w, int in, int out, int c0, int c1, float[] x, int r0, int rows,
-            float[] partial, int from, int to) {
+            float[] partial, int from, int half) {
         for (int c = c0; c < c1; c += 2 * L) {
             int r = r0;
             for (; r + 4 <= rows; r += 4) {
-                tileQuad(w, out, c, x, r * in, in, from, to, partial, r * out + c, out);
+                tileQuad(w, out, c, x, r * in, in, from, half, partial, r * out + c, out);
             }
             for (; r + 2 <= rows; r += 2) {
-                tilePair(w, out, c, x, r * in, (r + 1) * in, from, to, partial, r * out + c, (r + 1) * out + c);
+                tilePair(w, out, c, x, r * in, (r + 1) * in, from, half, partial, r * out + c, (r + 1) * out + c);
             }
             if (r < rows) {
-                tile(w, out, c, x, r * in, from, to, partial, r * out + c);
+                tile(w, out, c, x, r * in, from, half, partial, r * out + c);
             }
         }
     }
 
-    private static void tile4x4(ByteBuffer w, int out, int c, float[] x, int x0, int in, int from, int to,
+    /*
+     * The tiles below add the pairs of inputs (k, k + half) for k in [from, from + half); each loop body is
+     * written out once per input of the pair, so that each load keeps one stride (one body indexed by
+     * either input measured 2.5x slower), and once per vector (a helper method would box them).
+     */
+
+    private static void tile4x4(ByteBuffer w, int out, int c, float[] x, int x0, int in, int from, int half,
             float[] partial, int at, int stride) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
         FloatVector d0 = FloatVector.zero(F), d1 = FloatVector.zero(F), d2 = FloatVector.zero(F), d3 = FloatVector.zero(F);
-        for (int i = from; i < to; i++) {
-            int base = 4 * (i * out + c);
+        for (int k = from; k < from + half; k++) {
+            int base = 4 * (k * out + c);
             FloatVector k0 = FloatVector.fromByteBuffer(F, w, base, LE);
             FloatVector k1 = FloatVector.fromByteBuffer(F, w, base + 4 * L, LE);
             FloatVector k2 = FloatVector.fromByteBuffer(F, w, base + 8 * L, LE);
             FloatVector k3 = FloatVector.fromByteBuffer(F, w, base + 12 * L, LE);
-            FloatVector u = FloatVector.broadcast(F, x[x0 + i]);
+            FloatVector u = FloatVector.broadcast(F, x[x0 + k]);
             a0 = k0.fma(u, a0);
             a1 = k1.fma(u, a1);
             a2 = k2.fma(u, a2);
             a3 = k3.fma(u, a3);
-            FloatVector v = FloatVector.broadcast(F, x[x0 + in + i]);
-            b0 = k0.fma(v, b0);
-            b1 = k1.fma(v, b1);
-            b2 = k2.fma(v, b2);
-            b3 = k3.fma(v, b3);
-            FloatVector s = FloatVector.broadcast(F, x[x0 + 2 * in + i]);
-            c0 = k0.fma(s, c0);
-            c1 = k1.fma(s, c1);
-            c2 = k2.fma(s, c2);
-            c3 = k3.fma(s, c3);
-            FloatVector t = FloatVector.broadcast(F, x[x0 + 3 * in + i]);
-            d0 = k0.fma(t, d0);
-            d1 = k1.fma(t, d1);
-            d2 = k2.fma(t, d2);
-            d3 = k3.fma(t, d3);
+            u = FloatVector.broadcast(F, x[x0 + in + k]);
+            b0 = k0.fma(u, b0);
+            b1 = k1.fma(u, b1);
+            b2 = k2.fma(u, b2);
+            b3 = k3.fma(u, b3);
+            u = FloatVector.broadcast(F, x[x0 + 2 * in + k]);
+            c0 = k0.fma(u, c0);
+            c1 = k1.fma(u, c1);
+            c2 = k2.fma(u, c2);
+            c3 = k3.fma(u, c3);
+            u = FloatVector.broadcast(F, x[x0 + 3 * in + k]);
+            d0 = k0.fma(u, d0);
+            d1 = k1.fma(u, d1);
+            d2 = k2.fma(u, d2);
+            d3 = k3.fma(u, d3);
+            int j = k + half;
+            base = 4 * (j * out + c);
+            k0 = FloatVector.fromByteBuffer(F, w, base, LE);
+            k1 = FloatVector.fromByteBuffer(F, w, base + 4 * L, LE);
+            k2 = FloatVector.fromByteBuffer(F, w, base + 8 * L, LE);
+            k3 = FloatVector.fromByteBuffer(F, w, base + 12 * L, LE);
+            u = FloatVector.broadcast(F, x[x0 + j]);
+            a0 = k0.fma(u, a0);
+            a1 = k1.fma(u, a1);
+            a2 = k2.fma(u, a2);
+            a3 = k3.fma(u, a3);
+            u = FloatVector.broadcast(F, x[x0 + in + j]);
+            b0 = k0.fma(u, b0);
+            b1 = k1.fma(u, b1);
+            b2 = k2.fma(u, b2);
+            b3 = k3.fma(u, b3);
+            u = FloatVector.broadcast(F, x[x0 + 2 * in + j]);
+            c0 = k0.fma(u, c0);
+            c1 = k1.fma(u, c1);
+            c2 = k2.fma(u, c2);
+            c3 = k3.fma(u, c3);
+            u = FloatVector.broadcast(F, x[x0 + 3 * in + j]);
+            d0 = k0.fma(u, d0);
+            d1 = k1.fma(u, d1);
+            d2 = k2.fma(u, d2);
+            d3 = k3.fma(u, d3);
         }
-        // Written out: handing vectors to a helper method boxes them.
         a0.intoArray(partial, at);
         a1.intoArray(partial, at + L);
         a2.intoArray(partial, at + 2 * L);
@@ -764,26 +824,32 @@ final class VectorKernels {
         d3.intoArray(partial, at + 3 * stride + 3 * L);
     }
 
-
-    private static void tileQuad(ByteBuffer w, int out, int c, float[] x, int x0, int in, int from, int to,
+    private static void tileQuad(ByteBuffer w, int out, int c, float[] x, int x0, int in, int from, int half,
             float[] partial, int at, int stride) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), d0 = FloatVector.zero(F), d1 = FloatVector.zero(F);
-        for (int i = from; i < to; i++) {
-            FloatVector k0 = FloatVector.fromByteBuffer(F, w, 4 * (i * out + c), LE);
-            FloatVector k1 = FloatVector.fromByteBuffer(F, w, 4 * (i * out + c + L), LE);
-            FloatVector u = FloatVector.broadcast(F, x[x0 + i]);
-            FloatVector v = FloatVector.broadcast(F, x[x0 + in + i]);
-            FloatVector s = FloatVector.broadcast(F, x[x0 + 2 * in + i]);
-            FloatVector t = FloatVector.broadcast(F, x[x0 + 3 * in + i]);
-            a0 = k0.fma(u, a0);
-            a1 = k1.fma(u, a1);
-            b0 = k0.fma(v, b0);
-            b1 = k1.fma(v, b1);
-            c0 = k0.fma(s, c0);
-            c1 = k1.fma(s, c1);
-            d0 = k0.fma(t, d0);
-            d1 = k1.fma(t, d1);
+        for (int k = from; k < from + half; k++) {
+            FloatVector k0 = FloatVector.fromByteBuffer(F, w, 4 * (k * out + c), LE);
+            FloatVector k1 = FloatVector.fromByteBuffer(F, w, 4 * (k * out + c + L), LE);
+            a0 = k0.fma(FloatVector.broadcast(F, x[x0 + k]), a0);
+            a1 = k1.fma(FloatVector.broadcast(F, x[x0 + k]), a1);
+            b0 = k0.fma(FloatVector.broadcast(F, x[x0 + in + k]), b0);
+            b1 = k1.fma(FloatVector.broadcast(F, x[x0 + in + k]), b1);
+            c0 = k0.fma(FloatVector.broadcast(F, x[x0 + 2 * in + k]), c0);
+            c1 = k1.fma(FloatVector.broadcast(F, x[x0 + 2 * in + k]), c1);
+            d0 = k0.fma(FloatVector.broadcast(F, x[x0 + 3 * in + k]), d0);
+            d1 = k1.fma(FloatVector.broadcast(F, x[x0 + 3 * in + k]), d1);
+            int j = k + half;
+            k0 = FloatVector.fromByteBuffer(F, w, 4 * (j * out + c), LE);
+            k1 = FloatVector.fromByteBuffer(F, w, 4 * (j * out + c + L), LE);
+            a0 = k0.fma(FloatVector.broadcast(F, x[x0 + j]), a0);
+            a1 = k1.fma(FloatVector.broadcast(F, x[x0 + j]), a1);
+            b0 = k0.fma(FloatVector.broadcast(F, x[x0 + in + j]), b0);
+            b1 = k1.fma(FloatVector.broadcast(F, x[x0 + in + j]), b1);
+            c0 = k0.fma(FloatVector.broadcast(F, x[x0 + 2 * in + j]), c0);
+            c1 = k1.fma(FloatVector.broadcast(F, x[x0 + 2 * in + j]), c1);
+            d0 = k0.fma(FloatVector.broadcast(F, x[x0 + 3 * in + j]), d0);
+            d1 = k1.fma(FloatVector.broadcast(F, x[x0 + 3 * in + j]), d1);
         }
         a0.intoArray(partial, at);
         a1.intoArray(partial, at + L);
@@ -795,21 +861,26 @@ final class VectorKernels {
         d1.intoArray(partial, at + 3 * stride + L);
     }
 
-    private static void tilePair(ByteBuffer w, int out, int c, float[] x, int x0, int x1, int from, int to,
+    private static void tilePair(ByteBuffer w, int out, int c, float[] x, int x0, int x1, int from, int half,
             float[] partial, int at0, int at1) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F);
         FloatVector b1 = FloatVector.zero(F);
-        for (int i = from; i < to; i++) {
-            FloatVector k0 = FloatVector.fromByteBuffer(F, w, 4 * (i * out + c), LE);
-            FloatVector k1 = FloatVector.fromByteBuffer(F, w, 4 * (i * out + c + L), LE);
-            FloatVector u = FloatVector.broadcast(F, x[x0 + i]);
-            FloatVector v = FloatVector.broadcast(F, x[x1 + i]);
-            a0 = k0.fma(u, a0);
-            a1 = k1.fma(u, a1);
-            b0 = k0.fma(v, b0);
-            b1 = k1.fma(v, b1);
+        for (int k = from; k < from + half; k++) {
+            FloatVector k0 = FloatVector.fromByteBuffer(F, w, 4 * (k * out + c), LE);
+            FloatVector k1 = FloatVector.fromByteBuffer(F, w, 4 * (k * out + c + L), LE);
+            a0 = k0.fma(FloatVector.broadcast(F, x[x0 + k]), a0);
+            a1 = k1.fma(FloatVector.broadcast(F, x[x0 + k]), a1);
+            b0 = k0.fma(FloatVector.broadcast(F, x[x1 + k]), b0);
+            b1 = k1.fma(FloatVector.broadcast(F, x[x1 + k]), b1);
+            int j = k + half;
+            k0 = FloatVector.fromByteBuffer(F, w, 4 * (j * out + c), LE);
+            k1 = FloatVector.fromByteBuffer(F, w, 4 * (j * out + c + L), LE);
+            a0 = k0.fma(FloatVector.broadcast(F, x[x0 + j]), a0);
+            a1 = k1.fma(FloatVector.broadcast(F, x[x0 + j]), a1);
+            b0 = k0.fma(FloatVector.broadcast(F, x[x1 + j]), b0);
+            b1 = k1.fma(FloatVector.broadcast(F, x[x1 + j]), b1);
         }
         a0.intoArray(partial, at0);
         a1.intoArray(partial, at0 + L);
@@ -817,13 +888,17 @@ final class VectorKernels {
         b1.intoArray(partial, at1 + L);
     }
 
-    private static void tile(ByteBuffer w, int out, int c, float[] x, int x0, int from, int to, float[] partial, int at) {
+    private static void tile(ByteBuffer w, int out, int c, float[] x, int x0, int from, int half, float[] partial, int at) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
-        for (int i = from; i < to; i++) {
-            FloatVector u = FloatVector.broadcast(F, x[x0 + i]);
-            a0 = FloatVector.fromByteBuffer(F, w, 4 * (i * out + c), LE).fma(u, a0);
-            a1 = FloatVector.fromByteBuffer(F, w, 4 * (i * out + c + L), LE).fma(u, a1);
+        for (int k = from; k < from + half; k++) {
+            FloatVector u = FloatVector.broadcast(F, x[x0 + k]);
+            a0 = FloatVector.fromByteBuffer(F, w, 4 * (k * out + c), LE).fma(u, a0);
+            a1 = FloatVector.fromByteBuffer(F, w, 4 * (k * out + c + L), LE).fma(u, a1);
+            int j = k + half;
+            u = FloatVector.broadcast(F, x[x0 + j]);
+            a0 = FloatVector.fromByteBuffer(F, w, 4 * (j * out + c), LE).fma(u, a0);
+            a1 = FloatVector.fromByteBuffer(F, w, 4 * (j * out + c + L), LE).fma(u, a1);
         }
         a0.intoArray(partial, at);
         a1.intoArray(partial, at + L);

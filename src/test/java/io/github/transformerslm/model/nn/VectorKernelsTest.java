@@ -145,13 +145,20 @@ class VectorKernelsTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} inputMajor={1}")
-    @CsvSource({"FLOAT32, false", "FLOAT32, true", "FLOAT16, false"})
-    void aRowGetsTheSameBitsAloneAsInABatch(DataType dtype, boolean inputMajor) {
+    @ParameterizedTest(name = "{0} inputMajor={1} in={2} out={3}")
+    @CsvSource({
+        // output-major: blocks of 768 and 733 outputs, paired from each block's halves, the odd one alone
+        "FLOAT32, false, 800, 1501",
+        "FLOAT16, false, 800, 1501",
+        "FLOAT32, true, 800, 1501",
+        // input blocks of 448 and 353: one token row adds the inputs of each block's halves in pairs, the
+        // odd one last, and the batch kernels must add them in that order too; 1000 columns take every tile
+        "FLOAT32, true, 801, 1501",
+        "FLOAT32, true, 801, 1000",
+    })
+    void aRowGetsTheSameBitsAloneAsInABatch(DataType dtype, boolean inputMajor, int in, int out) {
         MatmulPool.configure(2);
         try (NDManager m = manager.newSubManager()) {
-            int in = 800;
-            int out = 1501; // blocks of 768 and 733 outputs: paired from each block's halves, the odd one alone
             NDArray w = m.randomNormal(0, 0.05f, new Shape(inputMajor ? in : out, inputMajor ? out : in), DataType.FLOAT32)
                     .toType(dtype, false);
             Linear linear = inputMajor ? Linear.inputMajor(w, null) : new Linear(w, null);
