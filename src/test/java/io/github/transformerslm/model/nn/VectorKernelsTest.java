@@ -173,6 +173,8 @@ class VectorKernelsTest {
             }
             float[] pair = linear.apply(x.get(new NDIndex("0:2"))).toFloatArray(); // two sequences together
             assertThat(pair).as("rows 0 and 1 together").containsExactly(java.util.Arrays.copyOf(batch, 2 * out));
+            float[] three = linear.apply(x.get(new NDIndex("0:3"))).toFloatArray(); // three: a tile's row stands in for the fourth
+            assertThat(three).as("rows 0 to 2 together").containsExactly(java.util.Arrays.copyOf(batch, 3 * out));
         }
     }
 
