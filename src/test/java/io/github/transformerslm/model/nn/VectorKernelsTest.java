@@ -175,6 +175,8 @@ class VectorKernelsTest {
             assertThat(pair).as("rows 0 and 1 together").containsExactly(java.util.Arrays.copyOf(batch, 2 * out));
             float[] three = linear.apply(x.get(new NDIndex("0:3"))).toFloatArray(); // three: a tile's row stands in for the fourth
             assertThat(three).as("rows 0 to 2 together").containsExactly(java.util.Arrays.copyOf(batch, 3 * out));
+            float[] six = linear.apply(x.get(new NDIndex("0:6"))).toFloatArray(); // a group of four and two past it
+            assertThat(six).as("rows 0 to 5 together").containsExactly(java.util.Arrays.copyOf(batch, 6 * out));
         }
     }
 
