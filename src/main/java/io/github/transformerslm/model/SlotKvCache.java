@@ -36,7 +36,7 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
     private NDArray stepBias;
     private float[] stepBiasValues;
     // A decode step's q, k, v (and GPT-2's fused projection) and its attention's output, refilled by every
-    // layer: fresh arrays per layer were a third of what a GPT-2 decode step allocated (allocation profile).
+    // layer: fresh arrays per layer were about half of what a GPT-2 decode step allocated (allocation profile).
     private float[] packedScratch = new float[0];
     private float[] queryScratch = new float[0];
     private float[] keyScratch = new float[0];
