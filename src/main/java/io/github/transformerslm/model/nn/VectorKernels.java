@@ -164,7 +164,8 @@ final class VectorKernels {
      *
      * <p>Weights are read straight from their buffer. Groups of four token rows meet four weight rows at a
      * time in registers ({@link #quad}: sixteen accumulators, each input vector loaded once for four
-     * outputs). Fewer rows take two outputs from the two halves of the range at a time
+     * outputs; the one to three rows past the last group take it too, the last row standing in for the
+     * missing ones). One to three rows in all take two outputs from the two halves of the range at a time
      * ({@link #pairedDots}; four adjacent weight rows read side by side had measured 30% slower). Nothing is
      * written but the sums: stores queued behind loads from memory halved the rate at which weights
      * streamed in an earlier version that widened into a scratch array.
