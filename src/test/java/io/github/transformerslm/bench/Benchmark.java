@@ -129,7 +129,7 @@ public final class Benchmark {
                 Stats s;
                 try (Bandwidth probe = batch == 1 ? new Bandwidth() : null) {
                     s = repeat(() -> {
-                        double before = probe == null ? 0 : probe.measure();
+                        double before = probe == null ? 0 : probe.measure(3);
                         long t0 = System.nanoTime();
                         generate(model, batch, 16, newTokens);
                         double tokensPerSecond = batch * newTokens / ((System.nanoTime() - t0) / 1e9);
@@ -312,18 +312,18 @@ public final class Benchmark {
         return -1;
     }
 
-    /** A 512 MB tensor kept for measuring the bandwidth between runs, read on all cores as {@link #bandwidthGBs} does. */
+    /** A 512 MB tensor summed on all cores, the way a GEMV reads its weights; kept to measure again between runs. */
     static final class Bandwidth implements AutoCloseable {
         private final NDManager manager = NDManager.newBaseManager();
         private final NDArray data = manager.ones(new Shape(128L * 1024 * 1024), DataType.FLOAT32); // 512 MB
 
-        /** The best of three sums, in GB/s. */
-        double measure() {
-            // Decoding leaves libtorch on one thread (its products run on the matmul pool): a product of many
-            // rows gives it all cores back, as a prefill would.
+        /** The best of {@code sums} sums, in GB/s. */
+        double measure(int sums) {
+            // Decoding leaves libtorch on one thread (its products run on the matmul pool); announcing a
+            // prefill-sized product gives it all cores back.
             MatmulPool.prepareForRows(Long.MAX_VALUE);
             double best = 0;
-            for (int i = 0; i < 3; i++) {
+            for (int i = 0; i < sums; i++) {
                 long t0 = System.nanoTime();
                 try (NDArray b = data.sum()) {
                     b.getFloat();
@@ -340,17 +340,8 @@ public final class Benchmark {
     }
 
     static double bandwidthGBs() {
-        try (NDManager m = NDManager.newBaseManager()) {
-            NDArray a = m.ones(new Shape(128L * 1024 * 1024), DataType.FLOAT32); // 512 MB
-            double best = 0;
-            for (int i = 0; i < 7; i++) {
-                long t0 = System.nanoTime();
-                try (NDArray b = a.sum()) { // reads 512 MB, the way a GEMV reads its weights
-                    b.getFloat();
-                }
-                best = Math.max(best, 512.0 * 1024 * 1024 / ((System.nanoTime() - t0) / 1e9) / 1e9);
-            }
-            return best;
+        try (Bandwidth probe = new Bandwidth()) {
+            return probe.measure(7);
         }
     }
 

@@ -242,7 +242,7 @@ final class VectorKernels {
                 }
             }
             for (; o < end; o++) {
-                dots(w, half, bias, biasHalf, in, out, x, unscale, 0, rows, y, o, vectorEnd);
+                dots(w, half, bias, biasHalf, in, out, x, unscale, rows, y, o, vectorEnd);
             }
         }
         touchSink = touched;
@@ -276,7 +276,7 @@ final class VectorKernels {
             }
         }
         if (from + 2 * pairs < to) { // an odd number of outputs: the last one alone
-            dots(w, half, bias, biasHalf, in, out, x, unscale, 0, rows, y, to - 1, vectorEnd);
+            dots(w, half, bias, biasHalf, in, out, x, unscale, rows, y, to - 1, vectorEnd);
         }
     }
 
@@ -421,9 +421,9 @@ final class VectorKernels {
 
     /** Output o for token rows [r0, rows), one dot product each. */
     private static void dots(ByteBuffer w, boolean half, ByteBuffer bias, boolean biasHalf, int in, int out, float[] x,
-            float[] unscale, int r0, int rows, float[] y, int o, int vectorEnd) {
+            float[] unscale, int rows, float[] y, int o, int vectorEnd) {
         int row = o * in;
-        for (int r = r0; r < rows; r++) {
+        for (int r = 0; r < rows; r++) {
             float s = half ? dotHalf(w, row, x, r * in, vectorEnd) : dot(w, row, x, r * in, vectorEnd);
             y[r * out + o] = s * unscaleOf(unscale, r) + rest(w, half, bias, biasHalf, row, x, r * in, vectorEnd, in, o);
         }
@@ -671,11 +671,12 @@ final class VectorKernels {
      * block's two halves in step (its first input, the first of its second half, its second, the second of
      * the second half, and so on), then the last input if the block is odd. Taken in this order, one token
      * row adds two weight rows far apart into its partial sums with one load and one store of them
-     * ({@link #scaleRows}): a load and a store per weight vector had held one core to about 25 GB/s, and a
-     * GPT-2-small step's layers alone on one thread went from 13.4-13.7 to 10.2-10.5 ms. Several token rows
-     * read two column tiles of weight rows far apart side by side, which measured faster too (8 token rows,
-     * the layers alone, two threads: 14.3-15.8 to 13.1-14.1 ms). Adjacent weight rows read side by side
-     * ran twice as slow, as with the output-major kernels, and four rows at a time gained nothing more.
+     * ({@link #scaleRows}): a load and a store per weight vector had held one core to about 25 GB/s. A
+     * GPT-2-small step's layer products alone, two threads, alternated twice: batch 1 9.9-10.4 to 6.9-7.6 ms
+     * (one thread, the same loops in a standalone copy: 13.4-13.7 to 10.2-10.5). Several token rows read the
+     * two rows' column tiles side by side, which measured faster too (batch 8 14.9-18.0 to 12.3-14.0 ms).
+     * Adjacent weight rows read side by side ran twice as slow, as with the output-major kernels, and four
+     * rows at a time gained nothing more.
      */
     static void inputMajor(ByteBuffer w, int in, int out, float[] x, int rows, float[] partial, int from, int to) {
         int vectorEnd = out - out % L;
