@@ -105,12 +105,13 @@ public final class ModelWeights {
     }
 
     /**
-     * GPT-2's Conv1D, stored {@code [in, out]}: used as stored (zero-copy) in float32; transposed once
-     * into {@code [out, in]} in float16, where that is the fast layout.
+     * GPT-2's Conv1D, stored {@code [in, out]}: packed from there for the vector kernels, and used as stored
+     * by libtorch in float32; transposed once into {@code [out, in]} for libtorch in float16, where that is
+     * its fast layout.
      */
     public Linear conv1d(String prefix) {
         NDArray b = bias(prefix + ".bias");
-        if (servingType == DataType.FLOAT32) {
+        if (servingType == DataType.FLOAT32 || Linear.vectorKernels()) {
             return Linear.inputMajor(matrix(prefix + ".weight"), b);
         }
         return new Linear(transposedMatrix(prefix + ".weight"), b);

@@ -13,6 +13,7 @@ import io.github.transformerslm.model.nn.Alibi;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
@@ -43,7 +44,7 @@ public final class BloomModel extends DecoderModel {
     private record Block(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
 
     private final BloomConfig config;
-    private final NDArray wordEmbeddings; // [vocab, hidden]
+    private final TokenEmbedding wordEmbeddings; // [vocab, hidden]: a table, or the tied head's weights
     private final Norms.Norm embeddingNorm;
     private final Alibi alibi;
     private final List<Block> blocks = new ArrayList<>();
@@ -55,7 +56,7 @@ public final class BloomModel extends DecoderModel {
                 new CacheShape(c.nLayer(), c.nHead(), c.headDim()));
         this.config = c;
         float eps = c.layerNormEpsilon().floatValue();
-        this.wordEmbeddings = w.matrix("word_embeddings.weight");
+        NDArray embeddingTable = w.matrix("word_embeddings.weight");
         this.embeddingNorm = norm(w, "word_embeddings_layernorm", eps);
         this.alibi = new Alibi(manager, c.nHead());
         for (int i = 0; i < c.nLayer(); i++) {
@@ -68,7 +69,9 @@ public final class BloomModel extends DecoderModel {
                             Activations.byName("gelu_new"))));
         }
         this.lnF = norm(w, "ln_f", eps);
-        this.lmHead = w.contains("lm_head.weight") ? w.linear("lm_head", false) : new Linear(wordEmbeddings, null);
+        boolean tiedHead = !w.contains("lm_head.weight");
+        this.lmHead = tiedHead ? new Linear(embeddingTable, null) : w.linear("lm_head", false);
+        this.wordEmbeddings = tiedHead ? lmHead : Embeddings.table(embeddingTable);
     }
 
     private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {
@@ -81,7 +84,7 @@ public final class BloomModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = embeddingNorm.apply(Embeddings.lookup(wordEmbeddings, input.inputIds())); // [batch, seq, hidden]
+        NDArray x = embeddingNorm.apply(wordEmbeddings.lookup(input.inputIds())); // [batch, seq, hidden]
         NDArray bias = alibi.bias(input.keyPositions()); // [batch, heads, 1, total]
         boolean postNormResidual = config.applyResidualConnectionPostLayernorm();
         for (int i = 0; i < blocks.size(); i++) {

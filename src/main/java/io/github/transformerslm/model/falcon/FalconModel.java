@@ -13,6 +13,7 @@ import io.github.transformerslm.model.nn.Alibi;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
@@ -76,7 +77,7 @@ public final class FalconModel extends DecoderModel {
     private record Layer(Norms.Norm attnNorm, SelfAttention attn, Norms.Norm mlpNorm, Mlp mlp) {}
 
     private final FalconConfig config;
-    private final NDArray wordEmbeddings; // [vocab, hidden]
+    private final TokenEmbedding wordEmbeddings; // [vocab, hidden]: a table, or the tied head's weights
     private final RotaryEmbedding rotary;
     private final Alibi alibi;
     private final List<Layer> layers = new ArrayList<>();
@@ -90,7 +91,7 @@ public final class FalconModel extends DecoderModel {
         this.config = c;
         float eps = c.layerNormEpsilon().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.activation());
-        this.wordEmbeddings = w.matrix("word_embeddings.weight");
+        NDArray embeddingTable = w.matrix("word_embeddings.weight");
         this.rotary = c.alibi() ? null : new RotaryEmbedding(c.headDim(), RotaryEmbedding.Layout.HALF,
                 RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.headDim(), c.maxPositionEmbeddings(), 0));
         this.alibi = c.alibi() ? new Alibi(manager, c.numAttentionHeads()) : null;
@@ -113,7 +114,8 @@ public final class FalconModel extends DecoderModel {
         }
         this.lnF = norm(w, "ln_f", eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = tied ? new Linear(wordEmbeddings, null) : w.linear("lm_head", false);
+        this.lmHead = tied ? new Linear(embeddingTable, null) : w.linear("lm_head", false);
+        this.wordEmbeddings = tied ? lmHead : Embeddings.table(embeddingTable);
     }
 
     private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {
@@ -126,7 +128,7 @@ public final class FalconModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = Embeddings.lookup(wordEmbeddings, input.inputIds()); // [batch, seq, hidden]
+        NDArray x = wordEmbeddings.lookup(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary != null ? rotary.at(manager, input.positionIds()) : null;
         NDArray bias = alibi != null ? alibi.bias(input.keyPositions()) : null; // [batch, heads, 1, total]
         for (int i = 0; i < layers.size(); i++) {

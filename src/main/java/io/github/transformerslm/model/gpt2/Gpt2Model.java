@@ -9,6 +9,7 @@ import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
@@ -34,7 +35,7 @@ public final class Gpt2Model extends DecoderModel {
     private record Block(Norms.Norm ln1, SelfAttention attn, Norms.Norm ln2, Mlp mlp) {}
 
     private final Gpt2Config config;
-    private final NDArray wte; // [vocab, hidden]
+    private final TokenEmbedding wte; // [vocab, hidden]: a table, or the tied head's weights
     private final NDArray wpe; // [positions, hidden]
     private final List<Block> blocks;
     private final Norms.Norm lnF;
@@ -46,7 +47,7 @@ public final class Gpt2Model extends DecoderModel {
         this.config = config;
         float eps = config.layerNormEpsilon().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(config.activationFunction());
-        this.wte = w.matrix("wte.weight");
+        NDArray embeddingTable = w.matrix("wte.weight");
         this.wpe = w.matrix("wpe.weight");
         this.blocks = new java.util.ArrayList<>();
         for (int i = 0; i < config.nLayer(); i++) {
@@ -63,7 +64,9 @@ public final class Gpt2Model extends DecoderModel {
                     new Mlp(w.conv1d(p + "mlp.c_fc"), w.conv1d(p + "mlp.c_proj"), act)));
         }
         this.lnF = Norms.layerNorm(w.vector("ln_f.weight"), w.vector("ln_f.bias"), eps);
-        this.lmHead = w.contains("lm_head.weight") ? w.linear("lm_head", false) : new Linear(wte, null);
+        boolean tiedHead = !w.contains("lm_head.weight");
+        this.lmHead = tiedHead ? new Linear(embeddingTable, null) : w.linear("lm_head", false);
+        this.wte = tiedHead ? lmHead : Embeddings.table(embeddingTable);
     }
 
     public static CausalLanguageModel load(JsonNode configJson, ModelWeights weights) {
@@ -73,7 +76,7 @@ public final class Gpt2Model extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = Embeddings.lookup(wte, input.inputIds()).add(Embeddings.lookup(wpe, input.positionIds())); // [batch, seq, hidden]
+        NDArray x = wte.lookup(input.inputIds()).add(Embeddings.lookup(wpe, input.positionIds())); // [batch, seq, hidden]
         for (int i = 0; i < blocks.size(); i++) {
             Block b = blocks.get(i);
             int layer = i;

@@ -12,6 +12,7 @@ import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
@@ -44,7 +45,7 @@ public final class GptNeoxModel extends DecoderModel {
     private record Layer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
 
     private final GptNeoxConfig config;
-    private final NDArray embedIn; // [vocab, hidden]
+    private final TokenEmbedding embedIn; // [vocab, hidden]: a table, or the tied head's weights
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
     private final Norms.Norm finalNorm;
@@ -57,7 +58,7 @@ public final class GptNeoxModel extends DecoderModel {
         this.config = c;
         float eps = c.layerNormEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
-        this.embedIn = w.matrix("gpt_neox.embed_in.weight");
+        NDArray embeddingTable = w.matrix("gpt_neox.embed_in.weight");
         this.rotary = new RotaryEmbedding(c.rotaryDim(), RotaryEmbedding.Layout.HALF,
                 RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.rotaryDim(), c.maxPositionEmbeddings(), 0));
         for (int i = 0; i < c.numHiddenLayers(); i++) {
@@ -73,7 +74,8 @@ public final class GptNeoxModel extends DecoderModel {
         this.finalNorm = Norms.layerNorm(w.vector("gpt_neox.final_layer_norm.weight"),
                 w.vector("gpt_neox.final_layer_norm.bias"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("embed_out.weight");
-        this.embedOut = tied ? new Linear(embedIn, null) : w.linear("embed_out", false);
+        this.embedOut = tied ? new Linear(embeddingTable, null) : w.linear("embed_out", false);
+        this.embedIn = tied ? embedOut : Embeddings.table(embeddingTable);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
@@ -82,7 +84,7 @@ public final class GptNeoxModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = Embeddings.lookup(embedIn, input.inputIds()); // [batch, seq, hidden]
+        NDArray x = embedIn.lookup(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);

@@ -8,6 +8,11 @@ import ai.djl.ndarray.types.DataType;
 public final class Embeddings {
     private Embeddings() {}
 
+    /** A table of its own: [rows, dim]. */
+    public static TokenEmbedding table(NDArray table) {
+        return ids -> lookup(table, ids);
+    }
+
     /** table: [rows, dim]; ids: [batch, seq] int64 → [batch, seq, dim] float32. */
     public static NDArray lookup(NDArray table, NDArray ids) {
         long b = ids.getShape().get(0);

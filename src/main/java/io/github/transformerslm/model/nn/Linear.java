@@ -8,35 +8,47 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * y = x·Wᵀ + b. W is held in one of two layouts: Hugging Face's {@code [out, in]} (through libtorch's
- * linear), the layout its half-precision GEMV is fast on, or {@code [in, out]} (through matMul), which
- * lets GPT-2's Conv1D weights serve float32 straight from the mapped file; {@link #inputMajor} builds it. Weights may be
- * float16 while activations stay float32: the input is cast to the weight's dtype and the result back to
- * float32, so norms, softmax and the residual stream never lose precision.
- *
- * <p>Large matrices are split by output rows across the {@link MatmulPool}'s threads: one libtorch GEMV
- * reads memory at a fraction of what the machine can, and decoding is bound by reading the weights.
- * The row blocks are views of the one weight tensor, so no memory is duplicated.
+ * y = x·Wᵀ + b, W given as Hugging Face's {@code [out, in]} or as {@code [in, out]} (GPT-2's Conv1D;
+ * {@link #inputMajor}). Where the {@link VectorKernels} can run (the Vector API on a CPU), W is packed once
+ * into column panels ({@link PanelWeights}) and every product, decoding and prefill, runs there; the
+ * arrays given are then closed. Elsewhere (a GPU, or no Vector API) libtorch multiplies W as given:
+ * large matrices split by output rows across the {@link MatmulPool}'s threads (views of the one tensor),
+ * float16 widened block by block for many rows. Weights may be float16 while activations stay float32,
+ * so norms, softmax and the residual stream never lose precision.
  */
-public final class Linear {
-    private final NDArray weight; // [out, in], or [in, out] when inputMajor
+public final class Linear implements TokenEmbedding {
+    private final NDArray weight; // [out, in], or [in, out] when inputMajor; null once packed for the kernels
     private final NDArray bias; // [out] or null
     private final boolean inputMajor;
+    private final long out;
     private final List<NDArray[]> parts; // blocks of outputs {weight view, bias view or null}, or null
-    private final VectorProduct kernel; // decoding products in Java, or null where unavailable
+    private final VectorProduct kernel; // products in Java over packed weights, or null where unavailable
     private final List<NDArray[]> halfBlocks; // float16 [out, in] on CPU: blocks widened one at a time, or null
 
-    /** W as {@code [out, in]}. */
+    /** W as {@code [out, in]}. The Linear takes the arrays over: they may be closed once packed. */
     public Linear(NDArray weight, NDArray bias) {
         this(weight, bias, false);
     }
 
     private Linear(NDArray weight, NDArray bias, boolean inputMajor) {
+        this.inputMajor = inputMajor;
+        this.out = weight.getShape().get(inputMajor ? 1 : 0);
+        this.kernel = VectorProduct.of(weight, bias, inputMajor);
+        if (kernel != null) {
+            // The panels hold the weights now: the checkpoint's arrays are released, so they are held once.
+            weight.close();
+            if (bias != null) {
+                bias.close();
+            }
+            this.weight = null;
+            this.bias = null;
+            this.parts = null;
+            this.halfBlocks = null;
+            return;
+        }
         this.weight = weight;
         this.bias = bias;
-        this.inputMajor = inputMajor;
         this.parts = split(MatmulPool.parallelism());
-        this.kernel = VectorProduct.of(weight, bias, inputMajor);
         this.halfBlocks = weight.getDataType() == DataType.FLOAT16 && !inputMajor
                 && weight.getDevice().equals(ai.djl.Device.cpu()) ? blocks(WIDENED_BLOCK_ELEMENTS) : null;
     }
@@ -89,7 +101,26 @@ public final class Linear {
     }
 
     public long outFeatures() {
-        return weight.getShape().get(inputMajor ? 1 : 0);
+        return out;
+    }
+
+    /**
+     * Rows of W as {@code [out, in]} for token ids: this product's weights read as the embedding table they
+     * are tied to (a language model head sharing the input embeddings). ids: [batch, seq] int64 →
+     * [batch, seq, in] float32.
+     */
+    @Override
+    public NDArray lookup(NDArray ids) {
+        if (inputMajor) {
+            throw new IllegalStateException("an input-major product is not an embedding table");
+        }
+        if (kernel == null) {
+            return Embeddings.lookup(weight, ids);
+        }
+        long[] tokens = ids.toType(DataType.INT64, false).toLongArray();
+        float[] rows = kernel.rows(tokens);
+        long[] dims = ids.getShape().getShape();
+        return HostCopies.write(ids.getManager(), rows, rows.length, new ai.djl.ndarray.types.Shape(dims[0], dims[1], rows.length / Math.max(1, tokens.length)));
     }
 
     /**
@@ -97,8 +128,7 @@ public final class Linear {
      * it; elsewhere libtorch applies it to the product.
      */
     public NDArray apply(NDArray x, ElementwiseActivation act) {
-        long rows = x.getShape().size() / x.getShape().getLastDimension();
-        if (kernel != null && rows <= VectorProduct.MAX_ROWS) {
+        if (kernel != null) {
             return kernel.apply(x, act);
         }
         return act.apply(apply(x));
@@ -106,10 +136,10 @@ public final class Linear {
 
     /** x: [..., in] float32 → [..., out] float32. */
     public NDArray apply(NDArray x) {
-        long rows = x.getShape().size() / x.getShape().getLastDimension();
-        if (kernel != null && rows <= VectorProduct.MAX_ROWS) {
+        if (kernel != null) {
             return kernel.apply(x, null);
         }
+        long rows = x.getShape().size() / x.getShape().getLastDimension();
         if (halfBlocks != null) {
             return widened(x);
         }

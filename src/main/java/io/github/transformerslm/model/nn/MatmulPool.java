@@ -74,9 +74,10 @@ public final class MatmulPool {
 
     /**
      * Runs {@code body} for blocks {@code 0..blocks-1}: block 0 on the calling thread, the others on the
-     * workers, and returns when all are done. A block's failure is rethrown here.
+     * workers, and returns when all are done. A block's failure is rethrown here. One caller at a time (the
+     * model thread decoding, a loader packing weights): the workers take one task each.
      */
-    static void run(int blocks, IntConsumer body) {
+    static synchronized void run(int blocks, IntConsumer body) {
         List<Worker> pool = workers;
         if (blocks - 1 > pool.size()) {
             throw new IllegalStateException(blocks + " blocks for " + (pool.size() + 1) + " threads");

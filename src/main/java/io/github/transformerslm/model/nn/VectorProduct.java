@@ -3,105 +3,77 @@ package io.github.transformerslm.model.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
- * One {@link Linear}'s product for a few token rows (decoding), computed by {@link VectorKernels} on the
- * {@link MatmulPool}'s threads straight from the weight's memory, which libtorch shares with us: no copy
- * of the weights is made. Outputs are split into one contiguous block per thread.
+ * One {@link Linear}'s product computed by {@link VectorKernels} on the {@link MatmulPool}'s threads, for any
+ * number of token rows (decoding and prefill), from the weights packed once in {@link PanelWeights}. The
+ * panels are split into one contiguous block per thread.
  */
 final class VectorProduct {
-    /** Up to this many rows the hand-written kernels beat libtorch on this machine kind (measured). */
+    /** Up to this many rows a product's arrays are kept for the next product (decoding); above, fresh ones. */
     static final int MAX_ROWS = 32;
 
     private static final boolean AVAILABLE = detect();
 
-    private final NDArray weight; // kept referenced: the buffers below view its memory
-    private final NDArray bias;
-    private final ByteBuffer w;
-    private final ByteBuffer b;
-    private final boolean half;
-    private final boolean biasHalf;
-    private final boolean inputMajor;
+    private final PanelWeights weights;
     private final int in;
     private final int out;
-    private final int[] bounds; // blocks of outputs (or of inputs when inputMajor): [bounds[k], bounds[k+1])
+    private final int[] bounds; // blocks of panels: [bounds[k], bounds[k+1])
 
     /**
-     * The arrays one product works in, reused by every product its calling thread runs: a forward pass
-     * runs its products one after another, and nothing keeps them once {@link #apply} returns. Fresh
+     * The arrays one decoding product works in, reused by every product its calling thread runs: a forward
+     * pass runs its products one after another, and nothing keeps them once {@link #apply} returns. Fresh
      * arrays per call (3 MB for a 16-row vocabulary projection) are garbage that a young collection
-     * running mid-step promotes into the old generation; arrays per product kept 24 MB of the Java heap
-     * for GPT-2 small at 16 rows, the largest product's alone (the vocabulary's) is 3 MB.
+     * running mid-step promotes into the old generation.
      */
     private static final class Workspace {
         float[] input = new float[0]; // [rows, in]
-        float[] interleaved = new float[0]; // [rows, in], float16 kernels' input order and scale
-        float[] unscale = new float[MAX_ROWS]; // [rows], float16 kernels' per-row factor
-        float[] output = new float[0]; // [rows, out]
-        float[][] partials = new float[0][]; // per input block: inputMajor partial sums [rows, out]
-
-        /** Partial sums for {@code blocks} input blocks of {@code size} each (the array may hold more). */
-        float[][] partials(int blocks, int size) {
-            if (partials.length < blocks) {
-                partials = java.util.Arrays.copyOf(partials, blocks);
-            }
-            for (int k = 0; k < blocks; k++) {
-                if (partials[k] == null || partials[k].length < size) {
-                    partials[k] = new float[size];
-                }
-            }
-            return partials;
-        }
+        float[] scaled = new float[0]; // [rows, in], the float16 kernels' input (scaledForHalf)
+        float[] unscale = new float[MAX_ROWS]; // [rows], the float16 kernels' per-row factor
+        float[] output = new float[0]; // [rows, panels·PANEL]
     }
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
 
-    private VectorProduct(NDArray weight, NDArray bias, boolean inputMajor, ByteBuffer w, ByteBuffer b) {
-        this.weight = weight;
-        this.bias = bias;
-        this.w = w;
-        this.b = b;
-        this.half = weight.getDataType() == DataType.FLOAT16;
-        this.biasHalf = bias != null && bias.getDataType() == DataType.FLOAT16;
-        this.inputMajor = inputMajor;
-        Shape s = weight.getShape();
-        this.in = (int) s.get(inputMajor ? 0 : 1);
-        this.out = (int) s.get(inputMajor ? 1 : 0);
+    private VectorProduct(PanelWeights weights) {
+        this.weights = weights;
+        this.in = weights.in;
+        this.out = weights.out;
         long size = (long) in * out;
-        // Output-major weights are split by outputs, input-major ones by inputs (each thread then streams
-        // whole contiguous rows; splitting their columns made two threads slower than one).
-        int extent = inputMajor ? in : out;
-        int ways = size < MatmulPool.MIN_SPLIT_ELEMENTS ? 1 : Math.min(MatmulPool.parallelism(), Math.max(1, extent / 64));
+        int ways = size < MatmulPool.MIN_SPLIT_ELEMENTS ? 1 : Math.max(1, Math.min(MatmulPool.parallelism(), weights.panels));
         this.bounds = new int[ways + 1];
-        // Block edges on multiples of 64: whole cache lines per thread.
-        int step = ((extent + ways - 1) / ways + 63) / 64 * 64;
         for (int k = 1; k <= ways; k++) {
-            bounds[k] = Math.min(extent, bounds[k - 1] + step);
+            bounds[k] = (int) ((long) weights.panels * k / ways);
         }
     }
 
-    /** The kernels for this weight, or null where they cannot serve it (no Vector API, dtype, size). */
+    /**
+     * Packs {@code weight} for the kernels, or returns null where they cannot serve it (no Vector API,
+     * dtype, device, size); the arguments are left as they are.
+     */
     static VectorProduct of(NDArray weight, NDArray bias, boolean inputMajor) {
         boolean served = AVAILABLE
                 && weight.getDevice().equals(ai.djl.Device.cpu()) // GPU weights stay with libtorch
                 && kernelType(weight)
-                && (!inputMajor || weight.getDataType() == DataType.FLOAT32) // float16 Conv1D is transposed at load
                 && (bias == null || kernelType(bias))
                 && weight.getShape().dimension() == 2
-                && weight.getShape().size() * 4 <= Integer.MAX_VALUE; // one ByteBuffer, int offsets
+                && Math.min(weight.getShape().get(0), weight.getShape().get(1)) >= 2
+                // one ByteBuffer and int offsets, with the last panel's padding
+                && (weight.getShape().size() + (long) VectorKernels.PANEL * weight.getShape().get(inputMajor ? 0 : 1)) * 4 <= Integer.MAX_VALUE;
         if (!served) {
             return null;
         }
-        // Weights are contiguous (ModelWeights makes them so): these are views of their memory, not copies.
+        PanelWeights packed = PanelWeights.pack(weight, bias, inputMajor, weight.getManager());
+        return packed == null ? null : new VectorProduct(packed);
+    }
 
-        ByteBuffer w = weight.toByteBuffer(true);
-        ByteBuffer b = bias == null ? null : bias.toByteBuffer(true);
-        if (!w.isDirect() || (b != null && !b.isDirect())) {
-            return null;
-        }
-        return new VectorProduct(weight, bias, inputMajor, w, b);
+    /** Output o's weights for token ids: [ids.length, in] float32 (an embedding table tied to this product). */
+    float[] rows(long[] ids) {
+        return weights.rows(ids);
+    }
+
+    int outFeatures() {
+        return out;
     }
 
     private static boolean kernelType(NDArray a) {
@@ -146,63 +118,41 @@ final class VectorProduct {
         return !vmInfo.contains("interpreted mode") && (!tieredCompilation || tieredStopAtLevel >= 4);
     }
 
-    /** x: [..., in] float32 with at most {@link #MAX_ROWS} rows → act([..., out]) float32 (act may be null). */
+    /** x: [..., in] float32 → act([..., out]) float32 (act may be null). */
     NDArray apply(NDArray x, ElementwiseActivation act) {
         Shape shape = x.getShape();
         int rows = (int) (shape.size() / in);
-        Workspace work = WORKSPACE.get();
-        float[] input = work.input = HostCopies.read(x, work.input, rows * in); // [rows, in]
-        float[] unscale = half ? work.unscale : null;
-        float[] kernelInput = half ? (work.interleaved = VectorKernels.halfInput(input, rows, in, work.interleaved, unscale)) : input;
-        if (work.output.length < rows * out) {
-            work.output = new float[rows * out];
+        int stride = weights.panels * VectorKernels.PANEL; // y's row: every panel's columns, the padding too
+        boolean reuse = rows <= MAX_ROWS;
+        Workspace work = reuse ? WORKSPACE.get() : new Workspace();
+        float[] input = work.input = HostCopies.read(x, reuse ? work.input : null, rows * in); // [rows, in]
+        float[] unscale = weights.half ? (rows <= work.unscale.length ? work.unscale : new float[rows]) : null;
+        float[] kernelInput = weights.half ? (work.scaled = VectorKernels.scaledForHalf(input, rows, in, work.scaled, unscale)) : input;
+        if (work.output.length < rows * stride) {
+            work.output = new float[rows * stride];
         }
-        float[] y = work.output; // [rows, out]; every element is assigned below
+        float[] y = work.output; // [rows, stride]; every element up to rows·stride is assigned below
         int ways = bounds.length - 1;
-        float[][] partials = inputMajor ? work.partials(ways, rows * out) : null;
-        MatmulPool.run(ways, block -> compute(block, kernelInput, unscale, rows, y, partials, act));
-        if (inputMajor) {
-            // Partial sums are added by column blocks, one per thread, the activation applied there too.
-            MatmulPool.run(ways, block -> sumPartials(rows, y, partials, ways, columnEdge(block, ways), columnEdge(block + 1, ways), act));
+        MatmulPool.run(ways, block -> compute(block, kernelInput, unscale, rows, y, stride, act));
+        if (stride != out) {
+            for (int r = 1; r < rows; r++) { // drop the padding columns: [rows, stride] -> [rows, out]
+                System.arraycopy(y, r * stride, y, r * out, out);
+            }
         }
         long[] dims = shape.getShape().clone();
         dims[dims.length - 1] = out;
         return HostCopies.write(x.getManager(), y, rows * out, new Shape(dims)); // [..., out]
     }
 
-    private void compute(int block, float[] x, float[] unscale, int rows, float[] y, float[][] partials, ElementwiseActivation act) {
-        int from = bounds[block];
-        int to = bounds[block + 1];
-        if (inputMajor) {
-            VectorKernels.inputMajor(w, in, out, x, rows, partials[block], from, to);
-        } else {
-            VectorKernels.outputMajor(w, half, b, biasHalf, in, out, x, unscale, rows, y, from, to);
-            if (act != null) {
-                for (int r = 0; r < rows; r++) {
-                    act.applyInPlace(y, r * out + from, r * out + to);
-                }
-            }
-        }
-    }
-
-    /** Column k of {@code ways} equal blocks of the outputs, on a multiple of 16. */
-    private int columnEdge(int k, int ways) {
-        return k == ways ? out : (int) ((long) out * k / ways) / 16 * 16;
-    }
-
-    /** y[:, from:to] = act(Σ partial sums of the input blocks, in block order, + b). */
-    private void sumPartials(int rows, float[] y, float[][] partials, int blocks, int from, int to, ElementwiseActivation act) {
-        for (int r = 0; r < rows; r++) {
-            for (int o = from; o < to; o++) {
-                int at = r * out + o;
-                float s = partials[0][at];
-                for (int k = 1; k < blocks; k++) {
-                    s += partials[k][at];
-                }
-                y[at] = s + VectorKernels.biasAt(b, biasHalf, o);
-            }
-            if (act != null) {
-                act.applyInPlace(y, r * out + from, r * out + to);
+    private void compute(int block, float[] x, float[] unscale, int rows, float[] y, int stride, ElementwiseActivation act) {
+        int p0 = bounds[block];
+        int p1 = bounds[block + 1];
+        VectorKernels.multiply(weights.w, weights.half, weights.bias, in, x, unscale, rows, y, stride, p0, p1);
+        if (act != null) {
+            int from = p0 * VectorKernels.PANEL;
+            int to = Math.min(out, p1 * VectorKernels.PANEL);
+            for (int r = 0; r < rows; r++) {
+                act.applyInPlace(y, r * stride + from, r * stride + to);
             }
         }
     }

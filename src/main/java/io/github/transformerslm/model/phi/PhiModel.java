@@ -11,6 +11,7 @@ import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.SelfAttention;
@@ -31,7 +32,7 @@ public final class PhiModel extends DecoderModel {
 
     private record Layer(Norms.Norm norm, SelfAttention attn, Mlp mlp) {}
 
-    private final NDArray embedTokens; // [vocab, hidden]
+    private final TokenEmbedding embedTokens; // [vocab, hidden]: a table, or the tied head's weights
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
     private final Norms.Norm finalNorm;
@@ -46,7 +47,7 @@ public final class PhiModel extends DecoderModel {
         }
         float eps = c.layerNormEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
-        this.embedTokens = w.matrix("model.embed_tokens.weight");
+        NDArray embeddingTable = w.matrix("model.embed_tokens.weight");
         this.rotary = new RotaryEmbedding(c.rotaryDim(), RotaryEmbedding.Layout.HALF,
                 RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.rotaryDim(), c.maxPositionEmbeddings(), 0));
         for (int i = 0; i < c.numHiddenLayers(); i++) {
@@ -61,8 +62,8 @@ public final class PhiModel extends DecoderModel {
         this.finalNorm = Norms.layerNorm(w.vector("model.final_layernorm.weight"),
                 w.vector("model.final_layernorm.bias"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = tied ? new Linear(embedTokens, w.optionalBias("lm_head.bias"))
-                : w.linear("lm_head", w.contains("lm_head.bias"));
+        this.lmHead = tied ? new Linear(embeddingTable, w.optionalBias("lm_head.bias")) : w.linear("lm_head", w.contains("lm_head.bias"));
+        this.embedTokens = tied ? lmHead : Embeddings.table(embeddingTable);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
@@ -71,7 +72,7 @@ public final class PhiModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = Embeddings.lookup(embedTokens, input.inputIds()); // [batch, seq, hidden]
+        NDArray x = embedTokens.lookup(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);

@@ -12,6 +12,7 @@ import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
@@ -52,7 +53,7 @@ public final class Phi3Model extends DecoderModel {
 
     private record Layer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
 
-    private final NDArray embedTokens; // [vocab, hidden]
+    private final TokenEmbedding embedTokens; // [vocab, hidden]: a table, or the tied head's weights
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
     private final Norms.Norm norm;
@@ -64,7 +65,7 @@ public final class Phi3Model extends DecoderModel {
                 new CacheShape(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim()));
         float eps = c.rmsNormEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
-        this.embedTokens = w.matrix("model.embed_tokens.weight");
+        NDArray embeddingTable = w.matrix("model.embed_tokens.weight");
         this.rotary = new RotaryEmbedding(c.headDim(), RotaryEmbedding.Layout.HALF, RopeScaling.fromConfig(
                 c.ropeScaling(), c.ropeTheta(), c.headDim(), c.maxPositionEmbeddings(), c.originalMaxPositionEmbeddings()));
         for (int i = 0; i < c.numHiddenLayers(); i++) {
@@ -79,7 +80,8 @@ public final class Phi3Model extends DecoderModel {
         }
         this.norm = Norms.rmsNorm(w.vector("model.norm.weight"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = tied ? new Linear(embedTokens, null) : w.linear("lm_head", false);
+        this.lmHead = tied ? new Linear(embeddingTable, null) : w.linear("lm_head", false);
+        this.embedTokens = tied ? lmHead : Embeddings.table(embeddingTable);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
@@ -88,7 +90,7 @@ public final class Phi3Model extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = Embeddings.lookup(embedTokens, input.inputIds()); // [batch, seq, hidden]
+        NDArray x = embedTokens.lookup(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);

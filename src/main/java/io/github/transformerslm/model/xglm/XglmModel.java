@@ -13,6 +13,7 @@ import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.SelfAttention;
@@ -32,7 +33,7 @@ public final class XglmModel extends DecoderModel {
 
     private record Layer(Norms.Norm attnNorm, SelfAttention attn, Norms.Norm finalNorm, Mlp mlp) {}
 
-    private final NDArray embedTokens; // [vocab, hidden]
+    private final TokenEmbedding embedTokens; // [vocab, hidden]: a table, or the tied head's weights
     private final NDArray positions; // [maxPositions + offset, hidden]
     private final float embedScale;
     private final List<Layer> layers = new ArrayList<>();
@@ -43,7 +44,7 @@ public final class XglmModel extends DecoderModel {
         super(w, new ModelShape("xglm", c.vocabSize(), c.maxPositionEmbeddings(), c.numLayers(), w.parameterCount()),
                 new CacheShape(c.numLayers(), c.attentionHeads(), c.headDim()));
         UnaryOperator<NDArray> act = Activations.byName(c.activationFunction());
-        this.embedTokens = w.matrix("model.embed_tokens.weight");
+        NDArray embeddingTable = w.matrix("model.embed_tokens.weight");
         this.positions = sinusoids(manager, c.maxPositionEmbeddings() + POSITION_OFFSET, c.dModel(), c.padTokenId());
         this.embedScale = c.scaleEmbedding() ? (float) Math.sqrt(c.dModel()) : 1f;
         float eps = 1e-5f;
@@ -57,7 +58,9 @@ public final class XglmModel extends DecoderModel {
                     new Mlp(w.linear(p + "fc1", true), w.linear(p + "fc2", true), act)));
         }
         this.layerNorm = norm(w, "model.layer_norm", eps);
-        this.lmHead = w.contains("lm_head.weight") ? w.linear("lm_head", false) : new Linear(embedTokens, null);
+        boolean tiedHead = !w.contains("lm_head.weight");
+        this.lmHead = tiedHead ? new Linear(embeddingTable, null) : w.linear("lm_head", false);
+        this.embedTokens = tiedHead ? lmHead : Embeddings.table(embeddingTable);
     }
 
     /** fairseq's table: [sin | cos] of pos · 10000^(-i / (half - 1)), the padding row zeroed. */
@@ -89,7 +92,7 @@ public final class XglmModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = Embeddings.lookup(embedTokens, input.inputIds()).mul(embedScale)
+        NDArray x = embedTokens.lookup(input.inputIds()).mul(embedScale)
                 .add(Embeddings.lookup(positions, input.positionIds().add(POSITION_OFFSET))); // [batch, seq, hidden]
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);

@@ -122,6 +122,11 @@ class VectorKernelsTest {
         "771, 1001, 1, FLOAT32, false, true, 1",
         "771, 1001, 2, FLOAT16, false, true, 1",
         "768, 1003, 3, FLOAT32, false, false, 2",
+        // float16 packed from GPT-2's [in, out] layout; prefill-sized products (fresh arrays, many groups)
+        "771, 1000, 5, FLOAT16, true, true, 2",
+        "771, 1003, 70, FLOAT16, true, true, 2",
+        "768, 1003, 70, FLOAT32, false, true, 2",
+        "771, 1000, 70, FLOAT32, true, false, 1",
     })
     void matchesLibtorch(int in, int out, int rows, DataType dtype, boolean inputMajor, boolean withBias, int split) {
         MatmulPool.configure(split);
@@ -129,13 +134,12 @@ class VectorKernelsTest {
             NDArray w = m.randomNormal(0, 0.05f, new Shape(out, in), DataType.FLOAT32).toType(dtype, false);
             NDArray b = withBias ? m.randomNormal(0, 0.5f, new Shape(out), DataType.FLOAT32).toType(dtype, false) : null;
             NDArray x = m.randomNormal(new Shape(1, rows, in)); // [batch, seq, in]
-            NDArray stored = inputMajor ? w.transpose().reshape(-1).reshape(in, out) : w; // contiguous [in, out]
-            Linear linear = inputMajor ? Linear.inputMajor(stored, b) : new Linear(stored, b);
-
             NDArray expected = x.matMul(w.toType(DataType.FLOAT32, false).transpose()); // [1, rows, out]
             if (b != null) {
                 expected = expected.add(b.toType(DataType.FLOAT32, false));
             }
+            NDArray stored = inputMajor ? w.transpose().reshape(-1).reshape(in, out) : w; // contiguous [in, out]
+            Linear linear = inputMajor ? Linear.inputMajor(stored, b) : new Linear(stored, b); // takes the arrays over
             NDArray actual = linear.apply(x);
 
             assertThat(actual.getShape()).isEqualTo(new Shape(1, rows, out));
@@ -155,6 +159,7 @@ class VectorKernelsTest {
         // odd one last, and the batch kernels must add them in that order too; 1000 columns take every tile
         "FLOAT32, true, 801, 1501",
         "FLOAT32, true, 801, 1000",
+        "FLOAT16, true, 801, 1003",
     })
     void aRowGetsTheSameBitsAloneAsInABatch(DataType dtype, boolean inputMajor, int in, int out) {
         MatmulPool.configure(2);
@@ -177,6 +182,36 @@ class VectorKernelsTest {
             assertThat(three).as("rows 0 to 2 together").containsExactly(java.util.Arrays.copyOf(batch, 3 * out));
             float[] six = linear.apply(x.get(new NDIndex("0:6"))).toFloatArray(); // a group of four and two past it
             assertThat(six).as("rows 0 to 5 together").containsExactly(java.util.Arrays.copyOf(batch, 6 * out));
+            // A prompt's rows in prefill (more rows than decoding keeps arrays for) get the same bits too.
+            NDArray once = x.reshape(1, rows, in);
+            NDArray prompt = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(once, once, once, once, once, once), 1); // [1, 78, in]
+            float[] prefill = linear.apply(prompt).toFloatArray();
+            assertThat(java.util.Arrays.copyOfRange(prefill, 65 * out, 78 * out)).as("rows 65 to 77 of a prompt").containsExactly(batch);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"FLOAT32", "FLOAT16"})
+    void aTiedHeadServesAsTheEmbeddingTableAndHoldsTheWeightsOnce(DataType dtype) {
+        MatmulPool.configure(2);
+        try (NDManager m = manager.newSubManager()) {
+            int vocab = 1003; // the last panel is padded
+            int hidden = 771;
+            NDArray table = m.randomNormal(0, 0.5f, new Shape(vocab, hidden), DataType.FLOAT32).toType(dtype, false);
+            float[] stored = table.toType(DataType.FLOAT32, false).toFloatArray();
+            Linear head = new Linear(table, null);
+            assertThat(table.isReleased()).as("the checkpoint's array, once packed").isTrue();
+
+            NDArray ids = m.create(new long[] {0, 1002, 31, 32, 33, 517}, new Shape(2, 3));
+            float[] rows = head.lookup(ids).toFloatArray();
+
+            assertThat(head.lookup(ids).getShape()).isEqualTo(new Shape(2, 3, hidden));
+            long[] tokens = ids.toLongArray();
+            for (int t = 0; t < tokens.length; t++) {
+                int token = (int) tokens[t];
+                assertThat(java.util.Arrays.copyOfRange(rows, t * hidden, (t + 1) * hidden)).as("token %d", token)
+                        .containsExactly(java.util.Arrays.copyOfRange(stored, token * hidden, (token + 1) * hidden));
+            }
         }
     }
 
@@ -189,12 +224,12 @@ class VectorKernelsTest {
             int in = 771;
             int out = 1000;
             NDArray w = m.randomNormal(0, 0.05f, new Shape(out, in), DataType.FLOAT32).toType(DataType.FLOAT16, false);
-            Linear linear = new Linear(w, null);
             int rows = 9;
             NDArray x = m.randomNormal(new Shape(rows, 1, in)); // [rows, 1, in]
             NDArray scales = m.create(new float[] {1, 3e5f, 1, 1, 65536, 1, 2e9f, 1, 1}).reshape(rows, 1, 1);
             x = x.mul(scales);
             NDArray expected = x.matMul(w.toType(DataType.FLOAT32, false).transpose()); // [rows, 1, out]
+            Linear linear = new Linear(w, null);
 
             NDArray actual = linear.apply(x);
 

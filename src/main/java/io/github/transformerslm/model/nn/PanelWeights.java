@@ -1,0 +1,144 @@
+package io.github.transformerslm.model.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.ShortBuffer;
+
+/**
+ * A weight matrix packed for {@link VectorKernels}: {@code panels} blocks of {@link VectorKernels#PANEL}
+ * output columns, each holding its columns for every input, input after input ({@code [panels, in, PANEL]}),
+ * so that a product streams each block from start to end. The last block is padded with zero columns.
+ * float16 panels interleave each input's two vectors of columns, so that one int load widens into both
+ * ({@code [panels, in, PANEL/2, 2]}: column j &lt; PANEL/2 at 2j, column PANEL/2 + j at 2j + 1).
+ *
+ * <p>Packed once at load into an array of libtorch's; the checkpoint's array is then released, so the
+ * weights are held once.
+ */
+final class PanelWeights {
+    private final NDArray packed; // [panels, in, PANEL] (float16: [panels, in, PANEL/2, 2]); kept referenced: w views it
+    final ByteBuffer w;
+    final boolean half;
+    final int in;
+    final int out;
+    final int panels;
+    /** One float per panel column, zero past {@code out} and where the layer has no bias. */
+    final float[] bias;
+
+    private PanelWeights(NDArray packed, boolean half, int in, int out, int panels, float[] bias) {
+        this.packed = packed;
+        this.w = packed.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+        this.half = half;
+        this.in = in;
+        this.out = out;
+        this.panels = panels;
+        this.bias = bias;
+    }
+
+    /**
+     * Packs {@code weight} ({@code [out, in]}, or {@code [in, out]} when inputMajor; float32 or float16)
+     * into panels owned by {@code manager}, or returns null where libtorch gives no view of an array's
+     * memory. The arguments are left as they are.
+     */
+    static PanelWeights pack(NDArray weight, NDArray bias, boolean inputMajor, NDManager manager) {
+        int in = (int) weight.getShape().get(inputMajor ? 0 : 1);
+        int out = (int) weight.getShape().get(inputMajor ? 1 : 0);
+        int width = VectorKernels.PANEL;
+        int panels = (out + width - 1) / width;
+        int padded = panels * width;
+        boolean half = weight.getDataType() == DataType.FLOAT16;
+        // Copied in Java, block by block on the pool's threads: libtorch's permuting copy of the same layout
+        // took GPT-2 small's load from 0.3 to 1.4 s.
+        NDArray packed = manager.create(new Shape(panels, in, width), weight.getDataType()); // uninitialized
+        ByteBuffer source = weight.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN); // a view where contiguous
+        ByteBuffer target = packed.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+        if (!target.isDirect()) { // a copy, not libtorch's memory: nothing written there would reach the array
+            packed.close();
+            return null;
+        }
+        int ways = Math.max(1, Math.min(MatmulPool.parallelism(), panels));
+        MatmulPool.run(ways, k -> copy(source, target, half, inputMajor, in, out,
+                (int) ((long) panels * k / ways), (int) ((long) panels * (k + 1) / ways)));
+        float[] b = new float[padded];
+        if (bias != null) {
+            try (NDArray widened = bias.toType(DataType.FLOAT32, true)) {
+                System.arraycopy(widened.toFloatArray(), 0, b, 0, out);
+            }
+        }
+        return new PanelWeights(packed, half, in, out, panels, b);
+    }
+
+    /**
+     * Panels [p0, p1) of W (source, as stored) into target, zeros in the padding columns. Moved as shorts
+     * (a float32 is two), each panel assembled in a Java array between bulk reads and one bulk write:
+     * element by element through the buffers, GPT-2 small's first load took 1.9 s, most of it before the
+     * loop was compiled.
+     */
+    private static void copy(ByteBuffer source, ByteBuffer target, boolean half, boolean inputMajor, int in, int out,
+            int p0, int p1) {
+        int width = VectorKernels.PANEL;
+        int es = half ? 1 : 2; // shorts per element
+        ShortBuffer from = source.asShortBuffer();
+        ShortBuffer to = target.asShortBuffer();
+        short[] panel = new short[in * width * es]; // [in, PANEL] elements
+        short[] line = new short[(inputMajor ? width : in) * es];
+        int[] slot = new int[width]; // where column j lies among an input's PANEL elements
+        for (int j = 0; j < width; j++) {
+            slot[j] = half ? (j < width / 2 ? 2 * j : 2 * (j - width / 2) + 1) : j;
+        }
+        for (int p = p0; p < p1; p++) {
+            int columns = Math.min(width, out - p * width);
+            if (columns < width) {
+                java.util.Arrays.fill(panel, (short) 0);
+            }
+            if (inputMajor && !half) { // a row of W is an input: its columns of this panel are adjacent, in order
+                for (int k = 0; k < in; k++) {
+                    from.get((k * out + p * width) * es, panel, k * width * es, columns * es);
+                }
+            } else if (inputMajor) {
+                for (int k = 0; k < in; k++) {
+                    from.get((k * out + p * width) * es, line, 0, columns * es);
+                    for (int j = 0; j < columns; j++) {
+                        for (int e = 0; e < es; e++) {
+                            panel[(k * width + slot[j]) * es + e] = line[j * es + e];
+                        }
+                    }
+                }
+            } else { // a row of W is an output: one of this panel's columns
+                for (int j = 0; j < columns; j++) {
+                    from.get((p * width + j) * in * es, line, 0, in * es);
+                    int at = slot[j] * es;
+                    if (half) {
+                        for (int k = 0; k < in; k++) {
+                            panel[k * width + at] = line[k];
+                        }
+                    } else {
+                        for (int k = 0; k < in; k++) {
+                            panel[2 * k * width + at] = line[2 * k];
+                            panel[2 * k * width + at + 1] = line[2 * k + 1];
+                        }
+                    }
+                }
+            }
+            to.put(p * in * width * es, panel, 0, panel.length);
+        }
+    }
+
+    /** The weights of outputs {@code ids} (rows of W as {@code [out, in]}) as float32: [ids.length, in]. */
+    float[] rows(long[] ids) {
+        float[] rows = new float[ids.length * in];
+        for (int t = 0; t < ids.length; t++) {
+            if (ids[t] < 0 || ids[t] >= out) {
+                throw new IndexOutOfBoundsException("row " + ids[t] + " of " + out);
+            }
+            int o = (int) ids[t];
+            for (int i = 0; i < in; i++) {
+                rows[t * in + i] = VectorKernels.weight(w, half, in, o, i);
+            }
+        }
+        return rows;
+    }
+}
