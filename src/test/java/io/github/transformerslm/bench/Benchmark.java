@@ -112,6 +112,11 @@ public final class Benchmark {
     }
 
     static void run(String name, Path dir, DataType dtype, double bandwidth, double gflops) {
+        // Building the models left gigabytes of garbage in this JVM's heap; with it resident, first touching
+        // fresh pages costs more on this VM (a load harness: 0.70 s alone, 1.87 s beside a 3 GB pre-touched
+        // heap), and the load below writes every weight into fresh memory. A collection first, as a service
+        // starts from a small heap.
+        System.gc();
         long start = System.nanoTime();
         try (LoadedModel model = ModelLoader.load(dir, dtype)) {
             double loadMs = (System.nanoTime() - start) / 1e6;
