@@ -15,7 +15,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param additionalEosTokens ADDITIONAL_EOS_TOKENS: comma-separated strings that end a generation
  * @param language LANGUAGE: EN or RU, picks Dream's speaker names
  * @param threads TORCH_THREADS: libtorch intra-op threads for prefill; 0 means one per available core
- * @param matmulSplit MATMUL_SPLIT: row blocks a decode-step matrix product is split into, one per core
+ * @param matmulSplit MATMUL_SPLIT: blocks a matrix product is split into, one thread each
  *     (0: one per available core; 1: off)
  * @param maxNewTokens MAX_NEW_TOKENS: the most new tokens a request may ask for
  * @param maxReturnSequences MAX_RETURN_SEQUENCES: the most sequences per prompt

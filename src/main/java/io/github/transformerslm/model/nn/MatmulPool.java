@@ -21,8 +21,9 @@ public final class MatmulPool {
     /** Below this many weights a product is too small to be worth a thread hand-off. */
     static final long MIN_SPLIT_ELEMENTS = 256L * 1024;
     /**
-     * Products with more input rows than this are compute-bound (prefill): they run whole, on libtorch's
-     * own threads, rather than split into memory-bound row blocks.
+     * A forward pass over more rows than this is a prefill: libtorch's own operations (attention, norms) get
+     * every core. Where the vector kernels are unavailable, its products with more rows also run whole on
+     * libtorch's threads rather than split into memory-bound row blocks.
      */
     static final long MAX_SPLIT_ROWS = 64;
     /** How long an idle worker keeps polling for the next block before it parks. */
