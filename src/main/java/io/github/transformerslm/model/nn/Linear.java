@@ -118,9 +118,9 @@ public final class Linear implements TokenEmbedding {
             return Embeddings.lookup(weight, ids);
         }
         long[] tokens = ids.toType(DataType.INT64, false).toLongArray();
-        float[] rows = kernel.rows(tokens);
+        float[] rows = kernel.rows(tokens); // [tokens, in]
         long[] dims = ids.getShape().getShape();
-        return HostCopies.write(ids.getManager(), rows, rows.length, new ai.djl.ndarray.types.Shape(dims[0], dims[1], rows.length / Math.max(1, tokens.length)));
+        return HostCopies.write(ids.getManager(), rows, rows.length, new ai.djl.ndarray.types.Shape(dims[0], dims[1], kernel.inFeatures()));
     }
 
     /**

@@ -19,7 +19,7 @@ import java.nio.ShortBuffer;
  * weights are held once.
  */
 final class PanelWeights {
-    private final NDArray packed; // [panels, in, PANEL] (float16: [panels, in, PANEL/2, 2]); kept referenced: w views it
+    private final NDArray packed; // [panels, in, PANEL] elements, float16 interleaved as above; kept referenced: w views it
     final ByteBuffer w;
     final boolean half;
     final int in;
@@ -28,9 +28,9 @@ final class PanelWeights {
     /** One float per panel column, zero past {@code out} and where the layer has no bias. */
     final float[] bias;
 
-    private PanelWeights(NDArray packed, boolean half, int in, int out, int panels, float[] bias) {
+    private PanelWeights(NDArray packed, ByteBuffer w, boolean half, int in, int out, int panels, float[] bias) {
         this.packed = packed;
-        this.w = packed.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+        this.w = w;
         this.half = half;
         this.in = in;
         this.out = out;
@@ -74,7 +74,7 @@ final class PanelWeights {
                 System.arraycopy(widened.toFloatArray(), 0, b, 0, out);
             }
         }
-        return new PanelWeights(packed, half, in, out, panels, b);
+        return new PanelWeights(packed, target, half, in, out, panels, b);
     }
 
     /** Panels per piece of the packing work. */

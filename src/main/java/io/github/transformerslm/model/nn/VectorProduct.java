@@ -72,8 +72,8 @@ final class VectorProduct {
         return weights.rows(ids);
     }
 
-    int outFeatures() {
-        return out;
+    int inFeatures() {
+        return in;
     }
 
     private static boolean kernelType(NDArray a) {
