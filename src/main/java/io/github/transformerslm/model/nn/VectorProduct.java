@@ -3,6 +3,9 @@ package io.github.transformerslm.model.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /**
  * One {@link Linear}'s product computed by {@link VectorKernels} on the {@link MatmulPool}'s threads, for any
@@ -10,8 +13,12 @@ import ai.djl.ndarray.types.Shape;
  * panels are split into one contiguous block per thread.
  */
 final class VectorProduct {
-    /** Up to this many rows a product's arrays are kept for the next product (decoding); above, fresh ones. */
-    static final int MAX_ROWS = 32;
+    /**
+     * Token rows one pass of a product takes: a prompt's rows go through in chunks of this many, so the
+     * arrays a thread keeps stay small (their panels are then read once per chunk: a multiple of the
+     * kernels' group, large enough that this costs less than the multiply-adds).
+     */
+    static final int CHUNK_ROWS = 64;
 
     private static final boolean AVAILABLE = detect();
 
@@ -21,7 +28,7 @@ final class VectorProduct {
     private final int[] bounds; // blocks of panels: [bounds[k], bounds[k+1])
 
     /**
-     * The arrays one decoding product works in, reused by every product its calling thread runs: a forward
+     * The arrays a product works in, reused by every product its calling thread runs: a forward
      * pass runs its products one after another, and nothing keeps them once {@link #apply} returns. Fresh
      * arrays per call (3 MB for a 16-row vocabulary projection) are garbage that a young collection
      * running mid-step promotes into the old generation.
@@ -29,7 +36,7 @@ final class VectorProduct {
     private static final class Workspace {
         float[] input = new float[0]; // [rows, in]
         float[] scaled = new float[0]; // [rows, in], the float16 kernels' input (scaledForHalf)
-        float[] unscale = new float[MAX_ROWS]; // [rows], the float16 kernels' per-row factor
+        float[] unscale = new float[CHUNK_ROWS]; // [rows], the float16 kernels' per-row factor
         float[] output = new float[0]; // [rows, panels·PANEL]
     }
 
@@ -122,11 +129,45 @@ final class VectorProduct {
     NDArray apply(NDArray x, ElementwiseActivation act) {
         Shape shape = x.getShape();
         int rows = (int) (shape.size() / in);
+        long[] dims = shape.getShape().clone();
+        dims[dims.length - 1] = out;
+        Workspace work = WORKSPACE.get();
+        if (rows <= CHUNK_ROWS) {
+            work.input = HostCopies.read(x, work.input, rows * in); // [rows, in]
+            multiply(work, rows, act);
+            return HostCopies.write(x.getManager(), work.output, rows * out, new Shape(dims)); // [..., out]
+        }
+        // A prompt (prefill) goes through the same arrays CHUNK_ROWS rows at a time, straight from x's memory
+        // into the result's: whole prompts as fresh Java arrays (megabytes a product) were garbage that young
+        // collections promoted while a product still held it, and the old generation grew with every prefill.
+        NDArray x32 = x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+        NDArray y = x.getManager().create(new Shape(dims), DataType.FLOAT32); // [..., out], uninitialised
+        ByteBuffer yMemory = y.toByteBuffer(true);
+        if (!yMemory.isDirect()) { // not a view: write the whole product at once instead
+            y.close();
+            work.input = HostCopies.read(x32, work.input, rows * in);
+            multiply(work, rows, act);
+            return HostCopies.write(x.getManager(), work.output, rows * out, new Shape(dims));
+        }
+        FloatBuffer source = x32.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer(); // [rows, in]
+        FloatBuffer target = yMemory.order(ByteOrder.nativeOrder()).asFloatBuffer(); // [rows, out]
+        if (work.input.length < CHUNK_ROWS * in) {
+            work.input = new float[CHUNK_ROWS * in];
+        }
+        for (int r0 = 0; r0 < rows; r0 += CHUNK_ROWS) {
+            int n = Math.min(CHUNK_ROWS, rows - r0);
+            source.get(r0 * in, work.input, 0, n * in);
+            multiply(work, n, act);
+            target.put(r0 * out, work.output, 0, n * out);
+        }
+        return y;
+    }
+
+    /** work.output[0, rows·out) = act(work.input[0, rows·in) · W + b). */
+    private void multiply(Workspace work, int rows, ElementwiseActivation act) {
+        float[] input = work.input;
         int stride = weights.panels * VectorKernels.PANEL; // y's row: every panel's columns, the padding too
-        boolean reuse = rows <= MAX_ROWS;
-        Workspace work = reuse ? WORKSPACE.get() : new Workspace();
-        float[] input = work.input = HostCopies.read(x, reuse ? work.input : null, rows * in); // [rows, in]
-        float[] unscale = weights.half ? (rows <= work.unscale.length ? work.unscale : new float[rows]) : null;
+        float[] unscale = weights.half ? (rows <= work.unscale.length ? work.unscale : (work.unscale = new float[rows])) : null;
         float[] kernelInput = weights.half ? (work.scaled = VectorKernels.scaledForHalf(input, rows, in, work.scaled, unscale)) : input;
         if (work.output.length < rows * stride) {
             work.output = new float[rows * stride];
@@ -139,9 +180,6 @@ final class VectorProduct {
                 System.arraycopy(y, r * stride, y, r * out, out);
             }
         }
-        long[] dims = shape.getShape().clone();
-        dims[dims.length - 1] = out;
-        return HostCopies.write(x.getManager(), y, rows * out, new Shape(dims)); // [..., out]
     }
 
     private void compute(int block, float[] x, float[] unscale, int rows, float[] y, int stride, ElementwiseActivation act) {
