@@ -15,13 +15,14 @@ import jdk.incubator.vector.VectorSpecies;
  * memory and computing overlap; read row by row from the checkpoint's layouts they had alternated.
  * Measured on this machine kind, a GPT-2-small-shaped step's layer products alone, two threads: batch 8
  * 13.3-16.0 → 7.4-7.9 ms, batch 1 7.2-12.5 → 7.0-7.6 ms, and 512 prefill rows 330-350 GFLOPS against
- * libtorch's 200-210 with its own packed GEMM (weights in random order, a standalone harness over these
- * loops and the previous kernels, alternated).
+ * libtorch's 200-210 with its own packed GEMM (random weights; a standalone harness over these loops and
+ * the previous kernels, alternated in one process).
  *
  * <p>One pass over a panel serves a group of {@link #GROUP} token rows from registers (two vectors of
  * columns each); a single token row takes four panels at once instead, for four independent chains of
  * multiply-adds. Every output is one lane of one accumulator that adds the inputs in order, whatever the
- * grouping, so a sequence gets bit-identical logits alone or inside a batch, and in prefill or decoding.
+ * grouping, so a token row's product has the same bits alone, inside a batch or among a prompt's rows, and a
+ * sequence gets bit-identical logits alone or inside a batch.
  *
  * <p>Java 17 boxes a vector handed to a method it does not inline, or one that may come from either of two
  * branches: the kernels are written out per dtype and group size accordingly.
@@ -210,8 +211,8 @@ final class VectorKernels {
             }
             return;
         }
-        // Each panel once for every group of rows: its weights (in·PANEL·4 bytes: 192 KB for 768 inputs at
-        // AVX-512 width) come from memory for the first group and from the core's cache for the others.
+        // Each panel once for every group of rows: its weights (in·PANEL·4 bytes: 96 KB for 768 float32
+        // inputs at AVX-512 width) come from memory for the first group and from the core's cache for the others.
         for (int p = p0; p < p1; p++) {
             for (int r = 0; r < rows; r += GROUP) {
                 if (GROUP == 8) {
