@@ -97,8 +97,8 @@ public final class ModelWeights {
     }
 
     /**
-     * A projection stored as {@code [out, in]} (nn.Linear), used as stored: zero-copy from the mapped file
-     * when the dtypes match. (Transposing these to {@code [in, out]} was measured slower overall.)
+     * A projection stored as {@code [out, in]} (nn.Linear): packed for the vector kernels where they run,
+     * else used as stored by libtorch (zero-copy from the mapped file when the dtypes match).
      */
     public Linear linear(String prefix, boolean withBias) {
         return new Linear(matrix(prefix + ".weight"), withBias ? bias(prefix + ".bias") : null);
