@@ -43,6 +43,14 @@ class GoldenModelTest {
         TorchRuntime.prepareInferenceThread();
     }
 
+    @org.junit.jupiter.api.Test
+    void theProductsRunWhereThisJvmWasSent() {
+        // The default execution runs the golden models through the vector kernels over packed weights; the
+        // libtorch-products execution (pom.xml) turns them off, the path a GPU or a JVM without the Vector API takes.
+        assertThat(io.github.transformerslm.model.nn.Linear.vectorKernels())
+                .isEqualTo(!Boolean.getBoolean("lm.vectorKernels.disabled"));
+    }
+
     static Stream<Arguments> float32AndFloat16() {
         return ARCHITECTURES.stream().flatMap(a -> Stream.of(
                 Arguments.of(a, DataType.FLOAT32, 1e-4), Arguments.of(a, DataType.FLOAT16, 2e-2)));
