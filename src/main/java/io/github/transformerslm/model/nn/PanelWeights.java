@@ -50,8 +50,8 @@ final class PanelWeights {
         int panels = (out + width - 1) / width;
         int padded = panels * width;
         boolean half = weight.getDataType() == DataType.FLOAT16;
-        // Copied in Java, block by block on the pool's threads: libtorch's permuting copy of the same layout
-        // took GPT-2 small's load from 0.3 to 1.4 s.
+        // Copied in Java, block by block on the pool's threads: with libtorch's permuting copy of the same
+        // layout GPT-2 small loaded in 1.4 s in the benchmark's process, against 1.1 s for a first Java copy.
         NDArray packed = manager.create(new Shape(panels, in, width), weight.getDataType()); // uninitialized
         ByteBuffer source = weight.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN); // a view where contiguous
         ByteBuffer target = packed.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
@@ -59,8 +59,8 @@ final class PanelWeights {
             packed.close();
             return null;
         }
-        // Chunks handed out as threads come free, not halves: a JIT compile on one core (a model loads while
-        // the JVM is young) had left one thread copying 0.6 s while the other finished in 0.1 s.
+        // Chunks handed out as threads come free, not halves: with halves one thread had been left copying
+        // 0.6 s while the other finished in 0.1 s (a young JVM; why that core was slower was not pinned down).
         int chunks = (panels + COPY_CHUNK - 1) / COPY_CHUNK;
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         MatmulPool.run(Math.max(1, Math.min(MatmulPool.parallelism(), chunks)), k -> {
