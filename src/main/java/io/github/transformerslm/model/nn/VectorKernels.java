@@ -244,7 +244,8 @@ final class VectorKernels {
     /**
      * One token row: four panels at a time (four independent chains of multiply-adds, four sequential
      * streams), the one to three left over one at a time. Four measured 4-8% faster than two in a
-     * float16 step's products (two threads, alternated three times: 4.1-4.4 against 4.3-4.8 ms).
+     * float16 step's products (two threads, alternated three times: 4.1-4.4 against 4.3-4.8 ms, 4.2-4.4
+     * against 4.5-4.8, 5.6-6.5 against 6.0-6.4).
      */
     private static void oneRow(ByteBuffer w, float[] bias, int in, float[] x, float[] y, int p0, int p1) {
         int p = p0;
