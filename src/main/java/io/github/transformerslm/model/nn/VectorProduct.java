@@ -169,6 +169,11 @@ final class VectorProduct {
         int stride = weights.panels * VectorKernels.PANEL; // y's row: every panel's columns, the padding too
         float[] unscale = weights.half ? (rows <= work.unscale.length ? work.unscale : (work.unscale = new float[rows])) : null;
         float[] kernelInput = weights.half ? (work.scaled = VectorKernels.scaledForHalf(input, rows, in, work.scaled, unscale)) : input;
+        if (weights.half && weights.unscale != 1f) {
+            for (int r = 0; r < rows; r++) {
+                unscale[r] *= weights.unscale; // powers of two: exact, and the sums keep their bits
+            }
+        }
         if (work.output.length < rows * stride) {
             work.output = new float[rows * stride];
         }
