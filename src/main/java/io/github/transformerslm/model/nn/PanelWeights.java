@@ -18,12 +18,13 @@ import java.nio.ShortBuffer;
  * <p>Packed once at load into an array of libtorch's; the checkpoint's array is then released, so the
  * weights are held once.
  *
- * <p>float16 weights that include subnormals are packed times 2^shift (exact: a power of two moves the
- * exponent only), with {@link #unscale} = 2^-shift to take it back, so that the kernels never multiply a
- * subnormal: they read a float16 as a float's bits, where a float16 subnormal stays a float subnormal, and
- * an Intel core takes a microcode assist for every multiply-add with a subnormal operand. Measured on a
- * Sapphire Rapids VM, one core, a [768 → 3072] float16 product of 8 rows: 0.34 ms with no subnormal weight,
- * 2.2 ms with 0.3% of them (about the share in weights of standard deviation 0.02, GPT-2's), 15.8 ms with 3%.
+ * <p>float16 weights are packed times 2^shift, 2^10 unless a weight of 2^5 or more needs less (exact: a
+ * power of two moves the exponent only), with {@link #unscale} = 2^-shift to take it back, so that the
+ * kernels never multiply a subnormal: they read a float16 as a float's bits, where a float16 subnormal
+ * stays a float subnormal, and the Intel cores of this project's VMs take a microcode assist for every
+ * multiply-add with a subnormal operand. Measured on one (AVX-512 FP16 and AMX, so Sapphire Rapids or later),
+ * one core, a [768 → 3072] float16 product of 8 rows: 0.34 ms with no subnormal weight, 2.2 ms with 0.3% of
+ * them (about the share in weights of standard deviation 0.02), 15.8 ms with 3%.
  */
 final class PanelWeights {
     private final NDArray packed; // [panels, in, PANEL] elements, float16 interleaved as above; kept referenced: w views it
