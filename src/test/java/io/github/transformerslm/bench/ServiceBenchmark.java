@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  * <p>Run after {@code mvn package} (it starts the jar that builds):
  * {@code mvn -q exec:java -Dbenchmark=io.github.transformerslm.bench.ServiceBenchmark}, with
  * {@code -Djvm="..."} for the JVM options of the service (the Docker image's by default, with its
- * {@code MALLOC_ARENA_MAX=2}; {@code -DmallocArenas=} changes that), {@code -Dclients=16 -Dtokens=256}, {@code -Dhalf=1} for float16.
+ * {@code MALLOC_ARENA_MAX=2}; {@code -DmallocArenas=} changes that), {@code -Denv="NAME=value ..."} for more of its environment, {@code -Dclients=16 -Dtokens=256}, {@code -Dhalf=1} for float16,
+ * {@code -Dregions=true} to list the largest anonymous mappings at each point (glibc's arenas among them).
  */
 public final class ServiceBenchmark {
     private static final int PORT = 8099;
@@ -43,7 +44,7 @@ public final class ServiceBenchmark {
         }
         Path checkpoints = Files.createTempDirectory("lm-service-bench");
         Path model = Benchmark.build(checkpoints.resolve("gpt2"), "gpt2");
-        // Float32 weights stay in the mapped file's pages; float16 ones are converted into anonymous memory.
+        // The weights are packed into anonymous memory at load (float16 ones at half the file's size).
         long weights = Files.size(model.resolve("model.safetensors")) / (half.equals("1") ? 2 : 1);
 
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
@@ -56,6 +57,11 @@ public final class ServiceBenchmark {
         builder.environment().putAll(java.util.Map.of("PRETRAINED_MODEL_NAME_OR_PATH", model.toString(),
                 "HALF_PRECISION", half, "SERVICE_PORT", String.valueOf(PORT), "OMP_WAIT_POLICY", "PASSIVE",
                 "DJL_OFFLINE", "true", "MALLOC_ARENA_MAX", System.getProperty("mallocArenas", "2")));
+        for (String variable : System.getProperty("env", "").trim().split("\\s+")) { // -Denv="NAME=value ..."
+            if (variable.contains("=")) {
+                builder.environment().put(variable.substring(0, variable.indexOf('=')), variable.substring(variable.indexOf('=') + 1));
+            }
+        }
         long start = System.nanoTime();
         Process service = builder.start();
         try {
@@ -64,6 +70,7 @@ public final class ServiceBenchmark {
             System.out.printf("service: %s, float%s, JVM options '%s'%n", jar.getFileName(), half.equals("1") ? "16" : "32", jvm);
             System.out.printf("%-44s %.1f s%n", "JVM start to ready", (System.nanoTime() - start) / 1e9);
             printMemory("ready", service.pid(), http, weights, Long.MAX_VALUE); // its first columns are zeroed: resident
+            printRegions(service.pid());
 
             String body = "{\"model\":\"m\",\"prompt\":\"Hello there, how are you doing today? I wanted to ask\","
                     + "\"max_tokens\":" + tokens + ",\"temperature\":0}";
@@ -93,8 +100,10 @@ public final class ServiceBenchmark {
             // only the pages the burst wrote are resident, so those, not the reservation, are taken off.
             long bytesPerPosition = 2L * 12 * 768 * (half.equals("1") ? 2 : 4); // keys and values, 12 layers of 768
             printMemory("after the burst", service.pid(), http, weights, positions * bytesPerPosition);
+            printRegions(service.pid());
             Thread.sleep(12_000);
             printMemory("after 12 s idle", service.pid(), http, weights, Long.MAX_VALUE);
+            printRegions(service.pid());
         } finally {
             service.destroy();
             service.waitFor();
@@ -138,6 +147,35 @@ public final class ServiceBenchmark {
         System.out.printf("%-44s file-backed %5d MB, anonymous %5d MB; KV cache %4d MB%s, beyond weights and KV cache %4d MB%n",
                 "resident memory " + when, file >> 20, anon >> 20, kv >> 20,
                 kvResident < kv ? String.format(" (%d MB written)", kvResident >> 20) : "", (file + anon - weights - kvResident) >> 20);
+    }
+
+    /**
+     * The largest anonymous mappings by resident size, with their start address: glibc's arenas other than the
+     * main one sit in 64 MB-aligned heaps, libtorch's big tensors in mappings of their own.
+     */
+    private static void printRegions(long pid) throws IOException {
+        if (!Boolean.getBoolean("regions")) {
+            return;
+        }
+        List<String[]> regions = new ArrayList<>();
+        String header = null;
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps"))) {
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                header = line;
+            } else if (line.startsWith("Rss:") && header != null) {
+                String[] fields = header.trim().split("\\s+");
+                if (fields.length < 6 || fields[5].startsWith("[")) { // anonymous, or the brk heap
+                    regions.add(new String[] {line.replaceAll("\\D", ""), header});
+                }
+            }
+        }
+        regions.sort((a, b) -> Long.compare(Long.parseLong(b[0]), Long.parseLong(a[0])));
+        for (String[] region : regions.subList(0, Math.min(15, regions.size()))) {
+            String[] range = region[1].split(" ")[0].split("-");
+            long size = Long.parseUnsignedLong(range[1], 16) - Long.parseUnsignedLong(range[0], 16);
+            System.out.printf("  %6d MB resident of %6d MB at %s%s%n", Long.parseLong(region[0]) >> 10, size >> 20, range[0],
+                    Long.parseUnsignedLong(range[0], 16) % (64L << 20) == 0 ? " (64 MB-aligned)" : "");
+        }
     }
 
     private static long kilobytes(String rollup, String field) {
