@@ -182,9 +182,12 @@ public final class DecodeAttention {
     /**
      * Softmax over weights[0, columns) in place: max, exponentials and their sum, then the quotients. The
      * exponentials are the Vector API's (a tenth of the attention's time went to {@code Math.exp} one score
-     * at a time); within a ulp of libtorch's, and the same for a row whatever the rows beside it.
+     * at a time); within a ulp of libtorch's, and the same for a row whatever the rows beside it. A weight
+     * below the smallest normal float (a score more than about 87 under the row's largest) becomes 0: the
+     * weighted sum multiplies every weight into a head's values, and a subnormal operand costs an Intel
+     * core a microcode assist per multiply-add (see {@link PanelWeights}), for a term under 1.2e-38·|v|.
      */
-    private static void softmax(float[] weights, int columns) {
+    static void softmax(float[] weights, int columns) {
         int vectorEnd = columns - columns % L;
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < columns; j++) {
@@ -202,9 +205,10 @@ public final class DecodeAttention {
             weights[j] = (float) Math.exp(weights[j] - max);
             sum += weights[j];
         }
-        float inverse = 1f / sum;
+        float inverse = 1f / sum; // sum ≥ 1: the largest score's term is exp(0)
         for (j = 0; j < columns; j++) {
-            weights[j] *= inverse;
+            float w = weights[j] < Float.MIN_NORMAL ? 0f : weights[j] * inverse;
+            weights[j] = w < Float.MIN_NORMAL ? 0f : w;
         }
     }
 
