@@ -94,6 +94,51 @@ class LogitsProcessorsTest {
     }
 
     @Test
+    void topPOverAWholeVocabularyKeepsWhatTransformersRuleKeeps() {
+        // The filter sorts only the tokens that can matter; the rule is transformers': sorted ascending (ties
+        // by index), a token goes while the cumulative probability up to it is at most 1 - top_p, and the
+        // last min_tokens_to_keep stay. Peaked, flat, tied and partly masked vocabularies of GPT-2's size.
+        SplittableRandom random = new SplittableRandom(5);
+        for (int trial = 0; trial < 16; trial++) {
+            float[] scores = new float[50257];
+            double spread = new double[] {0.5, 3, 12, 40}[trial % 4];
+            for (int i = 0; i < scores.length; i++) {
+                scores[i] = (float) (random.nextGaussian() * spread);
+                if (trial % 5 == 0 && i % 7 == 0) {
+                    scores[i] = NEG_INF; // as top-k or bad words leave them
+                }
+                if (trial % 3 == 0 && i % 11 == 0) {
+                    scores[i] = Math.round(scores[i]); // ties
+                }
+            }
+            double topP = new double[] {0.9, 0.5, 0.99, 0.05}[trial % 4 == 3 ? 0 : trial % 4];
+            int minKeep = trial % 8 == 7 ? 3000 : 1 + trial % 3;
+            float[] expected = scores.clone();
+            transformersTopP(expected, topP, minKeep);
+            float[] actual = scores.clone();
+
+            new TopPProcessor(topP, minKeep).process(sequence(new int[] {0}), actual);
+
+            assertThat(actual).as("trial %d (spread %s, top_p %s, keep %d)", trial, spread, topP, minKeep).containsExactly(expected);
+        }
+    }
+
+    /** transformers' TopPLogitsWarper, written plainly: a full stable sort of every finite score. */
+    private static void transformersTopP(float[] scores, double topP, int minKeep) {
+        float[] probs = io.github.transformerslm.generation.processors.Scores.softmax(scores);
+        Integer[] order = java.util.stream.IntStream.range(0, scores.length).filter(i -> scores[i] != NEG_INF)
+                .boxed().sorted((a, b) -> Float.compare(scores[a], scores[b])).toArray(Integer[]::new);
+        double cumulative = 0;
+        for (int rank = 0; rank < order.length - minKeep; rank++) {
+            cumulative += probs[order[rank]];
+            if (cumulative > 1 - topP) {
+                break;
+            }
+            scores[order[rank]] = NEG_INF;
+        }
+    }
+
+    @Test
     void topPOutsideTheUnitIntervalIsRefused() {
         assertThatThrownBy(() -> new TopPProcessor(1.5, 1)).isInstanceOf(InvalidParameterException.class)
                 .hasMessageContaining("top_p");

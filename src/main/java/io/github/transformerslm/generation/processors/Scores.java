@@ -6,7 +6,12 @@ import java.util.Arrays;
 public final class Scores {
     private Scores() {}
 
-    /** Softmax in double accumulation; -inf scores get probability 0. */
+    /**
+     * Softmax with the sum accumulated in double; -inf scores get probability 0. Samplers and the nucleus
+     * filters take it over the whole vocabulary for every token of every row, so where the Vector API is
+     * present the exponentials are taken 16 lanes at a time (as {@link #logSumExp}; GPT-2's 50k scores:
+     * 0.45 ms a call one exponential at a time, measured).
+     */
     public static float[] softmax(float[] scores) {
         float max = Float.NEGATIVE_INFINITY;
         for (float s : scores) {
@@ -14,6 +19,10 @@ public final class Scores {
         }
         float[] p = new float[scores.length];
         if (max == Float.NEGATIVE_INFINITY) {
+            return p;
+        }
+        if (VECTOR_API) {
+            VectorSums.softmax(scores, max, p);
             return p;
         }
         double sum = 0;
@@ -72,6 +81,38 @@ public final class Scores {
     /** The Vector API code, in a class of its own so that it loads only where the module is present. */
     private static final class VectorSums {
         private static final jdk.incubator.vector.VectorSpecies<Float> F = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+
+        /** p = softmax(s), given s's maximum (above -inf: the caller answers that case). */
+        static void softmax(float[] s, float max, float[] p) {
+            int n = s.length;
+            int end = n - n % F.length();
+            double sum = 0;
+            jdk.incubator.vector.FloatVector partial = jdk.incubator.vector.FloatVector.zero(F);
+            int vectors = 0;
+            for (int i = 0; i < end; i += F.length()) {
+                jdk.incubator.vector.FloatVector e = jdk.incubator.vector.FloatVector.fromArray(F, s, i).sub(max)
+                        .lanewise(jdk.incubator.vector.VectorOperators.EXP);
+                e.intoArray(p, i);
+                partial = partial.add(e);
+                if (++vectors == 64) { // as in logSumExp: 1024 terms per float partial sum
+                    sum += partial.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+                    partial = jdk.incubator.vector.FloatVector.zero(F);
+                    vectors = 0;
+                }
+            }
+            sum += partial.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            for (int i = end; i < n; i++) {
+                p[i] = (float) Math.exp(s[i] - max);
+                sum += p[i];
+            }
+            float inverse = (float) (1 / sum);
+            for (int i = 0; i < end; i += F.length()) {
+                jdk.incubator.vector.FloatVector.fromArray(F, p, i).mul(inverse).intoArray(p, i);
+            }
+            for (int i = end; i < n; i++) {
+                p[i] *= inverse;
+            }
+        }
 
         static double logSumExp(float[] s) {
             int n = s.length;
@@ -188,22 +229,29 @@ public final class Scores {
 
     /** Indices of the finite scores ordered by ascending score; stable, so equal scores keep index order. */
     public static int[] argsortAscendingFinite(float[] scores) {
-        int finite = 0;
-        for (float s : scores) {
-            if (s != Float.NEGATIVE_INFINITY) {
-                finite++;
+        return argsortAscending(scores, null, 0);
+    }
+
+    /**
+     * Indices of the finite scores whose {@code probs} are at least {@code floor} (all finite scores where
+     * probs is null), by ascending score, equal scores in index order. Sorted as primitive keys (the
+     * score's bits made to order as signed ints, then the index): boxed indices with a comparator took
+     * 8 ms for GPT-2's 50k scores, on every token of every row that top_p filters.
+     */
+    public static int[] argsortAscending(float[] scores, float[] probs, double floor) {
+        long[] keys = new long[scores.length];
+        int n = 0;
+        for (int i = 0; i < scores.length; i++) {
+            if (scores[i] != Float.NEGATIVE_INFINITY && (probs == null || probs[i] >= floor)) {
+                int bits = Float.floatToIntBits(scores[i]);
+                bits ^= (bits >> 31) & 0x7fffffff; // negative floats reversed: ascending as ints, -0 before 0
+                keys[n++] = ((long) bits << 32) | i;
             }
         }
-        Integer[] idx = new Integer[finite];
-        for (int i = 0, k = 0; i < scores.length; i++) {
-            if (scores[i] != Float.NEGATIVE_INFINITY) {
-                idx[k++] = i;
-            }
-        }
-        Arrays.sort(idx, (a, b) -> Float.compare(scores[a], scores[b]));
-        int[] out = new int[idx.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = idx[i];
+        Arrays.sort(keys, 0, n);
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (int) keys[i];
         }
         return out;
     }

@@ -25,13 +25,34 @@ public final class TopPProcessor implements LogitsProcessor {
         if (topP >= 1.0) {
             return;
         }
-        // Tokens already at -inf (after top-k, most of them) have probability 0 and change nothing.
-        int[] order = Scores.argsortAscendingFinite(scores);
         float[] probs = Scores.softmax(scores);
-        int n = order.length;
-        double cumulative = 0;
         double limit = 1 - topP;
-        for (int rank = 0; rank < n - minTokensToKeep; rank++) {
+        // Tokens less likely than limit / (2 · vocabulary) weigh under the limit even all together, and
+        // they are the least likely: the rule removes each of them, so only the others are sorted (the
+        // nucleus and the top of the tail: hundreds of tokens where the whole vocabulary had been, 8 ms a
+        // token for GPT-2's). Not where min_tokens_to_keep could reach down among them.
+        double floor = limit / (2.0 * scores.length);
+        int finite = 0;
+        int above = 0;
+        for (int i = 0; i < scores.length; i++) {
+            if (scores[i] != Float.NEGATIVE_INFINITY) {
+                finite++;
+                above += probs[i] >= floor ? 1 : 0;
+            }
+        }
+        if (above < minTokensToKeep) {
+            floor = 0;
+        }
+        double cumulative = 0; // of the tokens removed so far: those below the floor first
+        for (int i = 0; i < scores.length; i++) {
+            if (scores[i] != Float.NEGATIVE_INFINITY && probs[i] < floor) {
+                cumulative += probs[i];
+                scores[i] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        int[] order = Scores.argsortAscending(scores, probs, floor); // what is left, least likely first
+        int removed = finite - order.length;
+        for (int rank = 0; removed + rank < finite - minTokensToKeep; rank++) {
             int token = order[rank];
             cumulative += probs[token];
             if (cumulative <= limit) {
