@@ -239,7 +239,11 @@ public final class Scores {
      * 8 ms for GPT-2's 50k scores, on every token of every row that top_p filters.
      */
     public static int[] argsortAscending(float[] scores, float[] probs, double floor) {
-        long[] keys = new long[scores.length];
+        int count = 0; // counted first: a key array of the vocabulary's size per token would be 400 KB of garbage
+        for (int i = 0; i < scores.length; i++) {
+            count += scores[i] != Float.NEGATIVE_INFINITY && (probs == null || probs[i] >= floor) ? 1 : 0;
+        }
+        long[] keys = new long[count];
         int n = 0;
         for (int i = 0; i < scores.length; i++) {
             if (scores[i] != Float.NEGATIVE_INFINITY && (probs == null || probs[i] >= floor)) {
@@ -248,7 +252,7 @@ public final class Scores {
                 keys[n++] = ((long) bits << 32) | i;
             }
         }
-        Arrays.sort(keys, 0, n);
+        Arrays.sort(keys);
         int[] out = new int[n];
         for (int i = 0; i < n; i++) {
             out[i] = (int) keys[i];
