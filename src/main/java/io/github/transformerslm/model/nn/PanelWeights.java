@@ -112,8 +112,7 @@ final class PanelWeights {
                 most = Math.max(most, copy(source, target, half, shift, inputMajor, in, out, c * COPY_CHUNK,
                         Math.min(panels, (c + 1) * COPY_CHUNK)));
             }
-            int seen = most;
-            largest.accumulateAndGet(seen, Math::max);
+            largest.accumulateAndGet(most, Math::max);
         });
         return largest.get();
     }
