@@ -38,7 +38,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * The performance benchmark (not a test): builds GPT-2-small- and Llama-shaped models with random weights,
  * runs them through the real generation path, and prints tokens/s, prefill, time to first token, load
  * time, resident memory, the machine's memory bandwidth and GFLOPS, and concurrent-client throughput with
- * latency percentiles. Run: see the README ("Benchmark").
+ * latency percentiles; also batch 8 sampling with top_p. Run: see the README ("Benchmark").
  *
  * <p>Arguments: {@code quick} for 3 runs of 32 tokens instead of 5 of 128; {@code gpt2} or {@code llama}
  * for one model only; {@code fp32} or {@code fp16} for one dtype only; {@code decode} for the decode rows only;
@@ -154,6 +154,16 @@ public final class Benchmark {
                             100 * fractions[fractions.length - 1], measured.getMin(), measured.getMax());
                 }
             }
+            if (!prefillOnly && !a1(batches)) {
+                // Sampling as an OpenAI or TGI client asks for it (top_p without top_k): the processors run
+                // over the whole vocabulary for every token of every row. Random weights give nearly flat
+                // distributions, where top_p keeps the most tokens: its dearest case.
+                repeat(() -> {
+                    long t0 = System.nanoTime();
+                    generate(model, 8, 16, newTokens, SAMPLING);
+                    return 8 * newTokens / ((System.nanoTime() - t0) / 1e9);
+                }).print("decode batch 8, top_p 0.9", "tokens/s");
+            }
             if (decodeOnly) {
                 return;
             }
@@ -265,7 +275,20 @@ public final class Benchmark {
         }
     }
 
+    /** The sampling row's parameters: temperature 0.9 and top_p 0.9, no top_k. */
+    static final String SAMPLING = ", \"do_sample\": true, \"temperature\": 0.9, \"top_p\": 0.9, \"top_k\": 0";
+
+    /** Whether only batch 1 runs (the b1 argument): the sampling row is left out with the other batches. */
+    private static boolean a1(int[] batches) {
+        return batches.length == 1 && batches[0] == 1;
+    }
+
     static GenerationRow row(LoadedModel model, int promptLength, int maxNew, int seed) {
+        return row(model, promptLength, maxNew, seed, "");
+    }
+
+    /** A row of random prompt tokens; parameters: more generation parameters, each with a leading comma. */
+    static GenerationRow row(LoadedModel model, int promptLength, int maxNew, int seed, String parameters) {
         SplittableRandom r = new SplittableRandom(seed);
         int[] prompt = new int[promptLength];
         for (int i = 0; i < promptLength; i++) {
@@ -273,14 +296,18 @@ public final class Benchmark {
         }
         // No eos: every sequence runs its full length, so runs compare.
         GenerationPlan plan = GenerationPlan.resolve(GenerationConfigParser.parse("{\"max_new_tokens\": " + maxNew
-                + ", \"eos_token_id\": []}"), promptLength, 4096, new GenerationLimits(4096, 64, 16), ServiceStops.NONE);
+                + ", \"eos_token_id\": []" + parameters + "}"), promptLength, 4096, new GenerationLimits(4096, 64, 16), ServiceStops.NONE);
         return new GenerationRow(prompt, plan, new SplittableRandom(seed));
     }
 
     static void generate(LoadedModel model, int batch, int promptLength, int maxNew) {
+        generate(model, batch, promptLength, maxNew, "");
+    }
+
+    static void generate(LoadedModel model, int batch, int promptLength, int maxNew, String parameters) {
         List<GenerationRow> rows = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
-            rows.add(row(model, promptLength, maxNew, b));
+            rows.add(row(model, promptLength, maxNew, b, parameters));
         }
         new Generator(model.model(), model.tokenizer()).generate(model.manager(), rows);
     }
