@@ -151,4 +151,64 @@ class ContinuousBatchingTest {
             assertThat(waiting.result.get(0).tokens()).containsExactly(golden.greedyNewIds());
         }
     }
+
+    @Test
+    void seededSamplingGivesTheSameTokensAloneAndAmongOthersSampledSideBySide() {
+        // With two threads, a decode step's units sample side by side: each must still draw from its own
+        // rows with its own random numbers, and each listener hear its own tokens in order.
+        io.github.transformerslm.model.nn.MatmulPool.configure(2);
+        try {
+            GoldenReference golden = GoldenReference.of("gpt2");
+            try (LoadedModel loaded = ModelLoader.load(golden.directory(), DataType.FLOAT32)) {
+                Collect alone = new Collect();
+                run(loaded, List.of(sampled(golden.inputIds(), 7)), List.of(alone));
+                List<GenerationRow> rows = new ArrayList<>();
+                List<Collect> listeners = new ArrayList<>();
+                SplittableRandom r = new SplittableRandom(3);
+                for (int i = 0; i < 7; i++) {
+                    int[] prompt = new int[1 + r.nextInt(20)];
+                    for (int j = 0; j < prompt.length; j++) {
+                        prompt[j] = 3 + r.nextInt(990);
+                    }
+                    rows.add(sampled(prompt, 100 + i));
+                    listeners.add(new Collect());
+                }
+                Collect watched = new Collect();
+                rows.add(3, sampled(golden.inputIds(), 7));
+                listeners.add(3, watched);
+
+                run(loaded, rows, listeners);
+
+                assertThat(alone.result.get(0).tokens()).hasSize(24);
+                assertThat(watched.result.get(0).tokens()).containsExactly(alone.result.get(0).tokens());
+                for (Collect c : listeners) {
+                    assertThat(c.streamed).containsExactly(java.util.Arrays.stream(c.result.get(0).tokens()).boxed()
+                            .toArray(Integer[]::new));
+                }
+            }
+        } finally {
+            io.github.transformerslm.model.nn.MatmulPool.configure(1);
+        }
+    }
+
+    /** Sampling as an OpenAI client asks for it, seeded, 24 tokens and no early end. */
+    static GenerationRow sampled(int[] prompt, int seed) {
+        GenerationPlan plan = GenerationPlan.resolve(GenerationConfigParser.parse("{\"max_new_tokens\": 24, "
+                + "\"eos_token_id\": [], \"do_sample\": true, \"temperature\": 0.9, \"top_p\": 0.9, \"top_k\": 0, "
+                + "\"seed\": " + seed + "}"), prompt.length, 128, LIMITS, ServiceStops.NONE);
+        return new GenerationRow(prompt, plan, new SplittableRandom(seed));
+    }
+
+    private static void run(LoadedModel loaded, List<GenerationRow> rows, List<Collect> listeners) {
+        try (ContinuousBatcher batcher = new ContinuousBatcher(loaded.model(), loaded.tokenizer(),
+                loaded.manager(), new ContinuousBatcher.Limits(16, 64))) {
+            for (int i = 0; i < rows.size(); i++) {
+                batcher.submit(rows.get(i), listeners.get(i));
+            }
+            while (batcher.hasWork()) {
+                batcher.step();
+            }
+        }
+        assertThat(listeners).allSatisfy(c -> assertThat(c.result).isNotNull());
+    }
 }

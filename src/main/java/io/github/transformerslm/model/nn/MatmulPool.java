@@ -74,6 +74,26 @@ public final class MatmulPool {
     }
 
     /**
+     * Runs {@code task} for {@code 0..tasks-1} spread over the pool's threads, the caller's among them, and
+     * returns when all are done (a failure is rethrown here): independent work of the model thread outside
+     * the products, such as sampling each sequence of a decode step.
+     */
+    public static void forEach(int tasks, IntConsumer task) {
+        int ways = Math.min(parallelism, tasks);
+        if (ways <= 1) {
+            for (int t = 0; t < tasks; t++) {
+                task.accept(t);
+            }
+            return;
+        }
+        run(ways, block -> {
+            for (int t = block; t < tasks; t += ways) {
+                task.accept(t);
+            }
+        });
+    }
+
+    /**
      * Runs {@code body} for blocks {@code 0..blocks-1}: block 0 on the calling thread, the others on the
      * workers, and returns when all are done. A block's failure is rethrown here. One caller at a time (the
      * model thread decoding, a loader packing weights): the workers take one task each.
