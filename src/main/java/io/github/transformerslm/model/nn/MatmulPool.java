@@ -156,9 +156,14 @@ public final class MatmulPool {
 
         @Override
         public void run() {
-            TorchRuntime.prepareInferenceThread();
-            // Each block is one core's work: libtorch must not fan it out again.
-            ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
+            try {
+                TorchRuntime.prepareInferenceThread();
+                // Each block is one core's work: libtorch must not fan it out again.
+                ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
+            } catch (RuntimeException | LinkageError e) {
+                // No engine yet (a pool configured before it starts): the thread still takes blocks of Java
+                // work. Dying here instead had left run() waiting for it forever.
+            }
             long idleSince = System.nanoTime();
             while (!stopped) {
                 IntConsumer t = task;

@@ -6,18 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
-import io.github.transformerslm.engine.TorchRuntime;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The pool's forEach, which a decode step's units sample through side by side. */
+/**
+ * The pool's forEach, which a decode step's units sample through side by side. The engine need not be
+ * started: a worker that cannot set libtorch's threads still takes its blocks (it had died, and run()
+ * waited for it forever).
+ */
 class MatmulPoolTest {
-
-    @BeforeAll
-    static void engine() {
-        TorchRuntime.start(1); // the workers set their libtorch threads as they start
-    }
 
     @AfterEach
     void single() {
