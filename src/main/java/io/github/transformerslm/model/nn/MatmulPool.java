@@ -186,7 +186,7 @@ public final class MatmulPool {
                 } catch (RuntimeException e) {
                     failure = e;
                 } catch (Error e) {
-                    failure = new IllegalStateException("matrix product failed: " + e, e);
+                    failure = new IllegalStateException("a block on " + Thread.currentThread().getName() + " failed: " + e, e);
                 }
                 finished = true;
                 idleSince = System.nanoTime();
