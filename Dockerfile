@@ -12,7 +12,8 @@ COPY pom.xml .
 RUN mvn -B -q dependency:go-offline
 COPY src src
 COPY generative_configs generative_configs
-RUN mvn -B -q package -Dmaven.test.skip=true && cp target/transformers-lm-*.jar /src/app.jar
+RUN mvn -B -q package -Dmaven.test.skip=true && cp target/transformers-lm-*.jar /src/app.jar \
+    && java -Djarmode=tools -jar /src/app.jar extract --destination /src/extracted
 
 FROM eclipse-temurin:17-jre AS runtime
 ARG TORCH_FLAVOR
@@ -51,21 +52,40 @@ ENV PRETRAINED_MODEL_NAME_OR_PATH=${PRETRAINED_MODEL_NAME_OR_PATH} \
     JAVA_TOOL_OPTIONS="-XX:+UseSerialGC -Xms32m -Xmx512m -Xmn12m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=5000 -XX:+ExitOnOutOfMemoryError"
 
 WORKDIR /app
-COPY --from=build --chown=lm:lm /src/app.jar /app/app.jar
+# The jar extracted (Spring Boot's tools mode): its libraries first, as they change least; a class data
+# archive needs plain jars on the class path.
+COPY --from=build --chown=lm:lm /src/extracted/lib /app/lib
+COPY --from=build --chown=lm:lm /src/extracted/app.jar /app/app.jar
 COPY --chown=lm:lm generative_configs /app/generative_configs
 USER lm
 
 # CUDA flavour: let DJL download its CUDA libtorch now, into the image, by starting the engine once.
 RUN if [ "$TORCH_FLAVOR" != "cpu" ]; then \
       PYTORCH_FLAVOR=$TORCH_FLAVOR PYTORCH_VERSION=2.7.1 DJL_OFFLINE=false \
-      java -cp /app/app.jar -Dloader.main=io.github.transformerslm.engine.TorchRuntime \
-           org.springframework.boot.loader.launch.PropertiesLauncher; \
+      java -cp /app/app.jar io.github.transformerslm.engine.TorchRuntime; \
     fi
 ENV PYTORCH_FLAVOR=${TORCH_FLAVOR} DJL_OFFLINE=true
+
+# Class data sharing: a training run of the service on its bundled model (load, warm-up, one /respond,
+# stop) writes the classes it loaded to /app/app.jsa, which every start maps instead of reading and
+# verifying them from the jars again: ready 1.7 s sooner (ServiceBenchmark, GPT-2 small, 6.2-6.5 against
+# 7.9-8.3 s), resident memory unchanged. The run also unpacks the CPU libtorch into DJL_CACHE_DIR, which
+# each new container had otherwise copied out of its jar before it could load a model (0.5 GB, seconds).
+RUN PRETRAINED_MODEL_NAME_OR_PATH= java -XX:ArchiveClassesAtExit=/app/app.jsa --add-modules jdk.incubator.vector \
+        -jar /app/app.jar > /tmp/training.log 2>&1 & service=$!; \
+    for i in $(seq 1 300); do \
+      curl -fs "http://localhost:${SERVICE_PORT}/actuator/health/readiness" > /dev/null && break; \
+      kill -0 $service 2> /dev/null || { cat /tmp/training.log; exit 1; }; \
+      sleep 1; \
+    done; \
+    curl -fsS -X POST "http://localhost:${SERVICE_PORT}/respond" -H 'content-type: application/json' \
+        -d '{"dialog_contexts": [["Hello"]]}' > /dev/null || { cat /tmp/training.log; exit 1; }; \
+    kill $service; wait $service; \
+    rm -f /tmp/training.log; test -s /app/app.jsa
 
 VOLUME ["/models/cache"]
 EXPOSE ${SERVICE_PORT}
 HEALTHCHECK --interval=10s --timeout=5s --start-period=600s --retries=3 \
     CMD curl -fsS "http://localhost:${SERVICE_PORT}/actuator/health/readiness" || exit 1
 # The decode kernels use the Vector API, an incubator module in Java 17.
-ENTRYPOINT ["java", "--add-modules", "jdk.incubator.vector", "-jar", "/app/app.jar"]
+ENTRYPOINT ["java", "-XX:SharedArchiveFile=/app/app.jsa", "--add-modules", "jdk.incubator.vector", "-jar", "/app/app.jar"]

@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
  * {@code -Djvm="..."} for the JVM options of the service (the Docker image's by default, with its
  * {@code MALLOC_ARENA_MAX=2}; {@code -DmallocArenas=} changes that), {@code -Denv="NAME=value ..."} for more of its environment, {@code -Dclients=16 -Dtokens=256}, {@code -Dhalf=1} for float16,
  * {@code -Dregions=true} to list the largest anonymous mappings at each point (glibc's arenas among them).
+ * Like the Docker image, it runs the jar extracted, with a class data archive from a training run on the
+ * bundled model; {@code -Dcds=false} starts the packaged jar itself instead.
  */
 public final class ServiceBenchmark {
     private static final int PORT = 8099;
@@ -42,32 +44,37 @@ public final class ServiceBenchmark {
             jar = jars.filter(p -> p.getFileName().toString().matches("transformers-lm-.*\\.jar")).findFirst()
                     .orElseThrow(() -> new IllegalStateException("no target/transformers-lm-*.jar: run mvn package"));
         }
-        Path checkpoints = Files.createTempDirectory("lm-service-bench");
-        Path model = Benchmark.build(checkpoints.resolve("gpt2"), "gpt2");
-        // The weights are packed into anonymous memory at load (float16 ones at half the file's size).
-        long weights = Files.size(model.resolve("model.safetensors")) / (half.equals("1") ? 2 : 1);
-
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        if (!jvm.isBlank()) {
-            command.addAll(List.of(jvm.trim().split("\\s+")));
-        }
-        command.addAll(List.of("--add-modules", "jdk.incubator.vector", "-jar", jar.toString()));
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(Files.createTempFile("lm-service", ".log").toFile());
-        builder.environment().putAll(java.util.Map.of("PRETRAINED_MODEL_NAME_OR_PATH", model.toString(),
+        java.util.Map<String, String> environment = new java.util.HashMap<>(java.util.Map.of(
                 "HALF_PRECISION", half, "SERVICE_PORT", String.valueOf(PORT), "OMP_WAIT_POLICY", "PASSIVE",
                 "DJL_OFFLINE", "true", "MALLOC_ARENA_MAX", System.getProperty("mallocArenas", "2")));
         for (String variable : System.getProperty("env", "").trim().split("\\s+")) { // -Denv="NAME=value ..."
             if (variable.contains("=")) {
-                builder.environment().put(variable.substring(0, variable.indexOf('=')), variable.substring(variable.indexOf('=') + 1));
+                environment.put(variable.substring(0, variable.indexOf('=')), variable.substring(variable.indexOf('=') + 1));
             }
         }
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        if (!jvm.isBlank()) {
+            command.addAll(List.of(jvm.trim().split("\\s+")));
+        }
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        Path launched = jar;
+        if (!"false".equals(System.getProperty("cds"))) {
+            // As the image runs it: the jar extracted, with the class data archive of a training run.
+            Path layout = Path.of("target", "service-benchmark-image");
+            launched = imageLayout(jar, layout, command, environment, http);
+            command.add("-XX:SharedArchiveFile=" + layout.resolve("app.jsa"));
+        }
+        command.addAll(List.of("--add-modules", "jdk.incubator.vector", "-jar", launched.toString()));
+        Path checkpoints = Files.createTempDirectory("lm-service-bench");
+        Path model = Benchmark.build(checkpoints.resolve("gpt2"), "gpt2");
+        // The weights are packed into anonymous memory at load (float16 ones at half the file's size).
+        long weights = Files.size(model.resolve("model.safetensors")) / (half.equals("1") ? 2 : 1);
+        environment.put("PRETRAINED_MODEL_NAME_OR_PATH", model.toString());
         long start = System.nanoTime();
-        Process service = builder.start();
+        Process service = start(command, environment);
         try {
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
             awaitReady(http, service);
-            System.out.printf("service: %s, float%s, JVM options '%s'%n", jar.getFileName(), half.equals("1") ? "16" : "32", jvm);
+            System.out.printf("service: %s, float%s, JVM options '%s'%n", launched, half.equals("1") ? "16" : "32", jvm);
             System.out.printf("%-44s %.1f s%n", "JVM start to ready", (System.nanoTime() - start) / 1e9);
             printMemory("ready", service.pid(), http, weights, Long.MAX_VALUE); // its first columns are zeroed: resident
             printRegions(service.pid());
@@ -109,6 +116,55 @@ public final class ServiceBenchmark {
             service.waitFor();
             Benchmark.deleteTree(checkpoints);
         }
+    }
+
+    private static Process start(List<String> command, java.util.Map<String, String> environment) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(Files.createTempFile("lm-service", ".log").toFile());
+        builder.environment().putAll(environment);
+        return builder.start();
+    }
+
+    /**
+     * The Dockerfile's layout in {@code dir}: the jar extracted (Spring Boot's tools mode), and the class data
+     * archive {@code app.jsa} of a training run on the bundled model (ready, one /respond, stopped), which the
+     * image makes the same way. Returns the extracted jar.
+     */
+    private static Path imageLayout(Path jar, Path dir, List<String> java, java.util.Map<String, String> environment,
+            HttpClient http) throws IOException, InterruptedException {
+        if (Files.exists(dir)) {
+            Benchmark.deleteTree(dir);
+        }
+        List<String> extract = new ArrayList<>(List.of(java.get(0), "-Djarmode=tools", "-jar", jar.toString(),
+                "extract", "--destination", dir.toString()));
+        Process tools = new ProcessBuilder(extract).inheritIO().start();
+        if (tools.waitFor() != 0) {
+            throw new IllegalStateException("extracting " + jar + " failed");
+        }
+        Path extracted = dir.resolve(jar.getFileName());
+        List<String> training = new ArrayList<>(java);
+        training.addAll(List.of("-XX:ArchiveClassesAtExit=" + dir.resolve("app.jsa"),
+                "--add-modules", "jdk.incubator.vector", "-jar", extracted.toString()));
+        java.util.Map<String, String> bundled = new java.util.HashMap<>(environment);
+        bundled.put("PRETRAINED_MODEL_NAME_OR_PATH", "");
+        long t0 = System.nanoTime();
+        Process run = start(training, bundled);
+        try {
+            awaitReady(http, run);
+            HttpResponse<String> answer = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + PORT + "/respond"))
+                    .header("content-type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"dialog_contexts\": [[\"Hello\"]]}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (answer.statusCode() != 200) {
+                throw new IllegalStateException("the training run's /respond answered " + answer.statusCode());
+            }
+        } finally {
+            run.destroy(); // SIGTERM: the JVM exits normally and writes the archive
+            run.waitFor();
+        }
+        System.out.printf("%-44s %d MB, %.1f s%n", "class data archive (training run)",
+                Files.size(dir.resolve("app.jsa")) >> 20, (System.nanoTime() - t0) / 1e9);
+        return extracted;
     }
 
     private static void awaitReady(HttpClient http, Process service) throws InterruptedException {

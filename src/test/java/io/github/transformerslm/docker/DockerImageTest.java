@@ -37,4 +37,10 @@ class DockerImageTest {
         assertThat(r.json().size()).isEqualTo(1);
         assertThat(r.json().get(0).size()).isEqualTo(1);
     }
+
+    @Test
+    void serviceRunsOnTheClassDataArchiveTheImageTrained() throws Exception {
+        // A JVM that cannot use /app/app.jsa (another JVM, changed jars) starts without it, only slower.
+        assertThat(SERVICE.execInContainer("cat", "/proc/1/maps").getStdout()).contains("/app/app.jsa");
+    }
 }
