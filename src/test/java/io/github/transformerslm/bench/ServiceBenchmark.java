@@ -76,7 +76,8 @@ public final class ServiceBenchmark {
             awaitReady(http, service);
             System.out.printf("service: %s, float%s, JVM options '%s'%n", launched, half.equals("1") ? "16" : "32", jvm);
             System.out.printf("%-44s %.1f s%n", "JVM start to ready", (System.nanoTime() - start) / 1e9);
-            printMemory("ready", service.pid(), http, weights, Long.MAX_VALUE); // its first columns are zeroed: resident
+            // The cache's arrays are left unwritten until sequences write them (decode attends in Java): none yet.
+            printMemory("ready", service.pid(), http, weights, 0);
             printRegions(service.pid());
 
             String body = "{\"model\":\"m\",\"prompt\":\"Hello there, how are you doing today? I wanted to ask\","
@@ -89,7 +90,12 @@ public final class ServiceBenchmark {
                         HttpResponse.BodyHandlers.ofString()));
             }
             long generated = 0;
-            long positions = 0; // KV cache positions the burst wrote: each request's prompt and completion
+            // The KV cache's pages the burst wrote. A row keeps each head's positions together: [kvHeads,
+            // columns, headDim] (GPT-2 small: 12 layers, keys and values, 12 heads of 64), so a request
+            // makes the pages its positions cover in each of those 288 blocks resident, the last one partly
+            // written (about 12 MB more than the bytes written for 16 float16 requests of 268 positions).
+            int elementBytes = half.equals("1") ? 2 : 4;
+            long kvPages = 0;
             for (CompletableFuture<HttpResponse<String>> call : calls) {
                 HttpResponse<String> response = call.join();
                 Matcher m = Pattern.compile("\"completion_tokens\":(\\d+)").matcher(response.body());
@@ -98,18 +104,19 @@ public final class ServiceBenchmark {
                     throw new IllegalStateException("request failed: " + response.statusCode() + " " + response.body());
                 }
                 generated += Long.parseLong(m.group(1));
-                positions += Long.parseLong(m.group(1)) + Long.parseLong(p.group(1));
+                // the prompt and every completion token but the last, which no step feeds back
+                long positions = Long.parseLong(m.group(1)) + Long.parseLong(p.group(1)) - 1;
+                kvPages += 2L * 12 * 12 * ((positions * 64 * elementBytes + 4095) / 4096);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             System.out.printf("%-44s %.0f tokens/s (%d tokens in %.1f s)%n", clients + " concurrent clients over HTTP",
                     generated / seconds, generated, seconds);
             // The cache grew for the burst, and grown columns are left unwritten where decode attends in Java:
             // only the pages the burst wrote are resident, so those, not the reservation, are taken off.
-            long bytesPerPosition = 2L * 12 * 768 * (half.equals("1") ? 2 : 4); // keys and values, 12 layers of 768
-            printMemory("after the burst", service.pid(), http, weights, positions * bytesPerPosition);
+            printMemory("after the burst", service.pid(), http, weights, kvPages * 4096);
             printRegions(service.pid());
             Thread.sleep(12_000);
-            printMemory("after 12 s idle", service.pid(), http, weights, Long.MAX_VALUE);
+            printMemory("after 12 s idle", service.pid(), http, weights, 0); // the cache is back to fresh arrays
             printRegions(service.pid());
         } finally {
             service.destroy();
@@ -202,7 +209,7 @@ public final class ServiceBenchmark {
         long kvResident = Math.min(kv, written);
         System.out.printf("%-44s file-backed %5d MB, anonymous %5d MB; KV cache %4d MB%s, beyond weights and KV cache %4d MB%n",
                 "resident memory " + when, file >> 20, anon >> 20, kv >> 20,
-                kvResident < kv ? String.format(" (%d MB written)", kvResident >> 20) : "", (file + anon - weights - kvResident) >> 20);
+                kvResident < kv ? String.format(" (%d MB in written pages)", kvResident >> 20) : "", (file + anon - weights - kvResident) >> 20);
     }
 
     /**
