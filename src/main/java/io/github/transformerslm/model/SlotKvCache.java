@@ -259,7 +259,9 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         for (int s : sources) {
             longest = Math.max(longest, lengths[s]);
         }
-        if (sources.length > 0 && longest > 0) {
+        if (keyMemory != null && increasing(sources)) {
+            moveRowsDown(sources);
+        } else if (sources.length > 0 && longest > 0) {
             long[] idx = Arrays.stream(sources).asLongStream().toArray();
             try (NDManager scratch = manager.newSubManager()) {
                 NDArray index = scratch.create(idx);
@@ -280,6 +282,39 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         }
         lengths = newLengths;
         active = sources.length;
+    }
+
+    private static boolean increasing(int[] sources) {
+        for (int r = 1; r < sources.length; r++) {
+            if (sources[r] <= sources[r - 1]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Sequences left: row r takes row sources[r] (never an earlier one), each head's written positions only.
+     * Copying every row's first {@code longest} columns instead made the pages past a short row's length
+     * resident up to the longest row's: one long sequence among short ones that come and go ended with every
+     * row as long as it. In increasing order no row is overwritten before it has been moved.
+     */
+    private void moveRowsDown(int[] sources) {
+        int position = headDim * storage.getNumOfBytes(); // bytes of one position of one head
+        for (int l = 0; l < keys.length; l++) {
+            for (ByteBuffer memory : new ByteBuffer[] {keyMemory[l], valueMemory[l]}) {
+                ByteBuffer from = memory.duplicate(); // the same memory; blocks of different rows never overlap
+                for (int r = 0; r < sources.length; r++) {
+                    if (sources[r] == r) {
+                        continue;
+                    }
+                    for (int h = 0; h < kvHeads; h++) {
+                        memory.put((r * kvHeads + h) * columns * position, from,
+                                (sources[r] * kvHeads + h) * columns * position, lengths[sources[r]] * position);
+                    }
+                }
+            }
+        }
     }
 
     /** Native memory the keys and values hold now: every layer's [rows, kvHeads, columns, headDim], twice. */
