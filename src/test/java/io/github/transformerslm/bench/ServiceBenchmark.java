@@ -82,6 +82,23 @@ public final class ServiceBenchmark {
 
             String body = "{\"model\":\"m\",\"prompt\":\"Hello there, how are you doing today? I wanted to ask\","
                     + "\"max_tokens\":" + tokens + ",\"temperature\":0}";
+            // Resident set size sampled every 50 ms while the burst runs (statm: cheap to read, RSS rather than
+            // PSS): its peak is what a container's memory limit has to hold.
+            java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicBoolean bursting = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Thread sampler = new Thread(() -> {
+                while (bursting.get()) {
+                    try {
+                        String[] statm = Files.readString(Path.of("/proc/" + service.pid() + "/statm")).trim().split("\\s+");
+                        peak.accumulateAndGet(Long.parseLong(statm[1]) * 4096, Math::max);
+                        Thread.sleep(50);
+                    } catch (IOException | InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            sampler.setDaemon(true);
+            sampler.start();
             long t0 = System.nanoTime();
             List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
             for (int i = 0; i < clients; i++) {
@@ -109,8 +126,12 @@ public final class ServiceBenchmark {
                 kvPages += 2L * 12 * 12 * ((positions * 64 * elementBytes + 4095) / 4096);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            bursting.set(false);
+            sampler.join();
             System.out.printf("%-44s %.0f tokens/s (%d tokens in %.1f s)%n", clients + " concurrent clients over HTTP",
                     generated / seconds, generated, seconds);
+            System.out.printf("%-44s %d MB (resident set, sampled every 50 ms)%n", "peak resident memory during the burst",
+                    peak.get() >> 20);
             // The cache grew for the burst, and grown columns are left unwritten where decode attends in Java:
             // only the pages the burst wrote are resident, so those, not the reservation, are taken off.
             printMemory("after the burst", service.pid(), http, weights, kvPages * 4096);
