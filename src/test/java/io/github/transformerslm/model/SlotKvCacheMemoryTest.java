@@ -69,7 +69,7 @@ class SlotKvCacheMemoryTest {
                 // resident besides (measured: 153 MB for the 19 MB the seven sequences wrote; 40-41 MB now,
                 // glibc keeping some of the admissions' freed temporaries).
                 assertThat(grown).as("resident growth for %d MB written of %d MB reserved", written >> 20, reserved >> 20)
-                        .isLessThan(written + (48L << 20));
+                        .isLessThan(written + (64L << 20)); // room for the JIT and glibc beside the test
             }
         }
     }
