@@ -9,8 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -44,7 +48,7 @@ public final class ServiceBenchmark {
             jar = jars.filter(p -> p.getFileName().toString().matches("transformers-lm-.*\\.jar")).findFirst()
                     .orElseThrow(() -> new IllegalStateException("no target/transformers-lm-*.jar: run mvn package"));
         }
-        java.util.Map<String, String> environment = new java.util.HashMap<>(java.util.Map.of(
+        Map<String, String> environment = new HashMap<>(Map.of(
                 "HALF_PRECISION", half, "SERVICE_PORT", String.valueOf(PORT), "OMP_WAIT_POLICY", "PASSIVE",
                 "DJL_OFFLINE", "true", "MALLOC_ARENA_MAX", System.getProperty("mallocArenas", "2")));
         for (String variable : System.getProperty("env", "").trim().split("\\s+")) { // -Denv="NAME=value ..."
@@ -84,8 +88,8 @@ public final class ServiceBenchmark {
                     + "\"max_tokens\":" + tokens + ",\"temperature\":0}";
             // Resident set size sampled every 50 ms while the burst runs (statm: cheap to read, RSS rather than
             // PSS): its peak is what a container's memory limit has to hold.
-            java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
-            java.util.concurrent.atomic.AtomicBoolean bursting = new java.util.concurrent.atomic.AtomicBoolean(true);
+            AtomicLong peak = new AtomicLong();
+            AtomicBoolean bursting = new AtomicBoolean(true);
             Thread sampler = new Thread(() -> {
                 while (bursting.get()) {
                     try {
@@ -146,7 +150,7 @@ public final class ServiceBenchmark {
         }
     }
 
-    private static Process start(List<String> command, java.util.Map<String, String> environment) throws IOException {
+    private static Process start(List<String> command, Map<String, String> environment) throws IOException {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(Files.createTempFile("lm-service", ".log").toFile());
         builder.environment().putAll(environment);
@@ -158,7 +162,7 @@ public final class ServiceBenchmark {
      * archive {@code app.jsa} of a training run on the bundled model (ready, one /respond, stopped), which the
      * image makes the same way. Returns the extracted jar.
      */
-    private static Path imageLayout(Path jar, Path dir, List<String> java, java.util.Map<String, String> environment,
+    private static Path imageLayout(Path jar, Path dir, List<String> java, Map<String, String> environment,
             HttpClient http) throws IOException, InterruptedException {
         if (Files.exists(dir)) {
             Benchmark.deleteTree(dir);
@@ -173,7 +177,7 @@ public final class ServiceBenchmark {
         List<String> training = new ArrayList<>(java);
         training.addAll(List.of("-XX:ArchiveClassesAtExit=" + dir.resolve("app.jsa"),
                 "--add-modules", "jdk.incubator.vector", "-jar", extracted.toString()));
-        java.util.Map<String, String> bundled = new java.util.HashMap<>(environment);
+        Map<String, String> bundled = new HashMap<>(environment);
         bundled.put("PRETRAINED_MODEL_NAME_OR_PATH", "");
         long t0 = System.nanoTime();
         Process run = start(training, bundled);
