@@ -300,20 +300,28 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
      * row as long as it. In increasing order no row is overwritten before it has been moved.
      */
     private void moveRowsDown(int[] sources) {
-        int position = headDim * storage.getNumOfBytes(); // bytes of one position of one head
         for (int l = 0; l < keys.length; l++) {
             for (ByteBuffer memory : new ByteBuffer[] {keyMemory[l], valueMemory[l]}) {
                 ByteBuffer from = memory.duplicate(); // the same memory; blocks of different rows never overlap
                 for (int r = 0; r < sources.length; r++) {
-                    if (sources[r] == r) {
-                        continue;
-                    }
-                    for (int h = 0; h < kvHeads; h++) {
-                        memory.put((r * kvHeads + h) * columns * position, from,
-                                (sources[r] * kvHeads + h) * columns * position, lengths[sources[r]] * position);
+                    if (sources[r] != r) {
+                        copyWritten(from, sources[r], columns, memory, r, columns, lengths[sources[r]]);
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Each head's first {@code length} positions of row {@code fromRow} (a layer of {@code fromColumns}
+     * columns) into row {@code toRow} of {@code to} (a layer of {@code toColumns}): [rows, kvHeads, columns, headDim].
+     */
+    private void copyWritten(ByteBuffer from, int fromRow, int fromColumns, ByteBuffer to, int toRow, int toColumns,
+            int length) {
+        int position = headDim * storage.getNumOfBytes(); // bytes of one position of one head
+        for (int h = 0; h < kvHeads; h++) {
+            to.put((toRow * kvHeads + h) * toColumns * position, from, (fromRow * kvHeads + h) * fromColumns * position,
+                    length * position);
         }
     }
 
@@ -398,12 +406,8 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         } else {
             ByteBuffer from = old.toByteBuffer(true);
             ByteBuffer to = bigger.toByteBuffer(true);
-            int position = headDim * storage.getNumOfBytes(); // bytes of one position of one head
             for (int r = 0; r < active; r++) {
-                for (int h = 0; h < kvHeads; h++) {
-                    int block = r * kvHeads + h;
-                    to.put(block * grown * position, from, block * columns * position, lengths[r] * position);
-                }
+                copyWritten(from, r, columns, to, r, grown, lengths[r]);
             }
         }
         old.close();

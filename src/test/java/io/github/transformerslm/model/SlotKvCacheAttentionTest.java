@@ -202,7 +202,7 @@ class SlotKvCacheAttentionTest {
     }
 
     /** Admits one sequence whose keys and values are both kv: [1, kvHeads, length, headDim]. */
-    private static void admit(NDManager m, SlotKvCache slots, NDArray kv, int length) {
+    static void admit(NDManager m, SlotKvCache slots, NDArray kv, int length) {
         try (KvCache prefill = new KvCache(m, 1, 1, (int) kv.getShape().get(1), length, (int) kv.getShape().get(3))) {
             prefill.append(0, kv, kv);
             prefill.advance(length);

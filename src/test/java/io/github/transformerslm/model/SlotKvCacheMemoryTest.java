@@ -2,7 +2,6 @@ package io.github.transformerslm.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.engine.TorchRuntime;
@@ -105,12 +104,8 @@ class SlotKvCacheMemoryTest {
 
     /** Admits one sequence of {@code length} random positions into the next free row. */
     private static void admit(NDManager m, SlotKvCache slots, int length, int kvHeads, int headDim) {
-        try (NDManager scratch = m.newSubManager();
-                KvCache prefill = new KvCache(scratch, 1, 1, kvHeads, length, headDim)) {
-            NDArray kv = scratch.randomNormal(new Shape(1, kvHeads, length, headDim));
-            prefill.append(0, kv, kv);
-            prefill.advance(length);
-            slots.admit(prefill, 0, 0, length);
+        try (NDManager scratch = m.newSubManager()) {
+            SlotKvCacheAttentionTest.admit(scratch, slots, scratch.randomNormal(new Shape(1, kvHeads, length, headDim)), length);
         }
     }
 
