@@ -1,6 +1,10 @@
 package io.github.transformerslm.generation.processors;
 
+import io.github.transformerslm.model.nn.VectorExp;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /** Small numeric helpers over one row of scores. */
 public final class Scores {
@@ -80,34 +84,33 @@ public final class Scores {
 
     /** The Vector API code, in a class of its own so that it loads only where the module is present. */
     private static final class VectorSums {
-        private static final jdk.incubator.vector.VectorSpecies<Float> F = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
         /** p = softmax(s), given s's maximum (above -inf: the caller answers that case). */
         static void softmax(float[] s, float max, float[] p) {
             int n = s.length;
             int end = n - n % F.length();
             double sum = 0;
-            jdk.incubator.vector.FloatVector partial = jdk.incubator.vector.FloatVector.zero(F);
+            FloatVector partial = FloatVector.zero(F);
             int vectors = 0;
             for (int i = 0; i < end; i += F.length()) {
-                jdk.incubator.vector.FloatVector e = jdk.incubator.vector.FloatVector.fromArray(F, s, i).sub(max)
-                        .lanewise(jdk.incubator.vector.VectorOperators.EXP);
+                FloatVector e = VectorExp.exp(FloatVector.fromArray(F, s, i).sub(max));
                 e.intoArray(p, i);
                 partial = partial.add(e);
                 if (++vectors == 64) { // as in logSumExp: 1024 terms per float partial sum
-                    sum += partial.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-                    partial = jdk.incubator.vector.FloatVector.zero(F);
+                    sum += partial.reduceLanes(VectorOperators.ADD);
+                    partial = FloatVector.zero(F);
                     vectors = 0;
                 }
             }
-            sum += partial.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            sum += partial.reduceLanes(VectorOperators.ADD);
             for (int i = end; i < n; i++) {
-                p[i] = (float) Math.exp(s[i] - max);
+                p[i] = VectorExp.exp(s[i] - max);
                 sum += p[i];
             }
             float inverse = (float) (1 / sum);
             for (int i = 0; i < end; i += F.length()) {
-                jdk.incubator.vector.FloatVector.fromArray(F, p, i).mul(inverse).intoArray(p, i);
+                FloatVector.fromArray(F, p, i).mul(inverse).intoArray(p, i);
             }
             for (int i = end; i < n; i++) {
                 p[i] *= inverse;
@@ -117,29 +120,28 @@ public final class Scores {
         static double logSumExp(float[] s) {
             int n = s.length;
             int end = n - n % F.length();
-            jdk.incubator.vector.FloatVector m = jdk.incubator.vector.FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
             for (int i = 0; i < end; i += F.length()) {
-                m = m.max(jdk.incubator.vector.FloatVector.fromArray(F, s, i));
+                m = m.max(FloatVector.fromArray(F, s, i));
             }
-            float max = m.reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
+            float max = m.reduceLanes(VectorOperators.MAX);
             for (int i = end; i < n; i++) {
                 max = Math.max(max, s[i]);
             }
             double sum = 0;
-            jdk.incubator.vector.FloatVector partial = jdk.incubator.vector.FloatVector.zero(F);
+            FloatVector partial = FloatVector.zero(F);
             int vectors = 0;
             for (int i = 0; i < end; i += F.length()) {
-                partial = partial.add(jdk.incubator.vector.FloatVector.fromArray(F, s, i).sub(max)
-                        .lanewise(jdk.incubator.vector.VectorOperators.EXP));
+                partial = partial.add(VectorExp.exp(FloatVector.fromArray(F, s, i).sub(max)));
                 if (++vectors == 64) { // 1024 scores: the float partial sums stay exact to about 1e-5
-                    sum += partial.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-                    partial = jdk.incubator.vector.FloatVector.zero(F);
+                    sum += partial.reduceLanes(VectorOperators.ADD);
+                    partial = FloatVector.zero(F);
                     vectors = 0;
                 }
             }
-            sum += partial.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            sum += partial.reduceLanes(VectorOperators.ADD);
             for (int i = end; i < n; i++) {
-                sum += Math.exp(s[i] - max);
+                sum += VectorExp.exp(s[i] - max);
             }
             return max + Math.log(sum);
         }

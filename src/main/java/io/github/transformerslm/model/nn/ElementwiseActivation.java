@@ -3,7 +3,6 @@ package io.github.transformerslm.model.nn;
 import ai.djl.ndarray.NDArray;
 import java.util.function.UnaryOperator;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -56,11 +55,11 @@ public final class ElementwiseActivation implements UnaryOperator<NDArray> {
             for (; i <= to - F.length(); i += F.length()) {
                 FloatVector x = FloatVector.fromArray(F, y, i);
                 FloatVector t = x.mul(x).mul(x).mul(0.044715f).add(x).mul(TWO_SQRT_2_OVER_PI);
-                x.div(t.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i); // x / (1 + e^-t)
+                x.div(VectorExp.exp(t.neg()).add(1f)).intoArray(y, i); // x / (1 + e^-t)
             }
             for (; i < to; i++) {
                 float x = y[i];
-                y[i] = x / (1f + (float) Math.exp(-(x * x * x * 0.044715f + x) * TWO_SQRT_2_OVER_PI));
+                y[i] = x / (1f + VectorExp.exp(-((x * x * x * 0.044715f + x) * TWO_SQRT_2_OVER_PI)));
             }
         }
 
@@ -68,10 +67,10 @@ public final class ElementwiseActivation implements UnaryOperator<NDArray> {
             int i = from;
             for (; i <= to - F.length(); i += F.length()) {
                 FloatVector x = FloatVector.fromArray(F, y, i);
-                x.div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i);
+                x.div(VectorExp.exp(x.neg()).add(1f)).intoArray(y, i);
             }
             for (; i < to; i++) {
-                y[i] = y[i] / (1f + (float) Math.exp(-y[i]));
+                y[i] = y[i] / (1f + VectorExp.exp(-y[i]));
             }
         }
     }
