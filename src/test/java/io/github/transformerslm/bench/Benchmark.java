@@ -125,7 +125,7 @@ public final class Benchmark {
             System.out.printf("== %s-shaped, %,d parameters, %s: load %.0f ms (file %,d MB)%n", name, params,
                     dtype.name().toLowerCase(), loadMs, Files.size(dir.resolve("model.safetensors")) / 1_000_000);
             System.out.printf("%-28s %10s %10s %10s %s%n", "scenario", "median", "min", "max", "unit");
-            generate(model, 1, 16, 2); // warm-up
+            warmUp(model);
             for (int batch : batches) {
                 // Batch 1 is bound by reading the weights: the bandwidth is measured again right before each
                 // run, because this VM's moves between 35 and 80 GB/s within minutes, and each run is set
@@ -320,6 +320,54 @@ public final class Benchmark {
 
     interface Measure {
         double run();
+    }
+
+    /**
+     * Brings the model's code to the state a serving JVM reaches: every scenario's shape run in full, twice,
+     * each time followed by a wait until the JIT stops compiling. Measured runs then start from compiled
+     * code, as JMH's warm-up iterations do. A two-token generation had been the only warm-up: C2 was still
+     * compiling the kernels through the first measured runs and deoptimised them when a new shape arrived
+     * (the first prefill of 16 rows made the compiled product entry points not entrant, PrintCompilation),
+     * and with the compiler taking one of the two cores, the other thread's half of every product ran
+     * late: float16 batch 1 measured 88–93 tokens/s while the same process reached 108–147 once compilation
+     * was done (the model thread waited 2–3 ms a token for its partner during compilation, 0.1–0.6 after).
+     */
+    static void warmUp(LoadedModel model) {
+        for (int pass = 0; pass < 2; pass++) {
+            for (int batch : batches) {
+                generate(model, batch, 16, newTokens);
+            }
+            if (!decodeOnly) {
+                generate(model, 1, 512, 1);
+            }
+            if (!prefillOnly && !a1(batches)) {
+                generate(model, 8, 16, newTokens, SAMPLING);
+            }
+            awaitCompilerIdle();
+        }
+    }
+
+    /** Waits (30 s at most) until the JIT has compiled nothing for half a second. */
+    static void awaitCompilerIdle() {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+            return;
+        }
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        long before = jit.getTotalCompilationTime();
+        while (System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            long now = jit.getTotalCompilationTime();
+            if (now == before) {
+                return;
+            }
+            before = now;
+        }
     }
 
     static Stats repeat(Measure m) {
