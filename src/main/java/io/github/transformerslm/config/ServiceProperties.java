@@ -32,6 +32,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param hfToken HF_TOKEN, or Dream's HF_ACCESS_TOKEN
  * @param hfHubOffline HF_HUB_OFFLINE: 1 serves from the cache only
  * @param revision REVISION: the branch, tag or commit of a Hub id
+ * @param releaseLibtorchCode RELEASE_LIBTORCH_CODE: 0 keeps libtorch's start-up code pages resident (by default they
+ *     are released once the engine has started: about 45 MB less resident)
  * @param exitOnLoadFailure stop the process when the model cannot be loaded (off only in tests)
  */
 @ConfigurationProperties("lm")
@@ -59,6 +61,7 @@ public record ServiceProperties(
         String hfToken,
         boolean hfHubOffline,
         String revision,
+        boolean releaseLibtorchCode,
         boolean exitOnLoadFailure) {
 
     public ServiceProperties {

@@ -22,6 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -58,6 +59,7 @@ public class ModelHost implements DisposableBean {
     private volatile State state = State.LOADING;
     private volatile String failure;
     private volatile LoadedModel loaded;
+    private volatile Optional<LibtorchCodePages.Released> libtorchCodeReleased = Optional.empty();
 
     private final MeterRegistry meters;
     private volatile int runningRows;
@@ -97,8 +99,10 @@ public class ModelHost implements DisposableBean {
             // the image's heap free ratios give the pages above it back; glibc is trimmed likewise (the trim
             // logged 18 MB for float32 GPT-2 small, 66 MB for float16, which converts at load).
             System.gc();
-            log.info("Ready: KV cache {} MB ({}); {}", kvCacheBytes >> 20, batcher.kvCacheStorage().name().toLowerCase(),
-                    NativeHeap.trim().orElse("native heap not trimmed (no glibc trim command in this JVM)"));
+            log.info("Ready: KV cache {} MB ({}); {}; {}", kvCacheBytes >> 20, batcher.kvCacheStorage().name().toLowerCase(),
+                    NativeHeap.trim().orElse("native heap not trimmed (no glibc trim command in this JVM)"),
+                    libtorchCodeReleased.map(released -> released + ", " + (LibtorchCodePages.residentKb() >> 10)
+                            + " MB resident again at ready").orElse("libtorch's code pages left resident"));
             this.loaded = model;
             state = State.READY;
             serve(batcher);
@@ -108,6 +112,9 @@ public class ModelHost implements DisposableBean {
     private LoadedModel load() {
         try {
             TorchRuntime.start(properties.threads());
+            // Before the load and the warm-up, so that they bring back the code pages serving runs and the
+            // first requests do not fault them in (LibtorchCodePages).
+            libtorchCodeReleased = properties.releaseLibtorchCode() ? LibtorchCodePages.release() : Optional.empty();
             TorchRuntime.prepareInferenceThread();
             MatmulPool.configure(properties.matmulSplit());
             boolean bundled = properties.model().isEmpty();
@@ -238,6 +245,11 @@ public class ModelHost implements DisposableBean {
             return "timeout";
         }
         return error instanceof java.util.concurrent.CancellationException ? "cancelled" : "failed";
+    }
+
+    /** What releasing libtorch's start-up code pages did, if it ran (RELEASE_LIBTORCH_CODE, Linux). */
+    Optional<LibtorchCodePages.Released> libtorchCodeReleased() {
+        return libtorchCodeReleased;
     }
 
     /** Requests submitted and not yet finished. */

@@ -75,6 +75,14 @@ class ServingLimitsHttpTest {
     }
 
     @Test
+    @org.junit.jupiter.api.condition.EnabledOnOs(org.junit.jupiter.api.condition.OS.LINUX)
+    void releasedLibtorchsStartUpCodeBeforeTheModelLoaded() {
+        // RELEASE_LIBTORCH_CODE is on unless set to 0: the pages only libtorch's start touched leave the resident set.
+        assertThat(host.libtorchCodeReleased()).hasValueSatisfying(released ->
+                assertThat(released.residentKbAfter()).as("resident kB right after").isLessThan(4 * 1024));
+    }
+
+    @Test
     void limitsOfQueueClientAndDeadline() throws Exception {
         CompletableFuture<ServiceClient.Response> running = async("/generate", LONG, "a");
         CompletableFuture<ServiceClient.Response> queued = async("/generate", LONG, "b");

@@ -38,7 +38,7 @@ class RespondControllerTest {
         @org.springframework.context.annotation.Bean
         ServiceProperties serviceProperties() {
             return new ServiceProperties("", false, null, null, null, "EN", 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, null, null,
-                    null, false, null, false);
+                    null, false, null, true, false);
         }
     }
 
