@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.engine.TorchRuntime;
+import io.github.transformerslm.engine.TestEngine;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.MatmulPool;
@@ -30,36 +30,7 @@ class SlotKvCacheAttentionTest {
 
     @BeforeAll
     static void start() {
-        TorchRuntime.start(1);
-        TorchRuntime.prepareInferenceThread();
-        manager = NDManager.newBaseManager();
-        warmUp();
-    }
-
-    /**
-     * Runs the decode attention until the JIT has compiled it. Before, its exponentials are the Vector API's
-     * Java fallback, after, the compiled intrinsic, and the two differ in the last bit (measured: 56 of 4096
-     * exponentials at AVX-512 width, 168 at AVX2's): two paths compared bit for bit across that moment had
-     * differed in 2 of 128 outputs by one ulp (a CI run, held to AVX2).
-     */
-    private static void warmUp() {
-        try (NDManager m = manager.newSubManager();
-                SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, 4, 16), 2, 64)) {
-            try (KvCache prefill = new KvCache(m, 1, 1, 4, 8, 16)) {
-                NDArray k = m.randomNormal(new Shape(1, 4, 8, 16));
-                prefill.append(0, k, k.mul(-1));
-                prefill.advance(8);
-                slots.admit(prefill, 0, 0, 8);
-            }
-            NDArray mask = m.zeros(new Shape(1, 1, 1, 9));
-            NDArray qkv = m.randomNormal(new Shape(1, 1, 3 * 64));
-            for (int i = 0; i < 3000; i++) {
-                slots.beginStep();
-                try (NDArray out = slots.attendPacked(0, qkv, 4, 16, mask, 0.25f)) {
-                    out.toFloatArray();
-                }
-            }
-        }
+        manager = TestEngine.startOnThisThread();
     }
 
     @AfterAll

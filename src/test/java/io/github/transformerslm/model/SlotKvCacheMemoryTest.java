@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.engine.TorchRuntime;
+import io.github.transformerslm.engine.TestEngine;
 import io.github.transformerslm.model.nn.Linear;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -30,9 +30,7 @@ class SlotKvCacheMemoryTest {
 
     @BeforeAll
     static void start() {
-        TorchRuntime.start(1);
-        TorchRuntime.prepareInferenceThread();
-        manager = NDManager.newBaseManager();
+        manager = TestEngine.startOnThisThread();
         // The same operations on a small cache first: what loading and compiling their code costs, once.
         try (NDManager m = manager.newSubManager();
                 SlotKvCache warm = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, 1, 8), 3, 16)) {

@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.engine.TorchRuntime;
+import io.github.transformerslm.engine.TestEngine;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,9 +24,7 @@ class VectorKernelsTest {
 
     @BeforeAll
     static void start() {
-        TorchRuntime.start(1);
-        TorchRuntime.prepareInferenceThread();
-        manager = NDManager.newBaseManager();
+        manager = TestEngine.startOnThisThread();
     }
 
     @AfterAll
