@@ -14,12 +14,13 @@ import java.util.Optional;
  * Takes the code pages of libtorch's libraries out of the process's resident set right after the engine has
  * started; those the load, the warm-up and serving run come back from the page cache at their first use.
  *
- * <p>Why: when the engine loads, libtorch's static initialisers register some two thousand operators with
- * their kernels, code spread over the whole of {@code libtorch_cpu.so}, and the kernel maps 64 KB around each
- * page they touch: 39 MB of the library resident before any model, 47-58 MB once serving (/proc/self/smaps),
+ * <p>Why: when the engine loads, libtorch's static initialisers register libtorch's operators with their
+ * kernels, code spread over the whole of {@code libtorch_cpu.so}, and Linux maps pages around each one
+ * touched (fault-around, 64 KB by default; not readable on this VM): 39 MB of the library resident before any model, 47-58 MB once serving (/proc/self/smaps),
  * of which serving runs about 15 MB. Measured on the service (ServiceBenchmark, GPT-2 small, the image's
- * layout): beyond the weights and the KV cache, ready 249 MB against 276-277 in float32 and 260 against
- * 289-296 in float16; at the instant a 16-request burst ends 269 against 299-312 and 282 against 304-322;
+ * layout): beyond the weights and the KV cache, ready 247-249 MB against 276-277 in float32 and 259-265
+ * against 289-296 in float16; at the instant a 16-request burst ends 268-281 against 299-312 and 282-286
+ * against 304-322;
  * the burst's throughput unchanged. Released when ready instead, the first burst had to fault the serving
  * code back in (1.3 s longer over 12 s, two alternations), so it is done before the load.
  *
