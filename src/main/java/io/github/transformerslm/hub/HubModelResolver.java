@@ -134,30 +134,34 @@ public final class HubModelResolver {
         return snapshot;
     }
 
-    /** What serving needs: configs, tokenizer files, and the safetensors weights (never pickles). */
+    /**
+     * What serving needs: configs, tokenizer files, and the weights: safetensors where the repository has
+     * them, as transformers prefers; otherwise PyTorch's pytorch_model*.bin and their index, which the
+     * loader reads without running their pickles.
+     */
     static List<String> wantedFiles(String id, List<String> files) {
         List<String> wanted = new ArrayList<>();
-        boolean safetensors = false;
-        boolean pickle = false;
+        List<String> safetensors = new ArrayList<>();
+        List<String> pickles = new ArrayList<>();
         for (String f : files) {
             if (f.contains("/")) {
                 continue; // sub-folders hold other formats (onnx, original checkpoints)
             }
-            if (f.endsWith(".safetensors")) {
-                safetensors = true;
-                wanted.add(f);
-            } else if (f.endsWith(".bin") || f.endsWith(".pt") || f.endsWith(".pth")) {
-                pickle |= f.startsWith("pytorch_model");
+            if (f.endsWith(".safetensors") || f.equals("model.safetensors.index.json")) {
+                safetensors.add(f);
+            } else if (f.startsWith("pytorch_model") && (f.endsWith(".bin") || f.equals("pytorch_model.bin.index.json"))) {
+                pickles.add(f);
             } else if (List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                    "special_tokens_map.json", "model.safetensors.index.json").contains(f)) {
+                    "special_tokens_map.json").contains(f)) {
                 wanted.add(f);
             }
         }
-        if (!safetensors) {
-            throw new HubException(id + " has no safetensors weights" + (pickle
-                    ? ", only PyTorch pickles (*.bin): convert them to safetensors (transformers:"
-                            + " model.save_pretrained(dir, safe_serialization=True)) or pick a repository that has them"
-                    : ""));
+        if (safetensors.stream().anyMatch(f -> f.endsWith(".safetensors"))) {
+            wanted.addAll(safetensors);
+        } else if (pickles.stream().anyMatch(f -> f.endsWith(".bin"))) {
+            wanted.addAll(pickles);
+        } else {
+            throw new HubException(id + " has neither safetensors nor pytorch_model*.bin weights");
         }
         if (!wanted.contains("config.json")) {
             throw new HubException(id + " has no config.json: not a transformers model repository");

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
@@ -23,24 +24,28 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The weights of a Hugging Face model directory: {@code model.safetensors}, or shards listed by
- * {@code model.safetensors.index.json}. Tensors come out in the serving dtype, zero-copy where the
- * stored dtype already is it.
+ * {@code model.safetensors.index.json}; failing those, PyTorch's {@code pytorch_model.bin} or the shards
+ * listed by {@code pytorch_model.bin.index.json}, read without running their pickles. Safetensors win
+ * where a directory has both, as in transformers. Tensors come out in the serving dtype, zero-copy where
+ * the stored dtype already is it.
  */
 public final class Checkpoint implements AutoCloseable {
     public static final String SINGLE_FILE = "model.safetensors";
     public static final String INDEX_FILE = "model.safetensors.index.json";
+    public static final String BIN_FILE = "pytorch_model.bin";
+    public static final String BIN_INDEX_FILE = "pytorch_model.bin.index.json";
 
     private final Path directory;
-    private final List<SafetensorsFile> files;
-    private final Map<String, SafetensorsFile> fileOfTensor;
+    private final List<? extends TensorFile> files;
+    private final Map<String, TensorFile> fileOfTensor;
     private final Map<String, TensorEntry> entries;
 
-    private Checkpoint(Path directory, List<SafetensorsFile> files) {
+    private Checkpoint(Path directory, List<? extends TensorFile> files) {
         this.directory = directory;
         this.files = files;
         this.fileOfTensor = new LinkedHashMap<>();
         this.entries = new LinkedHashMap<>();
-        for (SafetensorsFile file : files) {
+        for (TensorFile file : files) {
             for (TensorEntry entry : file.tensors().values()) {
                 fileOfTensor.put(entry.name(), file);
                 entries.put(entry.name(), entry);
@@ -52,61 +57,74 @@ public final class Checkpoint implements AutoCloseable {
         Path single = directory.resolve(SINGLE_FILE);
         Path index = directory.resolve(INDEX_FILE);
         if (Files.isRegularFile(index)) {
-            return openSharded(directory, index);
+            return openSharded(directory, index, SafetensorsFile::open);
         }
         if (Files.isRegularFile(single)) {
             return new Checkpoint(directory, List.of(SafetensorsFile.open(single)));
         }
-        throw new CheckpointException(directory + ": no " + SINGLE_FILE + " or " + INDEX_FILE + describeOtherWeights(directory));
+        Path binIndex = directory.resolve(BIN_INDEX_FILE);
+        if (Files.isRegularFile(binIndex)) {
+            return openSharded(directory, binIndex, PytorchBinFile::open);
+        }
+        Path bin = directory.resolve(BIN_FILE);
+        if (Files.isRegularFile(bin)) {
+            return new Checkpoint(directory, List.of(PytorchBinFile.open(bin)));
+        }
+        throw new CheckpointException(directory + ": no " + SINGLE_FILE + ", " + INDEX_FILE + ", " + BIN_FILE
+                + " or " + BIN_INDEX_FILE + describeOtherWeights(directory));
     }
 
     private static String describeOtherWeights(Path directory) {
         try (Stream<Path> list = Files.list(directory)) {
-            boolean pickle = list.map(p -> p.getFileName().toString())
+            boolean other = list.map(p -> p.getFileName().toString())
                     .anyMatch(n -> n.endsWith(".bin") || n.endsWith(".pt") || n.endsWith(".pth"));
-            return pickle
-                    ? "; only PyTorch pickle weights (*.bin) are present: convert them to safetensors"
-                            + " (for example with transformers: model.save_pretrained(dir, safe_serialization=True))"
+            return other
+                    ? "; the PyTorch weights here have other names (*.pt, *.pth or a renamed *.bin): save the model"
+                            + " again with transformers (model.save_pretrained(dir, safe_serialization=True))"
                     : "";
         } catch (IOException e) {
             return "";
         }
     }
 
-    private static Checkpoint openSharded(Path directory, Path index) {
+    private static Checkpoint openSharded(Path directory, Path index, Function<Path, TensorFile> opener) {
+        String indexName = index.getFileName().toString();
         JsonNode weightMap;
         try {
             weightMap = JsonMapper.builder().build().readTree(index.toFile()).path("weight_map");
         } catch (JacksonException e) {
-            throw new CheckpointException(INDEX_FILE + ": not valid JSON: " + e.getOriginalMessage());
+            throw new CheckpointException(indexName + ": not valid JSON: " + e.getOriginalMessage());
         }
         if (!weightMap.isObject() || weightMap.isEmpty()) {
-            throw new CheckpointException(INDEX_FILE + ": has no weight_map");
+            throw new CheckpointException(indexName + ": has no weight_map");
         }
         Set<String> shardNames = new TreeSet<>();
         for (Map.Entry<String, JsonNode> e : weightMap.properties()) {
             shardNames.add(e.getValue().asString());
         }
-        List<SafetensorsFile> shards = new ArrayList<>();
+        List<TensorFile> shards = new ArrayList<>();
         try {
             for (String shard : shardNames) {
                 Path shardPath = directory.resolve(shard).normalize();
                 if (!shardPath.startsWith(directory.normalize()) || !Files.isRegularFile(shardPath)) {
-                    throw new CheckpointException(shard + ": listed in " + INDEX_FILE + " but missing");
+                    throw new CheckpointException(shard + ": listed in " + indexName + " but missing");
                 }
-                shards.add(SafetensorsFile.open(shardPath));
+                shards.add(opener.apply(shardPath));
             }
             Checkpoint checkpoint = new Checkpoint(directory, shards);
             for (Map.Entry<String, JsonNode> e : weightMap.properties()) {
-                SafetensorsFile holder = checkpoint.fileOfTensor.get(e.getKey());
+                TensorFile holder = checkpoint.fileOfTensor.get(e.getKey());
                 if (holder == null || !holder.path().getFileName().toString().equals(e.getValue().asString())) {
+                    if (holder == null && indexName.equals(BIN_INDEX_FILE) && !checkpoint.contains(e.getKey())) {
+                        continue; // an integer buffer (an attention mask), which no architecture reads
+                    }
                     throw new CheckpointException(e.getValue().asString() + ": tensor '" + e.getKey()
-                            + "' is listed in " + INDEX_FILE + " but missing from that shard");
+                            + "' is listed in " + indexName + " but missing from that shard");
                 }
             }
             return checkpoint;
         } catch (RuntimeException e) {
-            shards.forEach(SafetensorsFile::close);
+            shards.forEach(TensorFile::close);
             throw e;
         }
     }
@@ -144,7 +162,7 @@ public final class Checkpoint implements AutoCloseable {
      */
     public NDArray load(String name, NDManager manager, DataType target) {
         TensorEntry entry = entry(name);
-        SafetensorsFile file = fileOfTensor.get(name);
+        TensorFile file = fileOfTensor.get(name);
         ByteBuffer bytes = file.map(entry);
         Shape shape = new Shape(entry.shape());
         NDArray stored = switch (entry.dtype()) {
@@ -172,6 +190,6 @@ public final class Checkpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        files.forEach(SafetensorsFile::close);
+        files.forEach(TensorFile::close);
     }
 }

@@ -21,7 +21,7 @@ import tools.jackson.databind.json.JsonMapper;
  * <p>Every check a lying or truncated file could fail is made here, against the real file size, so
  * that nothing later reads past the end of a mapping.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements TensorFile {
     /** A header larger than this is not a header: 100 MB is what the reference implementation allows. */
     private static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
@@ -132,10 +132,12 @@ public final class SafetensorsFile implements AutoCloseable {
         return entry;
     }
 
+    @Override
     public Path path() {
         return path;
     }
 
+    @Override
     public Map<String, TensorEntry> tensors() {
         return tensors;
     }
@@ -144,6 +146,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * Maps one tensor's bytes, little-endian. The mapping is read-only: writing through it would crash
      * the JVM, so weights are never mutated in place.
      */
+    @Override
     public ByteBuffer map(TensorEntry entry) {
         if (entry.byteLength() > Integer.MAX_VALUE) {
             // One mapping (and one direct buffer) holds at most 2 GiB on Java 17.

@@ -65,6 +65,8 @@ class HubModelResolverTest {
         for (String f : FILES) {
             content.put(f, Files.readAllBytes(GoldenReference.directory("gpt2").resolve(f)));
         }
+        content.put("pytorch_model.bin", Files.readAllBytes(
+                Path.of("src/test/resources/checkpoints-bin/gpt2_f32_legacy_names/pytorch_model.bin")));
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", this::handle);
         server.start();
@@ -94,8 +96,14 @@ class HubModelResolverTest {
                 if (id.equals("acme/gated") && !authorized) {
                     respond(ex, 401, "{\"error\": \"gated\"}".getBytes());
                 } else if (id.equals("acme/pickles")) {
-                    respond(ex, 200, ("{\"sha\": \"" + COMMIT + "\", \"siblings\": [{\"rfilename\": \"config.json\"},"
-                            + " {\"rfilename\": \"pytorch_model.bin\"}]}").getBytes());
+                    StringBuilder siblings = new StringBuilder();
+                    for (String f : FILES) {
+                        if (!f.endsWith(".safetensors")) {
+                            siblings.append("{\"rfilename\": \"").append(f).append("\"}, ");
+                        }
+                    }
+                    siblings.append("{\"rfilename\": \"pytorch_model.bin\"}, {\"rfilename\": \"flax_model.msgpack\"}");
+                    respond(ex, 200, ("{\"sha\": \"" + COMMIT + "\", \"siblings\": [" + siblings + "]}").getBytes());
                 } else if (id.startsWith("acme/")) {
                     StringBuilder siblings = new StringBuilder();
                     for (String f : FILES) {
@@ -111,7 +119,7 @@ class HubModelResolverTest {
                 byte[] bytes = content.get(file);
                 if (bytes == null) {
                     respond(ex, 404, new byte[0]);
-                } else if (file.endsWith(".safetensors")) {
+                } else if (file.endsWith(".safetensors") || file.endsWith(".bin")) {
                     String sha = sha256(bytes);
                     ex.getResponseHeaders().add("X-Linked-Etag", "\"" + sha + "\"");
                     ex.getResponseHeaders().add("X-Linked-Size", String.valueOf(bytes.length));
@@ -123,7 +131,13 @@ class HubModelResolverTest {
                     respond(ex, 200, ex.getRequestMethod().equals("HEAD") ? null : bytes, bytes.length);
                 }
             } else if (path.startsWith("/cdn/")) {
-                byte[] bytes = content.get("model.safetensors").clone();
+                String sha = path.substring("/cdn/".length());
+                byte[] bytes = null;
+                for (byte[] candidate : content.values()) {
+                    if (sha256(candidate).equals(sha)) {
+                        bytes = candidate.clone();
+                    }
+                }
                 if (corruptCdn) {
                     bytes[bytes.length - 1] ^= 1;
                 }
@@ -189,6 +203,17 @@ class HubModelResolverTest {
     }
 
     @Test
+    void aRepositoryWithOnlyPyTorchWeightsIsDownloadedAndServed() throws Exception {
+        Path snapshot = resolver(null, false).resolve("acme/pickles");
+        assertThat(snapshot.resolve("pytorch_model.bin")).exists();
+        assertThat(snapshot.resolve("model.safetensors")).doesNotExist();
+        assertThat(snapshot.resolve("flax_model.msgpack")).doesNotExist();
+        assertThat(Files.readAllBytes(snapshot.resolve("pytorch_model.bin"))).isEqualTo(content.get("pytorch_model.bin"));
+        assertThat(LastLogits.maxDiff(LastLogits.of(snapshot, DataType.FLOAT32, GoldenReference.of("gpt2").inputIds()),
+                GoldenReference.of("gpt2").lastLogits())).isLessThan(1e-4);
+    }
+
+    @Test
     void offlineServesTheCacheAndSaysSoWhenItCannot() {
         Path snapshot = resolver(null, false).resolve("acme/tiny-gpt2@main");
         server.stop(0);
@@ -207,8 +232,6 @@ class HubModelResolverTest {
     @Test
     void unknownIdsPicklesNoNetworkAndCorruptBlobsAreClearErrors() throws IOException {
         assertThatThrownBy(() -> resolver(null, false).resolve("nobody/nothing")).hasMessageContaining("not found");
-        assertThatThrownBy(() -> resolver(null, false).resolve("acme/pickles"))
-                .hasMessageContaining("convert them to safetensors");
         assertThatThrownBy(() -> resolver(null, false).resolve("not a model")).hasMessageContaining("Hub id");
         corruptCdn = true;
         assertThatThrownBy(() -> resolver(null, false).resolve("acme/tiny-gpt2")).hasMessageContaining("corrupt");

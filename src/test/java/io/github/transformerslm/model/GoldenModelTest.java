@@ -34,7 +34,8 @@ import tools.jackson.databind.JsonNode;
  */
 class GoldenModelTest {
     static final List<String> ARCHITECTURES = List.of(
-            "gpt2", "llama", "mistral", "qwen2", "gptj", "gpt_neox", "falcon", "phi", "phi3", "bloom", "xglm");
+            "gpt2", "llama", "mistral", "qwen2", "gptj", "gpt_neox", "falcon", "phi", "phi3", "bloom", "xglm",
+            "falcon_serial_alibi", "mistral_yarn");
     static final GenerationLimits LIMITS = new GenerationLimits(1024, 8, 20);
 
     @BeforeAll

@@ -130,10 +130,10 @@ class SafetensorsTest {
     }
 
     @Test
-    void pickleOnlyCheckpointSaysToConvert() throws IOException {
-        Files.write(dir.resolve("pytorch_model.bin"), new byte[] {1});
+    void weightsUnderAnotherNameSayHowToSaveThemAgain() throws IOException {
+        Files.write(dir.resolve("consolidated.00.pth"), new byte[] {1});
         assertThatThrownBy(() -> Checkpoint.open(dir)).isInstanceOf(CheckpointException.class)
-                .hasMessageContaining("convert them to safetensors");
+                .hasMessageContaining("save_pretrained(dir, safe_serialization=True)");
     }
 
     @Test

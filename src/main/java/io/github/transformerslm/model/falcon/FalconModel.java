@@ -130,7 +130,9 @@ public final class FalconModel extends DecoderModel {
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = wordEmbeddings.lookup(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary != null ? rotary.at(manager, input.positionIds()) : null;
-        NDArray bias = alibi != null ? alibi.bias(input.keyPositions()) : null; // [batch, heads, 1, total]
+        // transformers 4.47's eager Falcon adds ALiBi twice: to the scores before they are scaled, and again,
+        // divided by sqrt(head_dim), through the causal mask it builds. (scores + 2 * bias) * scale is both.
+        NDArray bias = alibi != null ? alibi.bfloat16Bias(input.keyPositions()).mul(2f) : null; // [batch, heads, 1, total]
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             int layer = i;

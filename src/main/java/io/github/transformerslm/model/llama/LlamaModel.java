@@ -22,12 +22,15 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Llama ({@code modeling_llama.py}), which also serves Mistral and Qwen2: RMSNorm, rotary positions,
  * grouped-query attention, gated MLP.
  */
 public final class LlamaModel extends DecoderModel {
+    private static final Logger log = LoggerFactory.getLogger(LlamaModel.class);
 
     private record DecoderLayer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, GatedMlp mlp) {}
 
@@ -45,7 +48,14 @@ public final class LlamaModel extends DecoderModel {
         UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
         NDArray embeddingTable = w.matrix("model.embed_tokens.weight");
         this.rotary = new RotaryEmbedding(c.headDim(), RotaryEmbedding.Layout.HALF,
-                RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.headDim(), c.maxPositionEmbeddings(), 0));
+                modelType.equals("mistral")
+                        // transformers 4.47's MistralRotaryEmbedding takes only the base and the dimension:
+                        // a Mistral config's rope_scaling changes nothing there, so it changes nothing here.
+                        ? RopeScaling.none(c.ropeTheta(), c.headDim())
+                        : RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.headDim(), c.maxPositionEmbeddings(), 0));
+        if (modelType.equals("mistral") && c.ropeScaling() != null && !c.ropeScaling().isNull()) {
+            log.warn("config.json: rope_scaling {} is ignored for mistral, as transformers 4.47 ignores it", c.ropeScaling());
+        }
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
             layers.add(new DecoderLayer(

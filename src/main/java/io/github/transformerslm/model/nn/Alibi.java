@@ -44,4 +44,33 @@ public final class Alibi {
         long total = keyPositions.getShape().get(1);
         return keyPositions.reshape(b, 1, 1, total).mul(slopes);
     }
+
+    /**
+     * Falcon's build_alibi_tensor: the same slopes, but rounded to bfloat16 and multiplied in bfloat16,
+     * so every bias is a bfloat16 value. Computed on the host, because the engine aborts on bfloat16.
+     */
+    public NDArray bfloat16Bias(NDArray keyPositions) {
+        long b = keyPositions.getShape().get(0);
+        int total = Math.toIntExact(keyPositions.getShape().get(1));
+        float[] positions = keyPositions.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+        float[] slope = slopes.toFloatArray();
+        int heads = slope.length;
+        float[] out = new float[Math.toIntExact(b * heads * total)];
+        for (int row = 0; row < b; row++) {
+            for (int h = 0; h < heads; h++) {
+                float s = roundToBfloat16(slope[h]);
+                for (int t = 0; t < total; t++) {
+                    out[(row * heads + h) * total + t] = roundToBfloat16(s * positions[row * total + t]);
+                }
+            }
+        }
+        return keyPositions.getManager().create(out, new Shape(b, heads, 1, total));
+    }
+
+    /** Round to nearest even, as a float32 → bfloat16 cast does. */
+    static float roundToBfloat16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        int rounded = bits + 0x7FFF + ((bits >>> 16) & 1);
+        return Float.intBitsToFloat(rounded & 0xFFFF0000);
+    }
 }
