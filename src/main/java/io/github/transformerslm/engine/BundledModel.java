@@ -9,14 +9,16 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
- * The small model that ships inside the service: GPT-2 architecture, the real GPT-2 tokenizer, and
- * deterministic random weights. It exists so that the service runs with no configuration; its text is
- * noise. It is copied out of the jar because weights are memory-mapped from a file.
+ * The small model that ships inside the service, so that it runs with no configuration: stories260K, a
+ * Llama of 260K parameters that Andrej Karpathy trained on TinyStories (llama2.c, MIT licence; the
+ * notice travels with it in LICENSE-NOTE.md). It writes short children's stories. It is copied out of
+ * the jar because weights are memory-mapped from a file.
  */
 public final class BundledModel {
     public static final String RESOURCE_DIR = "default-model/";
     public static final List<String> FILES = List.of(
-            "config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json");
+            "config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json", "LICENSE-NOTE.md", "PROVENANCE.md");
 
     private BundledModel() {}
 

@@ -121,8 +121,9 @@ public class ModelHost implements DisposableBean {
             Path dir = bundled ? BundledModel.materialize()
                     : new HubModelResolver(properties.hub()).resolve(properties.model()).toAbsolutePath();
             if (bundled) {
-                log.warn("PRETRAINED_MODEL_NAME_OR_PATH is not set: serving the bundled tiny GPT-2, whose weights are"
-                        + " RANDOM: its text is noise. Set PRETRAINED_MODEL_NAME_OR_PATH to a model directory.");
+                log.info("PRETRAINED_MODEL_NAME_OR_PATH is not set: serving the bundled stories260K, a 260K-parameter"
+                        + " Llama trained on TinyStories (Andrej Karpathy, llama2.c, MIT licence): it writes short"
+                        + " children's stories. Set PRETRAINED_MODEL_NAME_OR_PATH to a Hub id or a model directory.");
             }
             if (!Linear.vectorKernels()) {
                 log.warn("Decoding's matrix products run in libtorch, about half as fast: the vector kernels need"
@@ -135,7 +136,7 @@ public class ModelHost implements DisposableBean {
             ModelShape shape = model.model().shape();
             log.info("Model loaded: path={} architecture={} parameters={} dtype={} device={} threads={}"
                             + " matmul_split={} decode_kernels={} context={} load_time={}ms java_heap_max={}MB",
-                    bundled ? "bundled default (random weights)" : dir, shape.modelType(),
+                    bundled ? "bundled default (stories260K)" : dir, shape.modelType(),
                     String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(),
                     model.manager().getDevice(), properties.threads(), properties.matmulSplit(),
                     Linear.vectorKernels() ? (VectorBoundsChecks.on() ? "vector(bounds-checked)" : "vector") : "libtorch",

@@ -491,7 +491,7 @@ public final class Benchmark {
         }
         w.write(dir.resolve("model.safetensors"));
         Files.writeString(dir.resolve("config.json"), config);
-        Files.copy(Path.of("src/main/resources/default-model/tokenizer.json"), dir.resolve("tokenizer.json"));
+        Files.copy(Path.of("src/test/resources/gpt2-random/tokenizer.json"), dir.resolve("tokenizer.json"));
         Files.writeString(dir.resolve("tokenizer_config.json"), "{}");
         return dir;
     }

@@ -37,7 +37,7 @@ import org.springframework.test.context.TestPropertySource;
  * 502 and recovers when it returns. Needs nginx and envsubst on PATH (.ci/run installs them).
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1"})
+@TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1"})
 class NginxProxyTest {
     @LocalServerPort
     int servicePort;

@@ -28,7 +28,7 @@ import org.springframework.test.context.TestPropertySource;
  * one client's excess 429, and a closed stream cancels its sequence.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1", "lm.max-batch-size=1",
+@TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1", "lm.max-batch-size=1",
         "lm.max-queue=1", "lm.max-client-requests=2"})
 class ServingLimitsHttpTest {
     static final String LONG = "{\"inputs\": \"Once upon a time\", \"parameters\": {\"max_new_tokens\": 1000,"
@@ -123,7 +123,7 @@ class ServingLimitsHttpTest {
 
     @Test
     void kvCacheGaugeFollowsTheCacheSize() throws Exception {
-        // Bundled model: 2 layers x (keys, values) x 1 row x 2 heads x 16 dims x 4 bytes per column of positions.
+        // The random GPT-2: 2 layers x (keys, values) x 1 row x 2 heads x 16 dims x 4 bytes per column of positions.
         long perColumn = 2L * 2 * 1 * 2 * 16 * Float.BYTES;
         double initial = awaitGauge(v -> v > 0);
         assertThat(initial % perColumn).isZero();

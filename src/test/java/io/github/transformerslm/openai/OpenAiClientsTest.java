@@ -27,7 +27,7 @@ import tools.jackson.databind.JsonNode;
 
 /** Real OpenAI clients against the service: the official Java SDK and LangChain4j, streaming and not. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1"})
+@TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1"})
 class OpenAiClientsTest {
     @LocalServerPort
     int port;

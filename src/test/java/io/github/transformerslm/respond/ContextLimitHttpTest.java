@@ -16,7 +16,7 @@ import org.springframework.test.context.TestPropertySource;
  * A CHAT_TEMPLATE replaces the model's template.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1", "lm.max-input-tokens=48",
+@TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1", "lm.max-input-tokens=48",
         "lm.chat-template={% for m in messages %}[{{ m.role }}] {{ m.content }} | {% endfor %}[assistant]"})
 class ContextLimitHttpTest {
     static final String LONG = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"

@@ -11,9 +11,9 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
 
-/** Dream's /respond over HTTP on a started service with no model configured: the bundled default. */
+/** Dream's /respond over HTTP on a started service serving the random GPT-2 (GPT-2's real tokenizer). */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1"})
+@TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1"})
 class RespondHttpTest {
     /** Dream's services/transformers_lm/test.py. */
     static final String DREAM_TEST = """

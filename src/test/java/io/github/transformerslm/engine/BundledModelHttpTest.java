@@ -1,0 +1,55 @@
+package io.github.transformerslm.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.transformerslm.web.ServiceClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.TestPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** A service started with no model configured serves the bundled stories260K, and it writes stories. */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1"})
+class BundledModelHttpTest {
+    @LocalServerPort
+    int port;
+
+    ServiceClient client;
+
+    @BeforeEach
+    void ready() {
+        client = new ServiceClient("http://localhost:" + port);
+        client.awaitReady(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void generateWritesTheStoryTransformersWrites() {
+        JsonNode golden = JsonMapper.builder().build()
+                .readTree(Path.of("src/test/resources/stories260K/golden.json").toFile());
+        ServiceClient.Response r = client.post("/generate",
+                "{\"inputs\": \"Once upon a time\", \"parameters\": {\"max_new_tokens\": 60, \"details\": true}}");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().get("generated_text").asString()).isEqualTo(golden.get("greedy_new_text").asString())
+                .startsWith(", there was a little girl named Lily.");
+        assertThat(r.json().get("details").get("generated_tokens").intValue()).isEqualTo(60);
+    }
+
+    @Test
+    void respondAnswersDreamsTestDialogWithStoryText() {
+        ServiceClient.Response r = client.post("/respond", "{\"dialog_contexts\": [[\"hi\", \"hi there\","
+                + " \"tell me a story about a cat\"]], \"prompts\": [\"You are a storyteller.\"], \"configs\": [null]}");
+        assertThat(r.status()).isEqualTo(200);
+        JsonNode hypotheses = r.json().get(0);
+        assertThat(hypotheses.size()).isEqualTo(2);
+        for (JsonNode h : hypotheses) {
+            // English words, not byte noise: stories260K's 512 tokens spell TinyStories' vocabulary.
+            assertThat(h.asString()).matches("(?s)[\\x20-\\x7E\\n’“”—]+").containsPattern("[A-Za-z]{3,}( [A-Za-z,.]+){3,}");
+        }
+    }
+}
