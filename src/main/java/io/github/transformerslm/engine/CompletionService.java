@@ -8,6 +8,7 @@ import io.github.transformerslm.generation.GenerationRow;
 import io.github.transformerslm.generation.InvalidParameterException;
 import io.github.transformerslm.generation.SequenceListener;
 import io.github.transformerslm.generation.ServiceStops;
+import io.github.transformerslm.tokenizer.TextTokenizer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -107,6 +108,13 @@ public class CompletionService {
             }
         }
         ServiceStops stops = addServiceStops ? serviceStops(model) : ServiceStops.NONE;
+        if (p.config().stop() != null) {
+            // The request's stop strings are matched in the text by the plan; those that are special tokens
+            // never reach the text, so they stop by id as well.
+            ServiceStops special = stopsFor(p.config().stop(), model.tokenizer());
+            stops = new ServiceStops(java.util.stream.Stream.concat(stops.eosTokenIds().stream(),
+                    special.eosTokenIds().stream()).distinct().toList(), stops.strings());
+        }
         GenerationPlan plan;
         try {
             GenerationPlan probe = p.truncateLeft()
@@ -258,25 +266,30 @@ public class CompletionService {
         }
     }
 
-    /**
-     * ADDITIONAL_EOS_TOKENS plus the tokenizer's eos token, as Dream adds it. A string that is exactly
-     * one vocabulary token is matched by id (special tokens never appear in decoded text); any other
-     * string is matched in the text.
-     */
+    /** ADDITIONAL_EOS_TOKENS plus the tokenizer's eos token, as Dream adds it. */
     private ServiceStops serviceStops(LoadedModel model) {
         ServiceStops cached = serviceStops;
         if (cached != null) {
             return cached;
         }
-        Set<Integer> ids = new LinkedHashSet<>();
-        List<String> strings = new ArrayList<>();
         List<String> tokens = new ArrayList<>(properties.additionalEosTokenList());
         model.tokenizer().eosToken().ifPresent(tokens::add);
-        for (String token : tokens) {
-            model.tokenizer().singleTokenId(token).ifPresentOrElse(ids::add, () -> strings.add(token));
-        }
-        cached = new ServiceStops(List.copyOf(ids), List.copyOf(strings));
+        cached = stopsFor(tokens, model.tokenizer());
         serviceStops = cached;
         return cached;
+    }
+
+    /**
+     * Dream stops when a value occurs anywhere in the decoded text and cuts the text there, so every value
+     * is matched as text: "you" stops "How are you?" although GPT-2 emits " you", a token of its own. A
+     * special token never appears in decoded text, so it is matched by its id instead.
+     */
+    static ServiceStops stopsFor(List<String> values, TextTokenizer tokenizer) {
+        Set<Integer> ids = new LinkedHashSet<>();
+        List<String> strings = new ArrayList<>();
+        for (String value : values) {
+            tokenizer.specialTokenId(value).ifPresentOrElse(ids::add, () -> strings.add(value));
+        }
+        return new ServiceStops(List.copyOf(ids), List.copyOf(strings));
     }
 }

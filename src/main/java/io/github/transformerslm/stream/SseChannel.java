@@ -69,7 +69,9 @@ public final class SseChannel {
                             ended = true;
                             emitter.complete();
                         } else {
-                            emitter.send(SseEmitter.event().data((String) next));
+                            // "data: {...}" with the space, byte for byte what OpenAI, vLLM and llama.cpp send:
+                            // clients that split on "data: " exist. Spring writes "data:" and the rest as given.
+                            emitter.send(SseEmitter.event().data(" " + next));
                         }
                     }
                 } catch (IOException | IllegalStateException e) {

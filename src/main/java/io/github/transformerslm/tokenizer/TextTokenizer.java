@@ -123,6 +123,14 @@ public final class TextTokenizer implements TextDecoder, AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * The id of a special token ({@code <|endoftext|>}, {@code </s>}): one token that decoding without
+     * special tokens drops, so that it can only ever be matched by id, never in the text.
+     */
+    public Optional<Integer> specialTokenId(String token) {
+        return singleTokenId(token).filter(id -> decode(new int[] {id}, true).isEmpty());
+    }
+
     public Optional<String> eosToken() {
         return eosToken;
     }

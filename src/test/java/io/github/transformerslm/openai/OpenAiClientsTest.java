@@ -78,6 +78,15 @@ class OpenAiClientsTest {
     }
 
     @Test
+    void streamsAreByteCompatibleWithOpenAis() {
+        io.github.transformerslm.web.ServiceClient.Response r = new io.github.transformerslm.web.ServiceClient(base())
+                .post("/v1/completions", "{\"model\": \"any\", \"prompt\": \"Hi\", \"max_tokens\": 3, \"stream\": true}");
+        assertThat(r.status()).isEqualTo(200);
+        // "data: " with its space before every event, and OpenAI's terminator, as OpenAI, vLLM and llama.cpp send.
+        assertThat(r.body()).matches("(data: \\{[^\n]*\\}\n\n)+data: \\[DONE\\]\n\n");
+    }
+
+    @Test
     void officialSdkCompletionsAndModels() {
         Completion c = sdk.completions().create(CompletionCreateParams.builder()
                 .model(CompletionCreateParams.Model.of("any")).prompt("Once upon a time").maxTokens(5).n(2).seed(1).build());

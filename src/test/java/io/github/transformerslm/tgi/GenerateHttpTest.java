@@ -110,9 +110,11 @@ class GenerateHttpTest {
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.contentType()).startsWith("text/event-stream");
         List<JsonNode> events = new ArrayList<>();
+        // Every event is "data: {...}" and a blank line, with the space clients split on.
+        assertThat(r.body()).matches("(data: \\{[^\n]*\\}\n\n)+");
         for (String line : r.body().split("\n")) {
-            if (line.startsWith("data:")) {
-                events.add(tools.jackson.databind.json.JsonMapper.builder().build().readTree(line.substring(5)));
+            if (line.startsWith("data: ")) {
+                events.add(tools.jackson.databind.json.JsonMapper.builder().build().readTree(line.substring(6)));
             }
         }
         assertThat(events).hasSize(6);
