@@ -12,6 +12,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param halfPrecision HALF_PRECISION: 1 serves in float16
  * @param generativeConfig GENERATIVE_CONFIG: the file in {@code generativeConfigsDir} with /respond's defaults
  * @param generativeConfigsDir GENERATIVE_CONFIGS_DIR: where those files live (falls back to the bundled copies)
+ * @param goalsPrompt GOALS_PROMPT: the file in {@code generativeConfigsDir} with /generate_goals' meta-prompt
+ *     (null: goals_prompt.txt, or goals_prompt_ru.txt for LANGUAGE=RU)
  * @param additionalEosTokens ADDITIONAL_EOS_TOKENS: comma-separated strings that end a generation
  * @param language LANGUAGE: EN or RU, picks Dream's speaker names
  * @param threads TORCH_THREADS: libtorch intra-op threads for prefill; 0 means one per available core
@@ -42,6 +44,7 @@ public record ServiceProperties(
         boolean halfPrecision,
         String generativeConfig,
         String generativeConfigsDir,
+        String goalsPrompt,
         String additionalEosTokens,
         String language,
         int threads,
@@ -68,6 +71,7 @@ public record ServiceProperties(
         model = model == null ? "" : model.trim();
         generativeConfig = blankTo(generativeConfig, "default_generative_config.json");
         generativeConfigsDir = blankTo(generativeConfigsDir, "generative_configs");
+        goalsPrompt = goalsPrompt == null || goalsPrompt.isBlank() ? null : goalsPrompt.trim();
         additionalEosTokens = additionalEosTokens == null ? "" : additionalEosTokens;
         language = blankTo(language, "EN").toUpperCase(java.util.Locale.ROOT);
         if (!language.equals("EN") && !language.equals("RU")) {

@@ -23,9 +23,10 @@ import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Dream's {@code POST /respond}: {@code dialog_contexts}, optional {@code prompts} and {@code configs}
+ * Dream's API: {@code POST /respond}: {@code dialog_contexts}, optional {@code prompts} and {@code configs}
  * of the same length; answers one list of hypotheses per dialog. Each config is merged over the
- * defaults (model, then GENERATIVE_CONFIG), not substituted for them.
+ * defaults (model, then GENERATIVE_CONFIG), not substituted for them. {@code POST /generate_goals}
+ * answers the same way for Dream's goal-setting meta-prompt.
  */
 @RestController
 class RespondController {
@@ -35,23 +36,36 @@ class RespondController {
     private final ModelHost host;
     private final DreamGenerativeConfig serviceDefaults;
     private final ServiceProperties properties;
+    private final GoalsPrompt goalsPrompt;
 
     RespondController(CompletionService completions, ModelHost host, DreamGenerativeConfig serviceDefaults,
-            ServiceProperties properties) {
+            ServiceProperties properties, GoalsPrompt goalsPrompt) {
         this.completions = completions;
         this.host = host;
         this.serviceDefaults = serviceDefaults;
         this.properties = properties;
+        this.goalsPrompt = goalsPrompt;
     }
 
     /** Names, per dialog, how many of its oldest utterances were dropped to fit the model's context. */
     static final String TRUNCATED_HEADER = "X-Dialog-Truncated-Turns";
+
+    /** One dialog to continue: Dream's prompt, its utterances, and its config with where it came from. */
+    private record Dialog(String prompt, List<String> utterances, GenerationConfig config, String configPrefix) {}
+
+    /** A dialog's hypotheses and how many of its oldest utterances were dropped to fit. */
+    private record Answer(List<String> hypotheses, int droppedTurns) {}
+
+    private static final java.util.Set<String> RESPOND_KEYS = java.util.Set.of("dialog_contexts", "prompts", "configs");
+    private static final java.util.Set<String> GOALS_KEYS = java.util.Set.of("prompts", "configs");
+    private final java.util.Set<String> ignoredKeysLogged = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @PostMapping(path = "/respond", consumes = "application/json", produces = "application/json")
     ResponseEntity<List<List<String>>> respond(@RequestBody JsonNode body, HttpServletRequest http) {
         long start = System.nanoTime();
         RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
         JsonBodies.requireObject(body);
+        ignoreExtraKeys(body, RESPOND_KEYS, "/respond");
         List<JsonNode> contexts = JsonBodies.optionalList(body, "dialog_contexts");
         if (contexts == null) {
             throw new InvalidRequestException("dialog_contexts", "dialog_contexts is required: a list of dialogs,"
@@ -60,17 +74,9 @@ class RespondController {
         // Dream treats an empty list like a missing one.
         List<JsonNode> prompts = emptyToNull(JsonBodies.optionalList(body, "prompts"));
         List<JsonNode> configs = emptyToNull(JsonBodies.optionalList(body, "configs"));
-        requireSameLength("prompts", prompts, contexts.size());
-        requireSameLength("configs", configs, contexts.size());
-        if (contexts.isEmpty()) {
-            return ResponseEntity.ok(List.of());
-        }
-        GenerationConfig defaults = GenerationConfig.TRANSFORMERS_DEFAULTS
-                .overlay(host.model().generationDefaults())
-                .overlay(serviceDefaults.config());
-        List<Prompt> items = new ArrayList<>();
-        List<String> prefixes = new ArrayList<>();
-        List<Integer> truncated = new ArrayList<>();
+        requireSameLength("prompts", prompts, contexts.size(), "dialog_contexts");
+        requireSameLength("configs", configs, contexts.size(), "dialog_contexts");
+        List<Dialog> dialogs = new ArrayList<>();
         for (int i = 0; i < contexts.size(); i++) {
             List<String> utterances = JsonBodies.strings(contexts.get(i), "dialog_contexts[" + i + "]");
             if (utterances.isEmpty()) {
@@ -79,38 +85,99 @@ class RespondController {
             }
             String prompt = prompts == null || prompts.get(i).isNull() ? ""
                     : JsonBodies.string(prompts.get(i), "prompts[" + i + "]");
-            GenerationConfig request = configs == null ? GenerationConfig.EMPTY : parseConfig(configs.get(i), i);
-            GenerationConfig merged = defaults.overlay(request);
+            dialogs.add(new Dialog(prompt, utterances, configs == null ? GenerationConfig.EMPTY : parseConfig(configs.get(i), i),
+                    configs == null ? "" : "configs[" + i + "]."));
+        }
+        List<Answer> answers = answer(dialogs, ctx);
+        log.info("/respond: {} dialogs answered in {} ms", contexts.size(), (System.nanoTime() - start) / 1_000_000);
+        ResponseEntity.BodyBuilder response = ResponseEntity.ok();
+        if (answers.stream().anyMatch(a -> a.droppedTurns() > 0)) {
+            response.header(TRUNCATED_HEADER, answers.stream().map(a -> String.valueOf(a.droppedTurns()))
+                    .collect(java.util.stream.Collectors.joining(",")));
+        }
+        return response.body(answers.stream().map(Answer::hypotheses).toList());
+    }
+
+    /**
+     * Dream's {@code POST /generate_goals} ({@code common/prompts.py}, {@code get_goals_from_prompt}):
+     * {@code {"prompts": [str, ...], "configs": [obj or null, ...]}} → one string per prompt, a short
+     * statement of the goals the prompt sets the assistant. Each prompt becomes Dream's two-turn dialog
+     * (see {@link GoalsPrompt}), answered like /respond; the first hypothesis is the answer, as in Dream.
+     */
+    @PostMapping(path = "/generate_goals", consumes = "application/json", produces = "application/json")
+    List<String> generateGoals(@RequestBody JsonNode body, HttpServletRequest http) {
+        long start = System.nanoTime();
+        RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
+        JsonBodies.requireObject(body);
+        ignoreExtraKeys(body, GOALS_KEYS, "/generate_goals");
+        List<JsonNode> prompts = JsonBodies.optionalList(body, "prompts");
+        if (prompts == null) {
+            prompts = List.of();
+        }
+        List<JsonNode> configs = emptyToNull(JsonBodies.optionalList(body, "configs"));
+        requireSameLength("configs", configs, prompts.size(), "prompts");
+        List<Dialog> dialogs = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            String prompt = JsonBodies.string(prompts.get(i), "prompts[" + i + "]");
+            dialogs.add(new Dialog("", goalsPrompt.dialogFor(prompt),
+                    configs == null ? GenerationConfig.EMPTY : parseConfig(configs.get(i), i),
+                    configs == null ? "" : "configs[" + i + "]."));
+        }
+        List<String> goals = answer(dialogs, ctx).stream()
+                .map(a -> a.hypotheses().isEmpty() ? "" : a.hypotheses().get(0)).toList();
+        log.info("/generate_goals: {} prompts answered in {} ms", prompts.size(), (System.nanoTime() - start) / 1_000_000);
+        return goals;
+    }
+
+    private List<Answer> answer(List<Dialog> dialogs, RequestContext ctx) {
+        if (dialogs.isEmpty()) {
+            return List.of();
+        }
+        GenerationConfig defaults = GenerationConfig.TRANSFORMERS_DEFAULTS
+                .overlay(host.model().generationDefaults())
+                .overlay(serviceDefaults.config());
+        List<Prompt> items = new ArrayList<>();
+        List<String> prefixes = new ArrayList<>();
+        List<Integer> truncated = new ArrayList<>();
+        for (Dialog dialog : dialogs) {
+            GenerationConfig merged = defaults.overlay(dialog.config());
+            List<String> utterances = dialog.utterances();
             // Like a person who forgets the start of a long talk: drop the oldest turns until it fits.
             int dropped = 0;
-            String text = Replacement.toModel(DialogPrompt.format(prompt, utterances, properties.language()),
+            String text = Replacement.toModel(DialogPrompt.format(dialog.prompt(), utterances, properties.language()),
                     merged.replacement());
             while (utterances.size() - dropped > 1 && !completions.fits(text, merged)) {
                 dropped++;
-                text = Replacement.toModel(DialogPrompt.format(prompt, utterances.subList(dropped, utterances.size()),
-                        properties.language()), merged.replacement());
+                text = Replacement.toModel(DialogPrompt.format(dialog.prompt(),
+                        utterances.subList(dropped, utterances.size()), properties.language()), merged.replacement());
             }
             truncated.add(dropped);
             items.add(new Prompt(text, merged));
-            prefixes.add(configs == null ? "" : "configs[" + i + "].");
+            prefixes.add(dialog.configPrefix());
         }
         List<CompletionService.Completion> results = completions.complete(items, prefixes, true, ctx);
-        List<List<String>> answer = new ArrayList<>();
+        List<Answer> answers = new ArrayList<>();
         for (int i = 0; i < results.size(); i++) {
             List<List<String>> replacement = items.get(i).config().replacement();
             List<String> hypotheses = new ArrayList<>();
             for (GeneratedSequence s : results.get(i).sequences()) {
                 hypotheses.add(Hypotheses.extract(Replacement.fromModel(s.text(), replacement)));
             }
-            answer.add(hypotheses);
+            answers.add(new Answer(hypotheses, truncated.get(i)));
         }
-        log.info("/respond: {} dialogs answered in {} ms", contexts.size(), (System.nanoTime() - start) / 1_000_000);
-        ResponseEntity.BodyBuilder response = ResponseEntity.ok();
-        if (truncated.stream().anyMatch(n -> n > 0)) {
-            response.header(TRUNCATED_HEADER, truncated.stream().map(String::valueOf)
-                    .collect(java.util.stream.Collectors.joining(",")));
+        return answers;
+    }
+
+    /**
+     * Dream's agent adds its sending_variables ({@code "openai_api_keys": [null]}, ...) to the body for the
+     * services that need them; Dream's own service ignores what it does not use, and so does this one.
+     */
+    private void ignoreExtraKeys(JsonNode body, java.util.Set<String> known, String endpoint) {
+        for (String key : body.propertyNames()) {
+            if (!known.contains(key) && ignoredKeysLogged.add(endpoint + " " + key)) {
+                log.debug("{}: ignoring top-level key '{}' (Dream's sending_variables; logged once)", endpoint, key);
+            }
         }
-        return response.body(answer);
     }
 
     private static GenerationConfig parseConfig(JsonNode config, int index) {
@@ -132,10 +199,10 @@ class RespondController {
         return list == null || list.isEmpty() ? null : list;
     }
 
-    private static void requireSameLength(String field, List<JsonNode> list, int expected) {
+    private static void requireSameLength(String field, List<JsonNode> list, int expected, String reference) {
         if (list != null && list.size() != expected) {
-            throw new InvalidRequestException(field, field + " has " + list.size() + " items but dialog_contexts has "
-                    + expected + ": they must be the same length");
+            throw new InvalidRequestException(field, field + " has " + list.size() + " items but " + reference
+                    + " has " + expected + ": they must be the same length");
         }
     }
 }

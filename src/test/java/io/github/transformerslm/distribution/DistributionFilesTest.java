@@ -83,6 +83,8 @@ class DistributionFilesTest {
         for (String line : Files.readAllLines(Path.of("components/components.tsv")).subList(1, Files.readAllLines(Path.of("components/components.tsv")).size())) {
             String[] cols = line.split("\t");
             tsv.put(cols[1], cols[0]);
+            assertThat(cols).as("components.tsv row of %s", cols[1]).hasSize(3);
+            assertThat(cols[2]).isEqualTo("respond,generate_goals");
         }
         String models = Files.readString(Path.of("MODELS.md"));
         Set<String> ports = new HashSet<>();
@@ -101,6 +103,13 @@ class DistributionFilesTest {
             String port = String.valueOf(((Map<String, Object>) ((Map<String, Object>) base.get(name)).get("environment")).get("SERVICE_PORT"));
             assertThat(ports.add(port)).as("port %s of %s is unique", port, name).isTrue();
             assertThat(url).isEqualTo("http://" + name + ":" + port + "/respond");
+            Path goalsCard = Path.of("components", name + "-goals.yml");
+            assertThat(goalsCard).as("generate_goals card of %s", name).exists();
+            Map<String, Object> goals = yaml.load(Files.readString(goalsCard));
+            assertThat(goals.get("endpoint")).isEqualTo("generate_goals");
+            assertThat(((Map<String, Object>) goals.get("connector")).get("url"))
+                    .isEqualTo("http://" + name + ":" + port + "/generate_goals");
+            assertThat(goals.get("service")).isEqualTo(c.get("service"));
             assertThat(tsv.get(name)).as("components.tsv port of %s", name).isEqualTo(port);
             assertThat(dev.get(name).toString()).as("dev.yml port of %s", name).contains(port + ":" + port);
             assertThat(proxy.get(name).toString()).as("proxy.yml of %s", name).contains(":" + port).contains("PORT=" + port);

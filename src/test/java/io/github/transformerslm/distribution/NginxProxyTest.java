@@ -140,6 +140,11 @@ class NginxProxyTest {
         assertThat(viaProxy.status()).isEqualTo(200);
         assertThat(viaProxy.json()).isEqualTo(direct.post("/respond", respond).json());
         assertThat(proxied.post("/respond", "{\"dialog_contexts\": 3}").status()).isEqualTo(400);
+        String goals = "{\"prompts\": [\"You are a chef.\"], \"configs\": [{\"max_new_tokens\": 8, \"seed\": 5}]}";
+        ServiceClient.Response goalsViaProxy = proxied.post("/generate_goals", goals);
+        assertThat(goalsViaProxy.status()).isEqualTo(200);
+        assertThat(goalsViaProxy.json()).isEqualTo(direct.post("/generate_goals", goals).json());
+        assertThat(goalsViaProxy.json().size()).isEqualTo(1);
     }
 
     @Test

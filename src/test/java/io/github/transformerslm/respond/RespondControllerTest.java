@@ -32,13 +32,12 @@ import org.springframework.test.web.servlet.MockMvc;
 
 /** The /respond controller alone: layering of configs, post-processing, and errors, with the model mocked. */
 @WebMvcTest(RespondController.class)
-@Import(RespondControllerTest.Properties.class)
+@Import({RespondControllerTest.Properties.class, GoalsPrompt.class})
 class RespondControllerTest {
     static class Properties {
         @org.springframework.context.annotation.Bean
         ServiceProperties serviceProperties() {
-            return new ServiceProperties("", false, null, null, null, "EN", 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, null, null,
-                    null, false, null, true, false);
+            return io.github.transformerslm.config.TestServiceProperties.defaults();
         }
     }
 
@@ -85,6 +84,63 @@ class RespondControllerTest {
         assertThat(c.temperature()).isEqualTo(0.9); // service file over model
         assertThat(c.eosTokenId()).containsExactly(2); // model
         assertThat(c.topK()).isEqualTo(50); // transformers' default
+    }
+
+    private void modelAnswers(String... texts) {
+        LoadedModel model = Mockito.mock(LoadedModel.class);
+        when(model.generationDefaults()).thenReturn(GenerationConfig.EMPTY);
+        when(host.model()).thenReturn(model);
+        when(serviceDefaults.config()).thenReturn(GenerationConfig.EMPTY);
+        when(completions.fits(any(), any())).thenReturn(true);
+        List<GeneratedSequence> sequences = java.util.Arrays.stream(texts)
+                .map(t -> new GeneratedSequence(new int[0], new float[0], t, FinishReason.LENGTH, null)).toList();
+        when(completions.complete(any(), any(), anyBoolean(), any())).thenReturn(List.of(new Completion(5, null, null, sequences)));
+    }
+
+    @SuppressWarnings("unchecked")
+    @Test
+    void generateGoalsAsksDreamsTwoTurnQuestionAndAnswersTheFirstHypothesisPerPrompt() throws Exception {
+        modelAnswers(" To help the user plan trips.\nHuman: ok", " second");
+        mvc.perform(post("/generate_goals").contentType("application/json")
+                        .content("{\"prompts\": [\"You are a travel agent.\"], \"configs\": [null],"
+                                + " \"openai_api_keys\": [null], \"openai_organizations\": [null]}"))
+                .andExpect(status().isOk())
+                .andExpect(content().json("[\"To help the user plan trips.\"]", org.springframework.test.json.JsonCompareMode.STRICT));
+        ArgumentCaptor<List<Prompt>> prompts = ArgumentCaptor.forClass(List.class);
+        verify(completions).complete(prompts.capture(), any(), anyBoolean(), any());
+        String meta = GoalsPrompt.load("generative_configs", "goals_prompt.txt");
+        assertThat(prompts.getValue().get(0).text()).isEqualTo(
+                "AI: hi\nHuman: " + meta + "\nPrompt: '''You are a travel agent.'''\nResult:\nAI:");
+    }
+
+    @Test
+    void generateGoalsChecksItsListsAsRespondDoes() throws Exception {
+        mvc.perform(post("/generate_goals").contentType("application/json")
+                        .content("{\"prompts\": [\"a\", \"b\"], \"configs\": [null]}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.field").value("configs"))
+                .andExpect(jsonPath("$.detail").value("configs has 1 items but prompts has 2: they must be the same length"));
+        mvc.perform(post("/generate_goals").contentType("application/json").content("{\"prompts\": [7]}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.field").value("prompts[0]"));
+        modelAnswers("x");
+        mvc.perform(post("/generate_goals").contentType("application/json")
+                        .content("{\"prompts\": [\"a\"], \"configs\": [{\"temprature\": 1}]}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.field").value("configs[0].temprature"));
+    }
+
+    @Test
+    void respondIgnoresDreamsSendingVariablesButNotUnknownGenerationParameters() throws Exception {
+        modelAnswers(" fine");
+        mvc.perform(post("/respond").contentType("application/json")
+                        .content("{\"dialog_contexts\": [[\"hi\"]], \"openai_api_keys\": [null]}"))
+                .andExpect(status().isOk())
+                .andExpect(content().json("[[\"fine\"]]"));
+        mvc.perform(post("/respond").contentType("application/json")
+                        .content("{\"dialog_contexts\": [[\"hi\"]], \"configs\": [{\"max_tokens\": 3}]}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.field").value("configs[0].max_tokens"));
     }
 
     @Test
