@@ -60,6 +60,8 @@ public class ModelHost implements DisposableBean {
     private volatile String failure;
     private volatile LoadedModel loaded;
     private volatile Optional<LibtorchCodePages.Released> libtorchCodeReleased = Optional.empty();
+    /** Opens when loading ends, ready or failed: requests that arrived during the load wait on it. */
+    private final java.util.concurrent.CountDownLatch loadSettled = new java.util.concurrent.CountDownLatch(1);
 
     private final MeterRegistry meters;
     private volatile int runningRows;
@@ -105,6 +107,7 @@ public class ModelHost implements DisposableBean {
                             + " MB resident again at ready").orElse("libtorch's code pages left resident"));
             this.loaded = model;
             state = State.READY;
+            loadSettled.countDown();
             serve(batcher);
         }
     }
@@ -156,6 +159,7 @@ public class ModelHost implements DisposableBean {
         } catch (RuntimeException | LinkageError e) {
             failure = e.getMessage();
             state = State.FAILED;
+            loadSettled.countDown();
             log.error("Cannot serve the model: {}", e.getMessage());
             log.debug("Model load failure", e);
             if (properties.exitOnLoadFailure()) {
@@ -298,6 +302,26 @@ public class ModelHost implements DisposableBean {
                     ? "the model failed to load: " + failure : "the model is still loading");
         }
         return m;
+    }
+
+    /**
+     * The model, once loaded and warmed up. A request that arrives while the model loads waits here, as
+     * one sent to Dream's gunicorn service waits in the socket backlog, until loading ends or its deadline
+     * passes; only then is it refused with {@link ModelNotReadyException} (503 with Retry-After).
+     */
+    public LoadedModel awaitModel(Instant deadline) {
+        if (state == State.LOADING) {
+            long nanos = java.time.Duration.between(Instant.now(), deadline).toNanos();
+            try {
+                if (nanos <= 0 || !loadSettled.await(nanos, TimeUnit.NANOSECONDS)) {
+                    throw new ModelNotReadyException("the model did not finish loading before the request's deadline");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ModelNotReadyException("the model is still loading");
+            }
+        }
+        return model();
     }
 
     /**

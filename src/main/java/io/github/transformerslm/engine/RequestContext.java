@@ -6,7 +6,7 @@ import java.time.Instant;
 
 /**
  * Who asked and by when: the client key for per-client limits (first X-Forwarded-For hop behind a proxy,
- * else the peer address), the deadline (X-Request-Timeout seconds, else the configured default), and the
+ * else the peer address), the deadline (X-Request-Timeout seconds, at most the configured default), and the
  * client's connection, probed while a non-streaming request waits.
  */
 public record RequestContext(String client, Instant deadline, ClientConnection connection) {
@@ -29,7 +29,8 @@ public record RequestContext(String client, Instant deadline, ClientConnection c
                 throw new io.github.transformerslm.web.InvalidRequestException(TIMEOUT_HEADER,
                         TIMEOUT_HEADER + " must be a positive number of seconds, got '" + header + "'");
             }
-            timeout = Duration.ofMillis((long) (seconds * 1000));
+            // A client may shorten its deadline, never lengthen it past what the operator allows.
+            timeout = seconds * 1000 < defaultTimeout.toMillis() ? Duration.ofMillis((long) (seconds * 1000)) : defaultTimeout;
         }
         return new RequestContext(client, Instant.now().plus(timeout),
                 io.github.transformerslm.web.TomcatClientConnection.of(request));

@@ -144,6 +144,31 @@ class RespondControllerTest {
     }
 
     @Test
+    void aRequestDuringTheLoadWaitsForTheModelUpToItsDeadline() throws Exception {
+        when(host.state()).thenReturn(ModelHost.State.LOADING);
+        when(host.awaitModel(any())).thenThrow(new ModelNotReadyException(
+                "the model did not finish loading before the request's deadline"));
+        java.time.Instant before = java.time.Instant.now();
+        mvc.perform(post("/respond").contentType("application/json").header("X-Request-Timeout", "7")
+                        .content("{\"dialog_contexts\": [[\"hi\"]]}"))
+                .andExpect(status().isServiceUnavailable())
+                .andExpect(org.springframework.test.web.servlet.result.MockMvcResultMatchers.header().exists("Retry-After"));
+        ArgumentCaptor<java.time.Instant> deadline = ArgumentCaptor.forClass(java.time.Instant.class);
+        verify(host).awaitModel(deadline.capture());
+        assertThat(deadline.getValue()).isBetween(before.plusSeconds(6), before.plusSeconds(8));
+    }
+
+    @Test
+    void aClientCannotRaiseItsDeadlinePastRequestTimeout() {
+        org.springframework.mock.web.MockHttpServletRequest request = new org.springframework.mock.web.MockHttpServletRequest();
+        request.addHeader("X-Request-Timeout", "99999999");
+        java.time.Instant before = java.time.Instant.now();
+        io.github.transformerslm.engine.RequestContext ctx = io.github.transformerslm.engine.RequestContext.of(request,
+                java.time.Duration.ofSeconds(600));
+        assertThat(ctx.deadline()).isBetween(before.plusSeconds(599), before.plusSeconds(601));
+    }
+
+    @Test
     void modelStillLoadingIs503WithRetryAfter() throws Exception {
         when(host.model()).thenThrow(new ModelNotReadyException("the model is still loading"));
         mvc.perform(post("/respond").contentType("application/json").content("{\"dialog_contexts\": [[\"hi\"]]}"))

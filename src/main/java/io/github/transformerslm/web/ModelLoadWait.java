@@ -1,0 +1,40 @@
+package io.github.transformerslm.web;
+
+import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.engine.ModelHost;
+import io.github.transformerslm.engine.RequestContext;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.web.servlet.HandlerInterceptor;
+import org.springframework.web.servlet.config.annotation.InterceptorRegistry;
+import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
+
+/**
+ * Requests to the model's endpoints that arrive while it loads wait for it, up to their deadline
+ * (X-Request-Timeout or REQUEST_TIMEOUT), instead of failing at once: Dream's agent sends as soon as the
+ * port opens and does not retry. Readiness stays DOWN meanwhile; /ping and health answer at once.
+ */
+@Configuration
+class ModelLoadWait implements WebMvcConfigurer {
+    private final ModelHost host;
+    private final ServiceProperties properties;
+
+    ModelLoadWait(ModelHost host, ServiceProperties properties) {
+        this.host = host;
+        this.properties = properties;
+    }
+
+    @Override
+    public void addInterceptors(InterceptorRegistry registry) {
+        registry.addInterceptor(new HandlerInterceptor() {
+            @Override
+            public boolean preHandle(HttpServletRequest request, HttpServletResponse response, Object handler) {
+                if (host.state() == ModelHost.State.LOADING) {
+                    host.awaitModel(RequestContext.of(request, properties.requestTimeout()).deadline());
+                }
+                return true;
+            }
+        }).addPathPatterns("/respond", "/generate_goals", "/generate", "/generate_stream", "/v1/**");
+    }
+}
