@@ -10,6 +10,7 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 @ConfigurationPropertiesScan
 public class Application {
     public static void main(String[] args) {
+        VectorModuleLauncher.childCommand(args).ifPresent(VectorModuleLauncher::relaunch);
         VectorBoundsChecks.offUnlessConfigured();
         SpringApplication.run(Application.class, args);
     }

@@ -129,12 +129,20 @@ public class ModelHost implements DisposableBean {
                         + " children's stories. Set PRETRAINED_MODEL_NAME_OR_PATH to a Hub id or a model directory.");
             }
             if (!Linear.vectorKernels()) {
-                log.warn("Decoding's matrix products run in libtorch, about half as fast: the vector kernels need"
-                        + " Java 17 started with --add-modules jdk.incubator.vector and its optimizing compiler"
-                        + " (no -XX:TieredStopAtLevel below 4, no -Xint; this JVM: Java {}, {})",
+                log.warn("decode_kernels=libtorch: decoding runs many times slower (GPT-2-small float16: about 4 tokens/s"
+                        + " against 100-140). Fix: start Java 17 with --add-modules jdk.incubator.vector (java -jar adds it"
+                        + " itself; elsewhere set JDK_JAVA_OPTIONS=\"--add-modules jdk.incubator.vector\") and the"
+                        + " optimizing JIT (no -XX:TieredStopAtLevel below 4, no -Xint). This JVM: Java {}, {}",
                         Runtime.version().feature(), Linear.optimizingCompiler() ? "optimizing compiler on" : "optimizing compiler off");
             }
             DataType dtype = properties.halfPrecision() ? DataType.FLOAT16 : DataType.FLOAT32;
+            if (dtype == DataType.FLOAT16 && !Linear.vectorKernels() && !TorchRuntime.gpu()) {
+                // libtorch's CPU float16 products are an order of magnitude slower than its float32 ones for
+                // the few rows decoding multiplies: half precision would halve memory but cost most of the speed.
+                log.warn("HALF_PRECISION=1 without the vector kernels on a CPU: serving float32 instead, because"
+                        + " libtorch's CPU float16 matrix products are far slower (weights take twice the memory)");
+                dtype = DataType.FLOAT32;
+            }
             LoadedModel model = ModelLoader.load(dir, dtype);
             ModelShape shape = model.model().shape();
             log.info("Model loaded: path={} architecture={} parameters={} dtype={} device={} threads={}"

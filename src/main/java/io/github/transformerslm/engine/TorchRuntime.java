@@ -32,6 +32,12 @@ public final class TorchRuntime {
                 + e.defaultDevice());
     }
 
+    /** Whether arrays land on a GPU by default (a CUDA libtorch with a device present). */
+    public static boolean gpu() {
+        Engine e = engine;
+        return e != null && e.defaultDevice().isGpu();
+    }
+
     /** Grad mode is per thread in libtorch: every thread that runs the model turns it off. */
     public static void prepareInferenceThread() {
         JniUtils.setGradMode(false);
