@@ -69,9 +69,36 @@ public class CompletionService {
         return properties.maxInputTokens() > 0 ? Math.min(model, properties.maxInputTokens()) : model;
     }
 
+    /**
+     * Tokens in {@code text} without special tokens, counted no further than {@code cap + 1}: enough to know
+     * whether it exceeds {@code cap}, with work bounded by the cap rather than by the text.
+     */
+    public int tokenCount(String text, int cap) {
+        try {
+            return host.model().tokenizer().encodeAtMost(text, false, cap).length;
+        } catch (TextTokenizer.TooManyTokensException e) {
+            return cap + 1;
+        }
+    }
+
+    /** Prompt tokens left once the new tokens {@code config} asks for are set aside (0 when none are). */
+    public int promptBudget(GenerationConfig config) {
+        try {
+            GenerationPlan plan = GenerationPlan.resolve(config, 0, Integer.MAX_VALUE, host.limits(), ServiceStops.NONE);
+            return Math.max(0, contextLength() - plan.maxNewTokens());
+        } catch (InvalidParameterException e) {
+            return 0;
+        }
+    }
+
     /** Whether {@code text} plus the new tokens {@code config} asks for fits the context. */
     public boolean fits(String text, GenerationConfig config) {
-        int promptTokens = host.model().tokenizer().encode(text).length;
+        int promptTokens;
+        try {
+            promptTokens = host.model().tokenizer().encodeAtMost(text, true, contextLength()).length;
+        } catch (TextTokenizer.TooManyTokensException e) {
+            return false;
+        }
         try {
             GenerationPlan plan = GenerationPlan.resolve(config, promptTokens, Integer.MAX_VALUE, host.limits(),
                     ServiceStops.NONE);
@@ -88,7 +115,27 @@ public class CompletionService {
     public Prepared prepare(Prompt p, String paramPrefix, boolean addServiceStops) {
         LoadedModel model = host.model();
         int context = contextLength();
-        int[] ids = p.tokens() != null ? p.tokens() : model.tokenizer().encode(p.text());
+        int[] ids;
+        if (p.tokens() != null) {
+            ids = p.tokens();
+        } else if (p.truncateLeft()) {
+            ids = model.tokenizer().encodeTail(p.text(), context);
+        } else {
+            try {
+                ids = model.tokenizer().encodeAtMost(p.text(), true, context);
+            } catch (TextTokenizer.TooManyTokensException e) {
+                int maxNew;
+                try {
+                    maxNew = GenerationPlan.resolve(p.config(), 0, Integer.MAX_VALUE, host.limits(), ServiceStops.NONE)
+                            .maxNewTokens();
+                } catch (InvalidParameterException invalid) {
+                    throw new InvalidParameterException(paramPrefix + invalid.parameter(), invalid.getMessage());
+                }
+                throw new InvalidParameterException(paramPrefix + "max_new_tokens", "the prompt's " + e.atLeast()
+                        + " or more tokens plus max_new_tokens " + maxNew + " exceed the model's context of " + context
+                        + " tokens");
+            }
+        }
         if (ids.length == 0) {
             throw new InvalidParameterException(paramPrefix + "prompt", "the prompt is empty after tokenization");
         }

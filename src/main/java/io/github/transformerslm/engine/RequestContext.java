@@ -36,6 +36,16 @@ public record RequestContext(String client, Instant deadline, ClientConnection c
                 io.github.transformerslm.web.TomcatClientConnection.of(request));
     }
 
+    /** Ends work done for a request whose deadline has passed or whose client has gone. */
+    public void checkStillWanted() {
+        if (Instant.now().isAfter(deadline)) {
+            throw new RequestTimeoutException("the request did not finish before its deadline");
+        }
+        if (connection.closed()) {
+            throw new ClientDisconnectedException();
+        }
+    }
+
     /** For callers inside the service (warm-up, tests). */
     public static RequestContext internal(Duration timeout) {
         return new RequestContext("internal", Instant.now().plus(timeout), ClientConnection.UNKNOWN);

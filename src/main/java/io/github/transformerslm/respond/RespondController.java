@@ -141,16 +141,9 @@ class RespondController {
         List<Integer> truncated = new ArrayList<>();
         for (Dialog dialog : dialogs) {
             GenerationConfig merged = defaults.overlay(dialog.config());
-            List<String> utterances = dialog.utterances();
-            // Like a person who forgets the start of a long talk: drop the oldest turns until it fits.
-            int dropped = 0;
-            String text = Replacement.toModel(DialogPrompt.format(dialog.prompt(), utterances, properties.language()),
-                    merged.replacement());
-            while (utterances.size() - dropped > 1 && !completions.fits(text, merged)) {
-                dropped++;
-                text = Replacement.toModel(DialogPrompt.format(dialog.prompt(),
-                        utterances.subList(dropped, utterances.size()), properties.language()), merged.replacement());
-            }
+            Fitted fitted = fit(dialog, merged, ctx);
+            String text = fitted.text();
+            int dropped = fitted.droppedTurns();
             truncated.add(dropped);
             items.add(new Prompt(text, merged));
             prefixes.add(dialog.configPrefix());
@@ -166,6 +159,53 @@ class RespondController {
             answers.add(new Answer(hypotheses, truncated.get(i)));
         }
         return answers;
+    }
+
+    /** The model's input for a dialog and how many of its oldest utterances it leaves out. */
+    private record Fitted(String text, int droppedTurns) {}
+
+    /**
+     * Like a person who forgets the start of a long talk: the oldest turns are dropped until the dialog fits
+     * the context beside the new tokens. Each turn is tokenized once, newest first, and the walk stops when
+     * the budget is spent, so a dialog of 10,000 turns costs what the turns that fit cost. A passed deadline
+     * or a client that has gone ends the work.
+     */
+    private Fitted fit(Dialog dialog, GenerationConfig config, RequestContext ctx) {
+        List<String> utterances = dialog.utterances();
+        String whole = input(dialog.prompt(), utterances, config);
+        if (completions.fits(whole, config)) {
+            return new Fitted(whole, 0);
+        }
+        int budget = completions.promptBudget(config);
+        int n = utterances.size();
+        String[] names = DialogPrompt.speakers(properties.language());
+        int used = completions.tokenCount(input(dialog.prompt(), utterances.subList(n - 1, n), config), budget);
+        int kept = 1;
+        for (int i = n - 2; i >= 0 && used <= budget; i--) {
+            if ((n - i) % 64 == 0) {
+                ctx.checkStillWanted();
+            }
+            String speaker = (n - 1 - i) % 2 == 0 ? names[1] : names[0];
+            int turn = completions.tokenCount(Replacement.toModel(speaker + ": " + utterances.get(i) + "\n",
+                    config.replacement()), budget);
+            if (used + turn > budget) {
+                break;
+            }
+            used += turn;
+            kept++;
+        }
+        // Token boundaries between turns can differ from the sum of the parts: check the text itself.
+        String text = input(dialog.prompt(), utterances.subList(n - kept, n), config);
+        while (kept > 1 && !completions.fits(text, config)) {
+            ctx.checkStillWanted();
+            kept--;
+            text = input(dialog.prompt(), utterances.subList(n - kept, n), config);
+        }
+        return new Fitted(text, n - kept);
+    }
+
+    private String input(String prompt, List<String> utterances, GenerationConfig config) {
+        return Replacement.toModel(DialogPrompt.format(prompt, utterances, properties.language()), config.replacement());
     }
 
     /**

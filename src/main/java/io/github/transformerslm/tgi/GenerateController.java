@@ -25,7 +25,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 import tools.jackson.databind.json.JsonMapper;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,8 +89,7 @@ class GenerateController {
         }
         int[] tokens = null;
         if (options.truncate() != null) {
-            int[] all = model.tokenizer().encode(inputs);
-            tokens = Arrays.copyOfRange(all, Math.max(0, all.length - options.truncate()), all.length);
+            tokens = model.tokenizer().encodeTail(inputs, Math.min(options.truncate(), completions.contextLength()));
         }
         return new TgiCall(inputs, new Prompt(inputs, tokens, merged, options.truncateLeft(), 0), options, ctx);
     }

@@ -25,10 +25,12 @@ public final class TextTokenizer implements TextDecoder, AutoCloseable {
     private final Optional<String> eosToken;
     private final Optional<String> bosToken;
     private final Optional<String> chatTemplate;
+    private final int maxTokenBytes;
 
     private TextTokenizer(HuggingFaceTokenizer tokenizer, Optional<String> eosToken, Optional<String> bosToken,
-            Optional<String> chatTemplate) {
+            Optional<String> chatTemplate, int maxTokenBytes) {
         this.tokenizer = tokenizer;
+        this.maxTokenBytes = maxTokenBytes;
         this.eosToken = eosToken;
         this.bosToken = bosToken;
         this.chatTemplate = chatTemplate;
@@ -48,7 +50,7 @@ public final class TextTokenizer implements TextDecoder, AutoCloseable {
         }
         JsonNode config = readConfig(directory.resolve("tokenizer_config.json"));
         return new TextTokenizer(tokenizer, special(config, "eos_token"), special(config, "bos_token"),
-                chatTemplate(config));
+                chatTemplate(config), maxTokenBytes(file));
     }
 
     private static JsonNode readConfig(Path path) {
@@ -88,6 +90,86 @@ public final class TextTokenizer implements TextDecoder, AutoCloseable {
             return Optional.of(node.path("content").asString());
         }
         return Optional.empty();
+    }
+
+    /**
+     * The most UTF-8 bytes one token stands for, from the vocabulary: a text of more bytes than
+     * {@code n} times this has more than {@code n} tokens, so no more of it needs tokenizing to know.
+     */
+    private static int maxTokenBytes(Path file) {
+        try {
+            JsonNode root = JsonMapper.builder().build().readTree(file.toFile());
+            int longest = 1;
+            JsonNode vocab = root.path("model").path("vocab");
+            if (vocab.isObject()) {
+                for (String piece : vocab.propertyNames()) {
+                    longest = Math.max(longest, piece.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+                }
+            } else if (vocab.isArray()) { // Unigram: [piece, score] pairs
+                for (JsonNode entry : vocab) {
+                    longest = Math.max(longest, entry.path(0).asString("").getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+                }
+            }
+            for (JsonNode added : root.path("added_tokens")) {
+                longest = Math.max(longest, added.path("content").asString("").getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+            }
+            return longest;
+        } catch (RuntimeException e) {
+            return 1024;
+        }
+    }
+
+    /** A prompt with more tokens than the caller can keep; counted only as far as needed to know. */
+    public static final class TooManyTokensException extends RuntimeException {
+        private final int atLeast;
+
+        TooManyTokensException(int atLeast) {
+            super("more than " + atLeast + " tokens");
+            this.atLeast = atLeast;
+        }
+
+        /** Tokens counted before giving up: the text has at least this many. */
+        public int atLeast() {
+            return atLeast;
+        }
+    }
+
+    /**
+     * The tokens of {@code text}, or {@link TooManyTokensException} when there are more than {@code maxTokens}.
+     * Work is bounded by {@code maxTokens}, not by the text: a 5 MB prompt for a 1,024-token context is
+     * refused after tokenizing only its first {@code maxTokens} tokens' worth of bytes.
+     */
+    public int[] encodeAtMost(String text, boolean addSpecialTokens, int maxTokens) {
+        long window = (long) maxTokens * maxTokenBytes + 16;
+        if (text.length() > window) {
+            // Characters are at least one UTF-8 byte each, so this prefix holds at least `window` bytes.
+            int[] head = encode(text.substring(0, (int) window), addSpecialTokens);
+            if (head.length > maxTokens + 1) {
+                throw new TooManyTokensException(head.length - 1);
+            }
+        }
+        int[] ids = encode(text, addSpecialTokens);
+        if (ids.length > maxTokens) {
+            throw new TooManyTokensException(ids.length);
+        }
+        return ids;
+    }
+
+    /**
+     * The last {@code keep} tokens of {@code text} (all of them if it has fewer), tokenizing only a suffix
+     * long enough to hold them, as left truncation needs.
+     */
+    public int[] encodeTail(String text, int keep) {
+        long window = (long) keep * maxTokenBytes + 16;
+        if (text.length() > window) {
+            int[] tail = encode(text.substring(text.length() - (int) window), false);
+            // The suffix's first token may be cut mid-word: it is dropped unless the text is all kept.
+            if (tail.length > keep) {
+                return java.util.Arrays.copyOfRange(tail, tail.length - keep, tail.length);
+            }
+        }
+        int[] ids = encode(text);
+        return ids.length > keep ? java.util.Arrays.copyOfRange(ids, ids.length - keep, ids.length) : ids;
     }
 
     public int[] encode(String text) {

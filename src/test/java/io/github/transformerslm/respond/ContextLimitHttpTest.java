@@ -58,6 +58,31 @@ class ContextLimitHttpTest {
     }
 
     @Test
+    void hugeInputsAndDialogsAreRefusedOrCutWithoutTokenizingAllOfThem() {
+        // 10,000 turns: only the newest that fit are tokenized (the old loop re-tokenized the dialog per turn).
+        StringBuilder dialog = new StringBuilder("[");
+        for (int i = 0; i < 10_000; i++) {
+            dialog.append(i == 0 ? "" : ", ").append("\"a\"");
+        }
+        long start = System.nanoTime();
+        ServiceClient.Response r = client.post("/respond", "{\"dialog_contexts\": [" + dialog + "]],"
+                + " \"configs\": [{\"max_new_tokens\": 2}]}");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        int dropped = Integer.parseInt(r.raw().headers().firstValue("X-Dialog-Truncated-Turns").orElseThrow());
+        assertThat(dropped).isBetween(9_980, 9_999);
+        // A 5 MB prompt for a 48-token context: refused by /generate, cut by truncate, on a bounded prefix.
+        String huge = "hello ".repeat(850_000);
+        ServiceClient.Response refused = client.post("/generate", "{\"inputs\": \"" + huge + "\", \"parameters\": {\"max_new_tokens\": 2}}");
+        assertThat(refused.status()).isEqualTo(422);
+        assertThat(refused.json().get("detail").asString()).contains("48");
+        ServiceClient.Response cut = client.post("/generate", "{\"inputs\": \"" + huge
+                + "\", \"parameters\": {\"max_new_tokens\": 2, \"truncate\": 20, \"details\": true}}");
+        assertThat(cut.status()).as(cut.body()).isEqualTo(200);
+        // Generous: the quadratic loop took minutes here, and full tokenization of each 5 MB body seconds.
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
+    }
+
+    @Test
     void chatTemplateSettingReplacesTheModelsTemplate() {
         // The usage counts the prompt the template rendered: the same count as that text sent raw.
         ServiceClient.Response r = client.post("/v1/chat/completions",

@@ -169,6 +169,27 @@ class RespondControllerTest {
     }
 
     @Test
+    void aLongDialogIsCutByTokenizingEachTurnOnceNewestFirst() throws Exception {
+        modelAnswers(" ok");
+        // Five turns fit; each turn costs 2 tokens of a 10-token budget.
+        when(completions.fits(any(), any())).thenAnswer(inv -> ((String) inv.getArgument(0)).split("\n").length <= 6);
+        when(completions.promptBudget(any())).thenReturn(10);
+        when(completions.tokenCount(any(), org.mockito.ArgumentMatchers.anyInt())).thenReturn(2);
+        StringBuilder dialog = new StringBuilder("[");
+        for (int i = 0; i < 10_000; i++) {
+            dialog.append(i == 0 ? "" : ", ").append("\"a\"");
+        }
+        mvc.perform(post("/respond").contentType("application/json")
+                        .content("{\"dialog_contexts\": [" + dialog + "]], \"configs\": [{\"max_new_tokens\": 2}]}"))
+                .andExpect(status().isOk())
+                .andExpect(org.springframework.test.web.servlet.result.MockMvcResultMatchers.header()
+                        .string("X-Dialog-Truncated-Turns", "9995"));
+        // Linear: one check of the whole dialog, one of the kept turns, and one count per kept turn.
+        verify(completions, Mockito.times(2)).fits(any(), any());
+        verify(completions, Mockito.atMost(6)).tokenCount(any(), org.mockito.ArgumentMatchers.anyInt());
+    }
+
+    @Test
     void modelStillLoadingIs503WithRetryAfter() throws Exception {
         when(host.model()).thenThrow(new ModelNotReadyException("the model is still loading"));
         mvc.perform(post("/respond").contentType("application/json").content("{\"dialog_contexts\": [[\"hi\"]]}"))
