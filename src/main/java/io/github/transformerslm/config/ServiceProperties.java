@@ -36,6 +36,11 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param revision REVISION: the branch, tag or commit of a Hub id
  * @param releaseLibtorchCode RELEASE_LIBTORCH_CODE: 0 keeps libtorch's start-up code pages resident (by default they
  *     are released once the engine has started: about 45 MB less resident)
+ * @param apiKey API_KEY: one key, or a comma-separated list; when set, every route but health and /ping needs one
+ * @param trustedProxies TRUSTED_PROXIES: comma-separated CIDRs whose X-Forwarded-For is believed (default none)
+ * @param maxRequestBytes MAX_REQUEST_BYTES: the largest request body; larger ones get 413 before parsing
+ * @param drainTimeoutSeconds DRAIN_TIMEOUT: how long requests in flight may run on after SIGTERM
+ * @param corsAllowedOrigins CORS_ALLOWED_ORIGINS: comma-separated origins a browser page may call from (none)
  * @param exitOnLoadFailure stop the process when the model cannot be loaded (off only in tests)
  */
 @ConfigurationProperties("lm")
@@ -65,6 +70,11 @@ public record ServiceProperties(
         boolean hfHubOffline,
         String revision,
         boolean releaseLibtorchCode,
+        String apiKey,
+        String trustedProxies,
+        long maxRequestBytes,
+        double drainTimeoutSeconds,
+        String corsAllowedOrigins,
         boolean exitOnLoadFailure) {
 
     public ServiceProperties {
@@ -91,6 +101,32 @@ public record ServiceProperties(
         chatTemplate = chatTemplate == null || chatTemplate.isBlank() ? null : chatTemplate;
         hfEndpoint = blankTo(hfEndpoint, "https://huggingface.co");
         hfHome = blankTo(hfHome, System.getProperty("user.home") + "/.cache/huggingface");
+        apiKey = apiKey == null ? "" : apiKey;
+        trustedProxies = trustedProxies == null ? "" : trustedProxies;
+        maxRequestBytes = maxRequestBytes > 0 ? maxRequestBytes : 8L * 1024 * 1024;
+        drainTimeoutSeconds = drainTimeoutSeconds > 0 ? drainTimeoutSeconds : 60;
+        corsAllowedOrigins = corsAllowedOrigins == null ? "" : corsAllowedOrigins;
+    }
+
+    /** API_KEY split on commas, blanks dropped: empty when no key is required. */
+    public List<String> apiKeys() {
+        return commaList(apiKey);
+    }
+
+    public List<String> trustedProxyList() {
+        return commaList(trustedProxies);
+    }
+
+    public List<String> corsOrigins() {
+        return commaList(corsAllowedOrigins);
+    }
+
+    public java.time.Duration drainTimeout() {
+        return java.time.Duration.ofMillis((long) (drainTimeoutSeconds * 1000));
+    }
+
+    private static List<String> commaList(String value) {
+        return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     }
 
     private static String blankTo(String value, String fallback) {

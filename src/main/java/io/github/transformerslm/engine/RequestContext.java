@@ -5,16 +5,18 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * Who asked and by when: the client key for per-client limits (first X-Forwarded-For hop behind a proxy,
- * else the peer address), the deadline (X-Request-Timeout seconds, at most the configured default), and the
+ * Who asked and by when: the client key for per-client limits (the address the web layer resolved, which
+ * believes X-Forwarded-For only from TRUSTED_PROXIES, else the peer address), the deadline (X-Request-Timeout seconds, at most the configured default), and the
  * client's connection, probed while a non-streaming request waits.
  */
 public record RequestContext(String client, Instant deadline, ClientConnection connection) {
     public static final String TIMEOUT_HEADER = "X-Request-Timeout";
+    /** Request attribute: the client's address as resolved from the peer and trusted proxies' headers. */
+    public static final String CLIENT_ATTRIBUTE = RequestContext.class.getName() + ".client";
 
     public static RequestContext of(HttpServletRequest request, Duration defaultTimeout) {
-        String forwarded = request.getHeader("X-Forwarded-For");
-        String client = forwarded != null && !forwarded.isBlank() ? forwarded.split(",")[0].trim() : request.getRemoteAddr();
+        Object resolved = request.getAttribute(CLIENT_ATTRIBUTE);
+        String client = resolved != null ? resolved.toString() : request.getRemoteAddr();
         Duration timeout = defaultTimeout;
         String header = request.getHeader(TIMEOUT_HEADER);
         if (header != null) {

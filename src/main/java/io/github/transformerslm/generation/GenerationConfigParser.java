@@ -105,25 +105,41 @@ public final class GenerationConfigParser {
         return parse(object, MODEL_FILE_METADATA, unsupported);
     }
 
+    /** A value as an error message shows it: long numbers cut, so that a 401-digit one is not echoed whole. */
+    public static String shown(JsonNode v) {
+        String text = String.valueOf(v);
+        return text.length() <= 40 ? text : text.substring(0, 37) + "...";
+    }
+
+    /** A JSON number as a double, or NaN-free failure: huge integers and decimals become infinite here. */
+    public static double finiteDouble(String key, JsonNode v) {
+        double d = v.isBigInteger() || v.isBigDecimal() ? v.decimalValue().doubleValue() : v.doubleValue();
+        if (!Double.isFinite(d)) {
+            throw new InvalidParameterException(key, key + " must be a finite number, got " + shown(v));
+        }
+        return d;
+    }
+
     private static Integer integer(String key, JsonNode v) {
         if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new InvalidParameterException(key, key + " must be an integer, got " + v);
+            throw new InvalidParameterException(key, key + " must be an integer between " + Integer.MIN_VALUE + " and "
+                    + Integer.MAX_VALUE + ", got " + shown(v));
         }
         return v.intValue();
     }
 
     private static Long longInteger(String key, JsonNode v) {
         if (!v.isIntegralNumber() || !v.canConvertToLong()) {
-            throw new InvalidParameterException(key, key + " must be an integer, got " + v);
+            throw new InvalidParameterException(key, key + " must be a 64-bit integer, got " + shown(v));
         }
         return v.longValue();
     }
 
     private static Double number(String key, JsonNode v) {
         if (!v.isNumber()) {
-            throw new InvalidParameterException(key, key + " must be a number, got " + v);
+            throw new InvalidParameterException(key, key + " must be a number, got " + shown(v));
         }
-        return v.doubleValue();
+        return finiteDouble(key, v);
     }
 
     private static Boolean bool(String key, JsonNode v) {
@@ -178,11 +194,11 @@ public final class GenerationConfigParser {
             } catch (NumberFormatException ex) {
                 throw new InvalidParameterException(key, key + " keys must be token ids, got '" + e.getKey() + "'");
             }
-            if (!e.getValue().isNumber() || Math.abs(e.getValue().doubleValue()) > 100 || id < 0) {
+            if (!e.getValue().isNumber() || Math.abs(finiteDouble("logit_bias", e.getValue())) > 100 || id < 0) {
                 throw new InvalidParameterException(key, key + " biases must be numbers in [-100, 100] for token ids"
                         + " >= 0, got " + e.getKey() + ": " + e.getValue());
             }
-            out.put(id, e.getValue().doubleValue());
+            out.put(id, finiteDouble("logit_bias", e.getValue()));
         }
         return java.util.Map.copyOf(out);
     }

@@ -62,7 +62,7 @@ class ChatCompletionsController {
         int top = 0;
         JsonNode topNode = body.get("top_logprobs");
         if (topNode != null && !topNode.isNull()) {
-            if (!topNode.isIntegralNumber() || topNode.intValue() < 0 || topNode.intValue() > 20) {
+            if (!topNode.isIntegralNumber() || !topNode.canConvertToInt() || topNode.intValue() < 0 || topNode.intValue() > 20) {
                 throw new OpenAiException(400, "top_logprobs", "invalid_value", "top_logprobs must be an integer from 0 to 20");
             }
             if (!logprobs) {
@@ -71,6 +71,7 @@ class ChatCompletionsController {
             top = topNode.intValue();
         }
         boolean stream = SamplingParameters.flag(body, "stream");
+        SamplingParameters.rememberSentKeys(http, body);
         GenerationConfig config = SamplingParameters.parse(body, OWN_KEYS, model.generationDefaults());
         ChatPrompts.Rendered rendered = chatPrompts.render(model, messages);
         if (rendered.transcript()) {

@@ -73,19 +73,21 @@ class CompletionsController {
             throw new OpenAiException(400, "suffix", "unsupported", "suffix is not supported");
         }
         if (body.has("best_of") && !body.get("best_of").isNull()
-                && !(body.get("best_of").isIntegralNumber() && body.get("best_of").intValue() == 1)) {
+                && !(body.get("best_of").isIntegralNumber() && body.get("best_of").canConvertToInt()
+                        && body.get("best_of").intValue() == 1)) {
             throw new OpenAiException(400, "best_of", "unsupported", "best_of other than 1 is not supported");
         }
         int logprobs = 0;
         JsonNode lp = body.get("logprobs");
         if (lp != null && !lp.isNull()) {
-            if (!lp.isIntegralNumber() || lp.intValue() < 0 || lp.intValue() > 5) {
+            if (!lp.isIntegralNumber() || !lp.canConvertToInt() || lp.intValue() < 0 || lp.intValue() > 5) {
                 throw new OpenAiException(400, "logprobs", "invalid_value", "logprobs must be an integer from 0 to 5");
             }
             logprobs = lp.intValue() + 1; // the chosen token is reported among its alternatives
         }
         boolean echo = SamplingParameters.flag(body, "echo");
         boolean stream = SamplingParameters.flag(body, "stream");
+        SamplingParameters.rememberSentKeys(http, body);
         GenerationConfig config = SamplingParameters.parse(body, OWN_KEYS, model.generationDefaults());
         if (!body.has("max_tokens") || body.get("max_tokens").isNull()) {
             config = config.overlay(GenerationConfigParser.parse("{\"max_new_tokens\": " + DEFAULT_MAX_TOKENS + "}"));
@@ -207,8 +209,8 @@ class CompletionsController {
     private static int[] ids(JsonNode list) {
         int[] out = new int[list.size()];
         for (int i = 0; i < out.length; i++) {
-            if (!list.get(i).isIntegralNumber()) {
-                throw new OpenAiException(400, "prompt", "invalid_type", "token ids must be integers");
+            if (!list.get(i).isIntegralNumber() || !list.get(i).canConvertToInt()) {
+                throw new OpenAiException(400, "prompt", "invalid_type", "token ids must be 32-bit integers");
             }
             out[i] = list.get(i).intValue();
         }

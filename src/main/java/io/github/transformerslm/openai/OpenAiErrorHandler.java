@@ -34,9 +34,24 @@ class OpenAiErrorHandler {
         return error(e.status(), e.getMessage(), "invalid_request_error", e.param(), e.code());
     }
 
+    /** Named as the client named it: n, not num_return_sequences; max_tokens or max_completion_tokens. */
     @ExceptionHandler(InvalidParameterException.class)
-    ResponseEntity<Map<String, Object>> invalidParameter(InvalidParameterException e) {
-        return error(400, e.getMessage(), "invalid_request_error", e.parameter(), null);
+    ResponseEntity<Map<String, Object>> invalidParameter(InvalidParameterException e, jakarta.servlet.http.HttpServletRequest request) {
+        Object sent = request.getAttribute(SamplingParameters.SENT_KEYS);
+        java.util.Set<String> keys = sent instanceof java.util.Set<?> set
+                ? set.stream().map(String::valueOf).collect(java.util.stream.Collectors.toSet()) : java.util.Set.of();
+        String ours = e.parameter();
+        String theirs = SamplingParameters.openAiName(ours, keys);
+        String message = ours.equals(theirs) ? e.getMessage()
+                : e.getMessage().replaceAll("\\b" + java.util.regex.Pattern.quote(ours) + "\\b", theirs);
+        return error(400, message, "invalid_request_error", theirs, null);
+    }
+
+    @ExceptionHandler({org.springframework.web.HttpMediaTypeNotAcceptableException.class,
+            org.springframework.http.InvalidMediaTypeException.class})
+    ResponseEntity<Map<String, Object>> notAcceptable(Exception e) {
+        return error(406, "this endpoint answers application/json (and text/event-stream when streaming); the Accept"
+                + " header allows neither", "invalid_request_error", null, "not_acceptable");
     }
 
     @ExceptionHandler(InvalidRequestException.class)
@@ -71,10 +86,13 @@ class OpenAiErrorHandler {
         return error(499, e.getMessage(), "server_error", null, "client_closed_request");
     }
 
+    /** Our own bug: logged whole under an id; the client gets the id, no class name or internal message. */
     @ExceptionHandler(Exception.class)
     ResponseEntity<Map<String, Object>> internal(Exception e) {
-        log.error("OpenAI request failed", e);
-        return error(500, "the service failed to answer: " + e.getMessage(), "server_error", null, null);
+        String id = io.github.transformerslm.web.InternalErrors.id();
+        log.error("OpenAI request failed (error {})", id, e);
+        return error(500, "the service failed to answer; the service log has the details under error " + id,
+                "server_error", null, null);
     }
 
     private static ResponseEntity<Map<String, Object>> withRetry(ResponseEntity<Map<String, Object>> r) {

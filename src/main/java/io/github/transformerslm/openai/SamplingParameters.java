@@ -65,13 +65,33 @@ final class SamplingParameters {
         return merged.overlay(GenerationConfigParser.parse(JSON.valueToTree(sampling)));
     }
 
+    /** Request attribute: the top-level keys the client sent, so that errors name parameters its way. */
+    static final String SENT_KEYS = SamplingParameters.class.getName() + ".sentKeys";
+
+    static void rememberSentKeys(jakarta.servlet.http.HttpServletRequest request, JsonNode body) {
+        java.util.Set<String> keys = new java.util.HashSet<>();
+        body.propertyNames().forEach(keys::add);
+        request.setAttribute(SENT_KEYS, keys);
+    }
+
     static String openAiName(String hfKey) {
+        return openAiName(hfKey, java.util.Set.of());
+    }
+
+    /** The OpenAI name of one of our parameters: the key the client sent where several map to it. */
+    static String openAiName(String hfKey, java.util.Set<String> sent) {
+        String fallback = hfKey;
         for (Map.Entry<String, String> e : RENAMED.entrySet()) {
-            if (e.getValue().equals(hfKey) && !e.getKey().equals("max_completion_tokens")) {
-                return e.getKey();
+            if (e.getValue().equals(hfKey) && !e.getKey().equals(hfKey)) {
+                if (sent.contains(e.getKey())) {
+                    return e.getKey();
+                }
+                if (!e.getKey().equals("max_completion_tokens")) {
+                    fallback = e.getKey();
+                }
             }
         }
-        return hfKey;
+        return fallback;
     }
 
     static boolean flag(JsonNode body, String key) {

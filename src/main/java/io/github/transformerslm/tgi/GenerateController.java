@@ -228,14 +228,14 @@ class GenerateController {
             }
             neutral(p, "decoder_input_details", n -> n.isBoolean() && !n.booleanValue());
             neutral(p, "watermark", n -> n.isBoolean() && !n.booleanValue());
-            neutral(p, "best_of", n -> n.isIntegralNumber() && n.intValue() == 1);
-            neutral(p, "top_n_tokens", n -> n.isIntegralNumber() && n.intValue() == 0);
+            neutral(p, "best_of", n -> n.isIntegralNumber() && n.canConvertToInt() && n.intValue() == 1);
+            neutral(p, "top_n_tokens", n -> n.isIntegralNumber() && n.canConvertToInt() && n.intValue() == 0);
             neutral(p, "grammar", n -> false);
             neutral(p, "adapter_id", n -> false);
             JsonNode t = p.path("truncate");
             Integer truncate = null;
             boolean left = false;
-            if (t.isIntegralNumber() && t.intValue() > 0) {
+            if (t.isIntegralNumber() && t.canConvertToInt() && t.intValue() > 0) {
                 truncate = t.intValue();
             } else if (t.isString() && t.asString().equals("left")) {
                 left = true;
@@ -261,7 +261,7 @@ class GenerateController {
             JsonNode n = p.get(key);
             if (n != null && !n.isNull() && !isNeutral.test(n)) {
                 throw new InvalidParameterException("parameters." + key,
-                        key + " is not supported by this service (got " + n + ")");
+                        key + " is not supported by this service (got " + io.github.transformerslm.generation.GenerationConfigParser.shown(n) + ")");
             }
         }
     }

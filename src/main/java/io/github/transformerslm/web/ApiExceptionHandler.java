@@ -77,12 +77,24 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
         return ResponseEntity.status(CLIENT_CLOSED_REQUEST).body(p);
     }
 
+    /** An Accept header this service cannot satisfy, or one that is not a media type at all. */
+    @ExceptionHandler(org.springframework.http.InvalidMediaTypeException.class)
+    ResponseEntity<ProblemDetail> unparsableAccept(org.springframework.http.InvalidMediaTypeException e) {
+        return ResponseEntity.status(HttpStatus.NOT_ACCEPTABLE).contentType(org.springframework.http.MediaType.APPLICATION_PROBLEM_JSON)
+                .body(problem(HttpStatus.NOT_ACCEPTABLE, "Not acceptable",
+                        "the Accept header is not a list of media types", "not-acceptable"));
+    }
+
+    /**
+     * Our own bug: logged whole under an id, answered with that id only, so that no class name or
+     * internal message reaches the client.
+     */
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> internal(Exception e) {
-        log.error("Request failed", e);
-        ProblemDetail p = problem(HttpStatus.INTERNAL_SERVER_ERROR, "Generation failed",
-                "the service failed to answer: " + e.getClass().getSimpleName()
-                        + (e.getMessage() != null ? ": " + e.getMessage() : ""), "internal");
+        String id = InternalErrors.id();
+        log.error("Request failed (error {})", id, e);
+        ProblemDetail p = problem(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error",
+                "the service failed to answer; the service log has the details under error " + id, "internal");
         return ResponseEntity.status(HttpStatus.INTERNAL_SERVER_ERROR).body(p);
     }
 
