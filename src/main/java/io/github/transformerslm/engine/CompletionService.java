@@ -187,9 +187,23 @@ public class CompletionService {
         return new Prepared(ids, plan, row);
     }
 
+    /**
+     * A request of more prompts than the service ever holds at once (a full batch plus MAX_QUEUE) can never
+     * be served: a 422 naming the limit, not a 503 that a client honouring Retry-After would retry forever.
+     */
+    public void requireFits(int prompts, String field) {
+        int limit = host.maxPromptsInFlight();
+        if (prompts > limit) {
+            throw new InvalidParameterException(field, field + " holds " + prompts + " items; one request may hold"
+                    + " at most " + limit + " (MAX_BATCH_SIZE " + properties.maxBatchSize() + " + MAX_QUEUE "
+                    + properties.maxQueue() + "): send them in smaller requests");
+        }
+    }
+
     /** Generates every prompt (they run side by side in the batch) and waits for all of them. */
     public List<Completion> complete(List<Prompt> prompts, List<String> paramPrefix, boolean addServiceStops,
             RequestContext ctx) {
+        requireFits(prompts.size(), "prompts");
         List<Prepared> prepared = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             prepared.add(prepare(prompts.get(i), paramPrefix.get(i), addServiceStops));
@@ -198,9 +212,10 @@ public class CompletionService {
         List<Submission> submissions = new ArrayList<>();
         List<CompletableFuture<List<GeneratedSequence>>> futures = new ArrayList<>();
         try {
-            for (Prepared p : prepared) {
+            List<SequenceListener> listeners = new ArrayList<>();
+            for (int i = 0; i < prepared.size(); i++) {
                 CompletableFuture<List<GeneratedSequence>> f = new CompletableFuture<>();
-                submissions.add(host.submit(p.row(), new SequenceListener() {
+                listeners.add(new SequenceListener() {
                     @Override
                     public void onFinish(List<GeneratedSequence> sequences) {
                         f.complete(sequences);
@@ -210,9 +225,10 @@ public class CompletionService {
                     public void onError(Throwable error) {
                         f.completeExceptionally(error);
                     }
-                }, ctx.deadline()));
+                });
                 futures.add(f);
             }
+            submissions.addAll(host.submitAll(prepared.stream().map(Prepared::row).toList(), listeners, ctx.deadline()));
             List<Completion> out = new ArrayList<>();
             for (int i = 0; i < futures.size(); i++) {
                 Prepared p = prepared.get(i);

@@ -56,6 +56,7 @@ public class ModelHost implements DisposableBean {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Thread modelThread;
     private volatile boolean stopping;
+    private volatile boolean draining;
     private volatile State state = State.LOADING;
     private volatile String failure;
     private volatile LoadedModel loaded;
@@ -337,16 +338,42 @@ public class ModelHost implements DisposableBean {
      * MAX_QUEUE allows beyond a full batch.
      */
     public Submission submit(GenerationRow row, SequenceListener listener, Instant deadline) {
+        return submitAll(List.of(row), List.of(listener), deadline).get(0);
+    }
+
+    /**
+     * Hands several prompts of one request to the model thread, all or none: their places are reserved
+     * together, so that a request refused for a full queue leaves nothing behind to crowd out others.
+     */
+    public List<Submission> submitAll(List<GenerationRow> rows, List<SequenceListener> listeners, Instant deadline) {
         model();
-        int limit = properties.maxBatchSize() + properties.maxQueue();
-        if (inFlight.incrementAndGet() > limit) {
-            inFlight.decrementAndGet();
-            throw new QueueFullException("the model is busy: " + properties.maxQueue()
-                    + " requests already wait for a place in the batch");
+        if (stopping || draining) {
+            throw new ModelNotReadyException("the service is shutting down");
         }
-        Submission s = new Submission(row, listener, deadline);
-        incoming.add(s);
-        return s;
+        int limit = maxPromptsInFlight();
+        int count = rows.size();
+        while (true) {
+            int now = inFlight.get();
+            if (now + count > limit) {
+                throw new QueueFullException("the model is busy: " + properties.maxQueue()
+                        + " requests already wait for a place in the batch");
+            }
+            if (inFlight.compareAndSet(now, now + count)) {
+                break;
+            }
+        }
+        List<Submission> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            Submission s = new Submission(rows.get(i), listeners.get(i), deadline);
+            out.add(s);
+            incoming.add(s);
+        }
+        return out;
+    }
+
+    /** The most prompts in flight at once: a full batch plus MAX_QUEUE waiting. */
+    public int maxPromptsInFlight() {
+        return properties.maxBatchSize() + properties.maxQueue();
     }
 
     @Override

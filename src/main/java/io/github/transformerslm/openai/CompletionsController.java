@@ -92,6 +92,7 @@ class CompletionsController {
         if (!body.has("max_tokens") || body.get("max_tokens").isNull()) {
             config = config.overlay(GenerationConfigParser.parse("{\"max_new_tokens\": " + DEFAULT_MAX_TOKENS + "}"));
         }
+        completions.requireFits(textPrompts.size() + tokenPrompts.size(), "prompt");
         List<Prompt> prompts = new ArrayList<>();
         List<String> prefixes = new ArrayList<>();
         for (String t : textPrompts) {

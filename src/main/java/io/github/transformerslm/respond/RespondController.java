@@ -76,6 +76,7 @@ class RespondController {
         List<JsonNode> configs = emptyToNull(JsonBodies.optionalList(body, "configs"));
         requireSameLength("prompts", prompts, contexts.size(), "dialog_contexts");
         requireSameLength("configs", configs, contexts.size(), "dialog_contexts");
+        completions.requireFits(contexts.size(), "dialog_contexts");
         List<Dialog> dialogs = new ArrayList<>();
         for (int i = 0; i < contexts.size(); i++) {
             List<String> utterances = JsonBodies.strings(contexts.get(i), "dialog_contexts[" + i + "]");
@@ -116,6 +117,7 @@ class RespondController {
         }
         List<JsonNode> configs = emptyToNull(JsonBodies.optionalList(body, "configs"));
         requireSameLength("configs", configs, prompts.size(), "prompts");
+        completions.requireFits(prompts.size(), "prompts");
         List<Dialog> dialogs = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             String prompt = JsonBodies.string(prompts.get(i), "prompts[" + i + "]");

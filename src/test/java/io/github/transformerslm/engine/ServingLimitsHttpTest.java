@@ -29,7 +29,9 @@ import org.springframework.test.context.TestPropertySource;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1", "lm.max-batch-size=1",
-        "lm.max-queue=1", "lm.max-client-requests=2"})
+        "lm.max-queue=1", "lm.max-client-requests=2",
+        // The test stands in for a proxy in front of the service: its X-Forwarded-For names the clients.
+        "lm.trusted-proxies=127.0.0.1,::1"})
 class ServingLimitsHttpTest {
     static final String LONG = "{\"inputs\": \"Once upon a time\", \"parameters\": {\"max_new_tokens\": 1000,"
             + " \"do_sample\": true, \"seed\": 1}}";
@@ -49,6 +51,18 @@ class ServingLimitsHttpTest {
     void ready() {
         client = new ServiceClient("http://localhost:" + port);
         client.awaitReady(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void aRequestThatCanNeverFitIs422NamingTheLimitAndCrowdsOutNobody() {
+        ServiceClient.Response tooMany = client.post("/respond", "{\"dialog_contexts\": [[\"a\"], [\"b\"], [\"c\"]],"
+                + " \"configs\": [{\"max_new_tokens\": 2}, {\"max_new_tokens\": 2}, {\"max_new_tokens\": 2}]}");
+        assertThat(tooMany.status()).isEqualTo(422);
+        assertThat(tooMany.json().get("field").asString()).isEqualTo("dialog_contexts");
+        assertThat(tooMany.json().get("detail").asString()).contains("MAX_BATCH_SIZE 1").contains("MAX_QUEUE 1");
+        assertThat(host.inFlight()).isZero();
+        ServiceClient.Response unrelated = client.post("/generate", "{\"inputs\": \"hi\", \"parameters\": {\"max_new_tokens\": 2}}");
+        assertThat(unrelated.status()).isEqualTo(200);
     }
 
     CompletableFuture<ServiceClient.Response> async(String path, String body, String client) {
