@@ -19,6 +19,7 @@ class ModelHealthIndicator implements HealthIndicator {
             case READY -> Health.up().withDetail("model", host.model().name()).build();
             case LOADING -> Health.outOfService().withDetail("state", "loading").build();
             case FAILED -> Health.down().withDetail("error", String.valueOf(host.failure())).build();
+            case DRAINING -> Health.outOfService().withDetail("state", "draining: shutting down").build();
         };
     }
 }

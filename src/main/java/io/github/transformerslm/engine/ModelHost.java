@@ -49,7 +49,7 @@ public class ModelHost implements DisposableBean {
     /** How long the batch stays empty before the KV cache's growth is given back. */
     private static final long IDLE_RELEASE_NANOS = 10_000_000_000L;
 
-    public enum State { LOADING, READY, FAILED }
+    public enum State { LOADING, READY, FAILED, DRAINING }
 
     private final ServiceProperties properties;
     private final BlockingQueue<Submission> incoming = new LinkedBlockingQueue<>();
@@ -57,6 +57,8 @@ public class ModelHost implements DisposableBean {
     private final Thread modelThread;
     private volatile boolean stopping;
     private volatile boolean draining;
+    /** Set when the drain's time is up: the model thread ends every request still running with it. */
+    private volatile RuntimeException cutOff;
     private volatile State state = State.LOADING;
     private volatile String failure;
     private volatile LoadedModel loaded;
@@ -225,9 +227,12 @@ public class ModelHost implements DisposableBean {
                     }
                 }
                 Instant now = Instant.now();
+                RuntimeException cut = cutOff;
                 for (Iterator<Submission> it = List.copyOf(active).iterator(); it.hasNext(); ) {
                     Submission s = it.next();
-                    if (s.cancellation() != null) {
+                    if (cut != null) {
+                        s.handle.cancel(cut);
+                    } else if (s.cancellation() != null) {
                         s.handle.cancel(s.cancellation());
                     } else if (now.isAfter(s.deadline)) {
                         s.handle.cancel(new RequestTimeoutException("the request did not finish before its deadline"));
@@ -306,7 +311,7 @@ public class ModelHost implements DisposableBean {
     /** The loaded model, or {@link ModelNotReadyException} while it loads. */
     public LoadedModel model() {
         LoadedModel m = loaded;
-        if (m == null || state != State.READY) {
+        if (m == null || (state != State.READY && state != State.DRAINING)) {
             throw new ModelNotReadyException(state == State.FAILED
                     ? "the model failed to load: " + failure : "the model is still loading");
         }
@@ -369,6 +374,47 @@ public class ModelHost implements DisposableBean {
             incoming.add(s);
         }
         return out;
+    }
+
+    /** What a drain did: requests in flight when it began, and those still running when its time was up. */
+    public record DrainReport(int inFlightAtStart, int cutOff, java.time.Duration took) {}
+
+    /**
+     * Stops taking requests (new ones get 503 with Retry-After, readiness goes DOWN) and lets those in
+     * flight run to their end for up to {@code timeout}; any still running then end with a 503 (a final
+     * error event on a stream) rather than a dropped connection.
+     */
+    public DrainReport drain(java.time.Duration timeout) {
+        long start = System.nanoTime();
+        draining = true;
+        if (state == State.READY) {
+            state = State.DRAINING;
+        }
+        int atStart = inFlight.get();
+        long deadline = start + timeout.toNanos();
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int remaining = inFlight.get();
+        if (remaining > 0) {
+            cutOff = new ModelNotReadyException("the service is shutting down: this request did not finish within"
+                    + " DRAIN_TIMEOUT (" + timeout.toSeconds() + " s)");
+            long cutDeadline = System.nanoTime() + 5_000_000_000L;
+            while (inFlight.get() > 0 && System.nanoTime() < cutDeadline && modelThread.isAlive()) {
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return new DrainReport(atStart, remaining, java.time.Duration.ofNanos(System.nanoTime() - start));
     }
 
     /** The most prompts in flight at once: a full batch plus MAX_QUEUE waiting. */
