@@ -28,7 +28,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,20 +65,14 @@ public class ModelHost implements DisposableBean {
     /** Opens when loading ends, ready or failed: requests that arrived during the load wait on it. */
     private final java.util.concurrent.CountDownLatch loadSettled = new java.util.concurrent.CountDownLatch(1);
 
-    private final MeterRegistry meters;
-    private volatile int runningRows;
+    private final ServingMetrics metrics;
+    private volatile int runningRequests;
     private volatile long kvCacheBytes;
 
     public ModelHost(ServiceProperties properties, MeterRegistry meters) {
         this.properties = properties;
-        this.meters = meters;
-        Gauge.builder("lm.requests.in_flight", inFlight, AtomicInteger::get)
-                .description("requests submitted and not yet finished").register(meters);
-        Gauge.builder("lm.batch.rows", this, h -> h.runningRows)
-                .description("sequences in the running batch").register(meters);
-        Gauge.builder("lm.kv_cache.bytes", this, h -> h.kvCacheBytes).baseUnit("bytes")
-                .description("native memory held by the KV cache (it grows with the longest sequence, shrinks when idle)")
-                .register(meters);
+        this.metrics = new ServingMetrics(meters);
+        metrics.gauges(() -> runningRequests, () -> Math.max(0, inFlight.get() - runningRequests), () -> kvCacheBytes);
         this.modelThread = new Thread(this::run, "model");
         this.modelThread.setDaemon(true);
     }
@@ -163,6 +156,7 @@ public class ModelHost implements DisposableBean {
                     properties.maxClientRequests(), properties.requestTimeoutSeconds(), properties.maxNewTokens(),
                     properties.maxReturnSequences(), properties.defaultMaxNewTokens(), properties.generativeConfig(),
                     properties.additionalEosTokenList(), properties.language());
+            metrics.modelLoaded(model.loadTime());
             long warm = System.nanoTime();
             warmUp(model);
             log.info("Warm-up done in {} ms", (System.nanoTime() - warm) / 1_000_000);
@@ -196,6 +190,7 @@ public class ModelHost implements DisposableBean {
                     SequenceListener listener = new SequenceListener() {
                         @Override
                         public void onToken(int sequence, int token, float logprob, List<TokenLogprob> top) {
+                            metrics.token(s);
                             s.listener.onToken(sequence, token, logprob, top);
                         }
 
@@ -203,9 +198,7 @@ public class ModelHost implements DisposableBean {
                         public void onFinish(List<GeneratedSequence> sequences) {
                             inFlight.decrementAndGet();
                             active.remove(s);
-                            meters.counter("lm.requests", "outcome", "finished").increment();
-                            meters.counter("lm.tokens.generated").increment(
-                                    sequences.stream().mapToInt(q -> q.tokens().length).sum());
+                            metrics.finished(s, sequences.stream().mapToInt(q -> q.tokens().length).sum());
                             s.listener.onFinish(sequences);
                         }
 
@@ -213,12 +206,13 @@ public class ModelHost implements DisposableBean {
                         public void onError(Throwable error) {
                             inFlight.decrementAndGet();
                             active.remove(s);
-                            meters.counter("lm.requests", "outcome", outcome(error)).increment();
+                            metrics.failed(outcome(error));
                             s.listener.onError(error);
                         }
                     };
                     try {
                         s.handle = batcher.submit(s.row, listener);
+                        metrics.admitted(s);
                         active.add(s);
                     } catch (RuntimeException e) {
                         // A request the batcher refuses fails alone, never the batch.
@@ -247,7 +241,7 @@ public class ModelHost implements DisposableBean {
                     batcher.releaseIdleMemory();
                     released = true;
                 }
-                runningRows = batcher.runningRows();
+                runningRequests = active.size() - batcher.waitingCount();
                 kvCacheBytes = batcher.kvCacheBytes();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

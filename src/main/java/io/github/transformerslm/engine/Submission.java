@@ -14,6 +14,8 @@ public final class Submission {
     final SequenceListener listener;
     final Instant deadline;
     private volatile Throwable cancellation;
+    final long submittedNanos = System.nanoTime();
+    volatile long firstTokenNanos; // set on the model thread at the first token
     ContinuousBatcher.Handle handle; // set on the model thread
 
     Submission(GenerationRow row, SequenceListener listener, Instant deadline) {

@@ -45,6 +45,8 @@ class ChatCompletionsController {
         this.chatPrompts = chatPrompts;
     }
 
+    @io.swagger.v3.oas.annotations.tags.Tag(name = "OpenAI")
+    @io.swagger.v3.oas.annotations.Operation(summary = "OpenAI chat completion", description = "Body as OpenAI's: model, messages, max_tokens or max_completion_tokens, temperature, top_p, n, stop, seed, logprobs, top_logprobs, presence_penalty, frequency_penalty, logit_bias, stream and stream_options; vLLM's top_k, min_p, repetition_penalty. Unknown keys are refused (400), as OpenAI refuses them.")
     @PostMapping(path = "/v1/chat/completions", consumes = "application/json")
     Object chat(@RequestBody JsonNode body, HttpServletRequest http) {
         RequestContext ctx = RequestContext.of(http, properties.requestTimeout());

@@ -47,6 +47,8 @@ class CompletionsController {
         return properties.model().isEmpty() ? "transformers-lm-default" : model.name();
     }
 
+    @io.swagger.v3.oas.annotations.tags.Tag(name = "OpenAI")
+    @io.swagger.v3.oas.annotations.Operation(summary = "The one model this service serves")
     @GetMapping(path = "/v1/models", produces = "application/json")
     Map<String, Object> models() {
         LoadedModel model = host.model();
@@ -59,6 +61,8 @@ class CompletionsController {
         return Map.of("object", "list", "data", List.of(m));
     }
 
+    @io.swagger.v3.oas.annotations.tags.Tag(name = "OpenAI")
+    @io.swagger.v3.oas.annotations.Operation(summary = "OpenAI text completion", description = "Body as OpenAI's: model, prompt (a string, strings, or token ids), max_tokens, temperature, top_p, n, stop, seed, logprobs (0-5), echo, best_of 1, stream. Unknown keys are refused (400).")
     @PostMapping(path = "/v1/completions", consumes = "application/json")
     Object complete(@RequestBody JsonNode body, HttpServletRequest http) {
         RequestContext ctx = RequestContext.of(http, properties.requestTimeout());

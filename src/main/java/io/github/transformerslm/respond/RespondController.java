@@ -60,6 +60,8 @@ class RespondController {
     private static final java.util.Set<String> GOALS_KEYS = java.util.Set.of("prompts", "configs");
     private final java.util.Set<String> ignoredKeysLogged = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+    @io.swagger.v3.oas.annotations.tags.Tag(name = "Dream")
+    @io.swagger.v3.oas.annotations.Operation(summary = "Dream's dialog responses", description = "Body: {\"dialog_contexts\": [[utterance, ...], ...], \"prompts\": [str, ...]?, \"configs\": [object or null, ...]?}. Answers one list of hypotheses per dialog. Configs hold transformers generation parameters, merged over GENERATIVE_CONFIG; unknown parameters are refused (400); other top-level keys (Dream's sending_variables) are ignored.")
     @PostMapping(path = "/respond", consumes = "application/json", produces = "application/json")
     ResponseEntity<List<List<String>>> respond(@RequestBody JsonNode body, HttpServletRequest http) {
         long start = System.nanoTime();
@@ -105,6 +107,8 @@ class RespondController {
      * statement of the goals the prompt sets the assistant. Each prompt becomes Dream's two-turn dialog
      * (see {@link GoalsPrompt}), answered like /respond; the first hypothesis is the answer, as in Dream.
      */
+    @io.swagger.v3.oas.annotations.tags.Tag(name = "Dream")
+    @io.swagger.v3.oas.annotations.Operation(summary = "Dream's goals of a prompt", description = "Body: {\"prompts\": [str, ...], \"configs\": [object or null, ...]?}. Answers one string per prompt: the goals the prompt sets the assistant.")
     @PostMapping(path = "/generate_goals", consumes = "application/json", produces = "application/json")
     List<String> generateGoals(@RequestBody JsonNode body, HttpServletRequest http) {
         long start = System.nanoTime();

@@ -94,6 +94,8 @@ class GenerateController {
         return new TgiCall(inputs, new Prompt(inputs, tokens, merged, options.truncateLeft(), 0), options, ctx);
     }
 
+    @io.swagger.v3.oas.annotations.tags.Tag(name = "TGI")
+    @io.swagger.v3.oas.annotations.Operation(summary = "TGI text generation", description = "Body: {\"inputs\": str, \"parameters\": {max_new_tokens, do_sample, temperature, top_k, top_p, typical_p, repetition_penalty, stop, seed, truncate, details, return_full_text, ...}}. Unknown keys inside parameters are refused (400); other top-level keys are ignored, as TGI ignores them.")
     @PostMapping(path = "/generate", consumes = "application/json", produces = "application/json")
     Map<String, Object> generate(@RequestBody JsonNode body, HttpServletRequest http) {
         TgiCall call = parse(body, http);
@@ -113,6 +115,8 @@ class GenerateController {
      * token makes safe to show (whole UTF-8 characters, stop strings held back); the last event carries
      * {@code generated_text} and {@code details}.
      */
+    @io.swagger.v3.oas.annotations.tags.Tag(name = "TGI")
+    @io.swagger.v3.oas.annotations.Operation(summary = "TGI streaming text generation", description = "As /generate; Server-Sent Events, one per token, the last with generated_text and details.")
     @PostMapping(path = "/generate_stream", consumes = "application/json", produces = "text/event-stream")
     SseEmitter generateStream(@RequestBody JsonNode body, HttpServletRequest http) {
         TgiCall call = parse(body, http);

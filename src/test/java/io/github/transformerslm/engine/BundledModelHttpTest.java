@@ -41,6 +41,25 @@ class BundledModelHttpTest {
     }
 
     @Test
+    void openApiDescribesEveryEndpointAndTheSwaggerUiIsAtDocs() {
+        ServiceClient.Response docs = client.get("/v3/api-docs");
+        assertThat(docs.status()).isEqualTo(200);
+        JsonNode paths = docs.json().get("paths");
+        for (String path : java.util.List.of("/respond", "/generate_goals", "/generate", "/generate_stream",
+                "/v1/completions", "/v1/chat/completions", "/v1/models")) {
+            assertThat(paths.has(path)).as(path).isTrue();
+            JsonNode operation = paths.get(path).properties().iterator().next().getValue();
+            assertThat(operation.path("summary").asString()).as(path).isNotBlank();
+            if (!path.equals("/v1/models")) {
+                assertThat(operation.path("responses").has("422")).as(path).isTrue();
+                assertThat(operation.path("description").asString()).as(path).isNotBlank();
+            }
+        }
+        assertThat(client.get("/docs").status()).isIn(200, 302);
+        assertThat(client.get("/swagger-ui/index.html").status()).isEqualTo(200);
+    }
+
+    @Test
     void respondAnswersDreamsTestDialogWithStoryText() {
         ServiceClient.Response r = client.post("/respond", "{\"dialog_contexts\": [[\"hi\", \"hi there\","
                 + " \"tell me a story about a cat\"]], \"prompts\": [\"You are a storyteller.\"], \"configs\": [null]}");

@@ -54,6 +54,22 @@ class ServingLimitsHttpTest {
     }
 
     @Test
+    void prometheusScrapesTheServingMetricsAfterOneRequest() {
+        assertThat(client.post("/generate", "{\"inputs\": \"hi\", \"parameters\": {\"max_new_tokens\": 3}}").status())
+                .isEqualTo(200);
+        ServiceClient.Response scrape = client.get("/actuator/prometheus");
+        assertThat(scrape.status()).isEqualTo(200);
+        for (String name : java.util.List.of("lm_time_to_first_token_seconds_bucket", "lm_time_per_output_token_seconds_bucket",
+                "lm_e2e_request_latency_seconds_bucket", "lm_request_queue_time_seconds_bucket", "lm_prompt_tokens_total",
+                "lm_generation_tokens_total", "lm_requests_total{outcome=\"finished\"}", "lm_num_requests_running",
+                "lm_num_requests_waiting", "lm_kv_cache_bytes", "lm_model_load_time_seconds",
+                "http_server_requests_seconds_count{")) {
+            assertThat(scrape.body()).as(name).contains(name);
+        }
+        assertThat(scrape.body()).containsPattern("http_server_requests_seconds_count\\{[^}]*uri=\"/generate\"");
+    }
+
+    @Test
     void aRequestThatCanNeverFitIs422NamingTheLimitAndCrowdsOutNobody() {
         ServiceClient.Response tooMany = client.post("/respond", "{\"dialog_contexts\": [[\"a\"], [\"b\"], [\"c\"]],"
                 + " \"configs\": [{\"max_new_tokens\": 2}, {\"max_new_tokens\": 2}, {\"max_new_tokens\": 2}]}");
