@@ -28,7 +28,8 @@ class DistributionFilesTest {
             List.of("docker-compose.yml", "docker-compose.override.yml", "proxy.yml"),
             List.of("docker-compose.yml", "cpu.yml"),
             List.of("docker-compose.yml", "cpu.yml", "dev.yml"),
-            List.of("docker-compose.yml", "docker-compose.override.yml", "dev.yml", "proxy.yml", "cpu.yml"));
+            List.of("docker-compose.yml", "docker-compose.override.yml", "dev.yml", "proxy.yml", "cpu.yml"),
+            List.of("docker-compose.yml", "docker-compose.override.yml", "monitoring.yml"));
 
     static String compose(List<String> files, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("docker-compose"));
@@ -48,6 +49,27 @@ class DistributionFilesTest {
     void composeValidatesEveryCombination() throws Exception {
         for (List<String> files : COMBINATIONS) {
             compose(files, "config", "-q");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    @Test
+    void prometheusScrapesEveryServiceAndTheDashboardShowsTheServiceMetrics() throws IOException {
+        Map<String, Object> base = (Map<String, Object>) ((Map<String, Object>) new Yaml().load(
+                Files.readString(Path.of("docker-compose.yml")))).get("services");
+        String prometheus = Files.readString(Path.of("monitoring/prometheus.yml"));
+        assertThat(prometheus).contains("metrics_path: /actuator/prometheus");
+        for (Map.Entry<String, Object> e : base.entrySet()) {
+            Object port = ((Map<String, Object>) ((Map<String, Object>) e.getValue()).get("environment")).get("SERVICE_PORT");
+            assertThat(prometheus).as("scrape target of %s", e.getKey()).contains("- " + e.getKey() + ":" + port);
+        }
+        String dashboard = Files.readString(Path.of("monitoring/grafana/dashboards/transformers-lm.json"));
+        tools.jackson.databind.JsonNode json = tools.jackson.databind.json.JsonMapper.builder().build().readTree(dashboard);
+        assertThat(json.get("panels").size()).isGreaterThanOrEqualTo(8);
+        for (String metric : List.of("lm_time_to_first_token_seconds", "lm_time_per_output_token_seconds",
+                "lm_e2e_request_latency_seconds", "lm_request_queue_time_seconds", "lm_generation_tokens_total",
+                "lm_num_requests_running", "lm_num_requests_waiting", "lm_kv_cache_bytes", "http_server_requests_seconds_count")) {
+            assertThat(dashboard).as(metric).contains(metric);
         }
     }
 
