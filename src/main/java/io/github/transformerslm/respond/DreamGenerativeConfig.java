@@ -1,6 +1,7 @@
 package io.github.transformerslm.respond;
 
 import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.config.StartupConfigurationException;
 import io.github.transformerslm.generation.GenerationConfig;
 import io.github.transformerslm.generation.GenerationConfigParser;
 import io.github.transformerslm.generation.InvalidParameterException;
@@ -36,7 +37,7 @@ public class DreamGenerativeConfig {
 
     static GenerationConfig load(String directory, String name) {
         if (name.contains("/") || name.contains("\\") || name.contains("..")) {
-            throw new IllegalStateException("GENERATIVE_CONFIG must be a file name, got '" + name + "'");
+            throw new StartupConfigurationException("GENERATIVE_CONFIG must be a file name, got '" + name + "'");
         }
         JsonMapper json = JsonMapper.builder().build();
         Path file = Path.of(directory, name);
@@ -50,22 +51,31 @@ public class DreamGenerativeConfig {
                 try (InputStream in = DreamGenerativeConfig.class.getClassLoader()
                         .getResourceAsStream("generative_configs/" + name)) {
                     if (in == null) {
-                        throw new IllegalStateException("GENERATIVE_CONFIG '" + name + "' is neither in " + directory
-                                + " nor bundled");
+                        throw new StartupConfigurationException("GENERATIVE_CONFIG '" + name + "' is neither in "
+                                + directory + " nor bundled");
                     }
                     node = json.readTree(in);
                     source = "bundled generative_configs/" + name;
                 }
             }
-        } catch (IOException | JacksonException e) {
-            throw new IllegalStateException("GENERATIVE_CONFIG '" + name + "' cannot be read: " + e.getMessage(), e);
+        } catch (JacksonException e) {
+            // The position, never the parser's message: it quotes the file's contents.
+            throw new StartupConfigurationException("GENERATIVE_CONFIG '" + name + "' (" + file.toAbsolutePath()
+                    + ") is not valid JSON at line " + e.getLocation().getLineNr() + ", column "
+                    + e.getLocation().getColumnNr());
+        } catch (IOException e) {
+            throw new StartupConfigurationException("GENERATIVE_CONFIG '" + name + "' cannot be read: " + e.getMessage());
+        }
+        if (node == null || !node.isObject()) {
+            throw new StartupConfigurationException("GENERATIVE_CONFIG '" + name + "' (" + source
+                    + ") must hold a JSON object of generation parameters");
         }
         try {
             GenerationConfig parsed = GenerationConfigParser.parse(node);
             log.info("/respond defaults from {}: {}", source, node);
             return parsed;
         } catch (InvalidParameterException e) {
-            throw new IllegalStateException("GENERATIVE_CONFIG '" + name + "': " + e.getMessage(), e);
+            throw new StartupConfigurationException("GENERATIVE_CONFIG '" + name + "': " + e.getMessage());
         }
     }
 }

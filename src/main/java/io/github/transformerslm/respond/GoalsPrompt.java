@@ -1,6 +1,7 @@
 package io.github.transformerslm.respond;
 
 import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.config.StartupConfigurationException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +37,7 @@ class GoalsPrompt {
 
     static String load(String directory, String name) {
         if (name.contains("/") || name.contains("\\") || name.contains("..")) {
-            throw new IllegalStateException("GOALS_PROMPT must be a file name, got '" + name + "'");
+            throw new StartupConfigurationException("GOALS_PROMPT must be a file name, got '" + name + "'");
         }
         Path file = Path.of(directory, name);
         try {
@@ -46,13 +47,13 @@ class GoalsPrompt {
             }
             try (InputStream in = GoalsPrompt.class.getClassLoader().getResourceAsStream("generative_configs/" + name)) {
                 if (in == null) {
-                    throw new IllegalStateException("GOALS_PROMPT '" + name + "' is neither in " + directory + " nor bundled");
+                    throw new StartupConfigurationException("GOALS_PROMPT '" + name + "' is neither in " + directory + " nor bundled");
                 }
                 log.info("/generate_goals meta-prompt from bundled generative_configs/{}", name);
                 return new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
             }
         } catch (IOException e) {
-            throw new IllegalStateException("GOALS_PROMPT '" + name + "' cannot be read: " + e.getMessage(), e);
+            throw new StartupConfigurationException("GOALS_PROMPT '" + name + "' cannot be read: " + e.getMessage());
         }
     }
 }

@@ -16,6 +16,25 @@ class StartupFailureTest {
     Path dir;
 
     @Test
+    void aGenerativeConfigThatIsNotJsonStopsTheStartInOneLineWithoutItsContents() throws Exception {
+        Files.writeString(dir.resolve("bad.json"), "hunter2 is not json");
+        Path log = dir.resolve("config.log");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "io.github.transformerslm.Application")
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("GENERATIVE_CONFIGS_DIR", dir.toString());
+        pb.environment().put("GENERATIVE_CONFIG", "bad.json");
+        pb.environment().put("SERVICE_PORT", "0");
+        pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        Process p = pb.start();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the process ends by itself").isTrue();
+        assertThat(p.exitValue()).isEqualTo(1);
+        String out = Files.readString(log);
+        assertThat(out).contains("GENERATIVE_CONFIG 'bad.json'").contains("is not valid JSON at line 1, column")
+                .doesNotContain("hunter2").doesNotContain("\tat ");
+    }
+
+    @Test
     void unsupportedModelTypeExitsWithOneLineListingTheSupportedOnes() throws Exception {
         Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"t5\"}");
         Path log = dir.resolve("out.log");

@@ -17,12 +17,18 @@ class GenerativeConfigsTest {
     @Test
     void everyShippedConfigLoads() throws IOException {
         try (Stream<Path> files = Files.list(Path.of("generative_configs"))) {
-            List<Path> all = files.toList();
+            List<Path> all = files.filter(f -> f.toString().endsWith(".json")).toList();
             assertThat(all).hasSizeGreaterThanOrEqualTo(6);
             for (Path f : all) {
                 DreamGenerativeConfig.load("generative_configs", f.getFileName().toString());
             }
         }
+    }
+
+    @Test
+    void theGoalsMetaPromptsShipInBothLanguages() {
+        assertThat(GoalsPrompt.load("generative_configs", "goals_prompt.txt")).contains("goals");
+        assertThat(GoalsPrompt.load("generative_configs", "goals_prompt_ru.txt")).contains("цели");
     }
 
     @Test
