@@ -81,9 +81,17 @@ class OpenAiErrorHandler {
 
     /** Nobody reads this answer; 499 is what nginx logs for a client that closed its request. */
     @ExceptionHandler(ClientDisconnectedException.class)
-    ResponseEntity<Map<String, Object>> clientGone(ClientDisconnectedException e) {
-        log.debug("Client disconnected; its request was cancelled");
+    ResponseEntity<Map<String, Object>> clientGone(ClientDisconnectedException e, jakarta.servlet.http.HttpServletRequest request) {
+        log.info("499 {} {}: the client closed the connection; its generation was cancelled", request.getMethod(),
+                request.getRequestURI());
         return error(499, e.getMessage(), "server_error", null, "client_closed_request");
+    }
+
+    /** A stream's client went away while it was being written: an everyday event, not an error. */
+    @ExceptionHandler(org.springframework.web.context.request.async.AsyncRequestNotUsableException.class)
+    void streamClientGone(jakarta.servlet.http.HttpServletRequest request) {
+        // SseChannel logs the 499 once at INFO.
+        log.debug("{} {}: write to a closed stream", request.getMethod(), request.getRequestURI());
     }
 
     /** Our own bug: logged whole under an id; the client gets the id, no class name or internal message. */

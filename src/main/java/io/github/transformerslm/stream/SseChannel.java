@@ -13,6 +13,7 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
  * write, a closed connection, a timeout), {@code onClientGone} runs once, to cancel the generation.
  */
 public final class SseChannel {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SseChannel.class);
     private static final ExecutorService WRITERS = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "sse-writer");
         t.setDaemon(true);
@@ -88,6 +89,9 @@ public final class SseChannel {
 
     private void clientGone() {
         if (gone.compareAndSet(false, true)) {
+            if (!ended) {
+                log.info("499: a client closed its event stream before the end; its generation was cancelled");
+            }
             onClientGone.run();
         }
     }

@@ -70,8 +70,9 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 
     /** Nobody reads this answer; 499 is what nginx logs for a client that closed its request. */
     @ExceptionHandler(ClientDisconnectedException.class)
-    ResponseEntity<ProblemDetail> clientGone(ClientDisconnectedException e) {
-        log.debug("Client disconnected; its request was cancelled");
+    ResponseEntity<ProblemDetail> clientGone(ClientDisconnectedException e, jakarta.servlet.http.HttpServletRequest request) {
+        log.info("499 {} {}: the client closed the connection; its generation was cancelled", request.getMethod(),
+                request.getRequestURI());
         ProblemDetail p = ProblemDetail.forStatusAndDetail(HttpStatusCode.valueOf(CLIENT_CLOSED_REQUEST), e.getMessage());
         p.setTitle("Client closed request");
         return ResponseEntity.status(CLIENT_CLOSED_REQUEST).body(p);

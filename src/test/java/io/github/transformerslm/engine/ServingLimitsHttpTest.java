@@ -138,6 +138,23 @@ class ServingLimitsHttpTest {
     }
 
     @Test
+    @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+    void closingAnOpenAiStreamIsOneInfoLineNotAnError(org.springframework.boot.test.system.CapturedOutput output)
+            throws Exception {
+        HttpRequest r = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"model\": \"m\", \"prompt\": \"hi\", \"max_tokens\": 900, \"stream\": true}")).build();
+        HttpResponse<InputStream> resp = HttpClient.newHttpClient().send(r, HttpResponse.BodyHandlers.ofInputStream());
+        BufferedReader reader = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
+        assertThat(reader.readLine()).startsWith("data: ");
+        resp.body().close();
+        awaitInFlight(0);
+        Thread.sleep(300);
+        assertThat(output.getAll()).contains("499: a client closed its event stream")
+                .doesNotContain(" ERROR ").doesNotContain("No converter").doesNotContain("AsyncRequestNotUsableException");
+    }
+
+    @Test
     void closingAStreamCancelsItsSequence() throws Exception {
         double before = meters.counter("lm.requests", "outcome", "cancelled").count();
         HttpRequest r = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/generate_stream"))
