@@ -38,7 +38,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * The performance benchmark (not a test): builds GPT-2-small- and Llama-shaped models with random weights,
  * runs them through the real generation path, and prints tokens/s, prefill, time to first token, load
  * time, resident memory, the machine's memory bandwidth and GFLOPS, and concurrent-client throughput with
- * latency percentiles; also batch 8 sampling with top_p. Run: see the README ("Benchmark").
+ * latency percentiles; also batch 8 sampling with top_p. Run: see docs/performance.md.
  *
  * <p>Arguments: {@code quick} for 3 runs of 32 tokens instead of 5 of 128; {@code gpt2} or {@code llama}
  * for one model only; {@code fp32} or {@code fp16} for one dtype only; {@code decode} for the decode rows only;
