@@ -2,7 +2,7 @@ package io.github.transformerslm.chat;
 
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.respond.DialogPrompt;
+import io.github.transformerslm.chat.DialogPrompt;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

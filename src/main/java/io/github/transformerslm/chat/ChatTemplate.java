@@ -5,7 +5,6 @@ import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
-import io.github.transformerslm.web.InvalidRequestException;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
@@ -81,7 +80,7 @@ public final class ChatTemplate {
 
     /**
      * @param messages role/content maps, as the OpenAI API sends them
-     * @throws InvalidRequestException naming {@code messages} when the template rejects the conversation
+     * @throws ConversationRejectedException naming {@code messages} when the template rejects the conversation
      */
     public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt) {
         Map<String, Object> context = new HashMap<>();
@@ -94,7 +93,7 @@ public final class ChatTemplate {
         String raised = RAISED_MESSAGE.get();
         RAISED_MESSAGE.remove();
         if (raised != null) {
-            throw new InvalidRequestException("messages", raised);
+            throw new ConversationRejectedException("messages", raised);
         }
         if (!result.getErrors().isEmpty()) {
             throw new IllegalStateException("the chat template failed: " + result.getErrors().get(0).getMessage());

@@ -3,21 +3,23 @@ package io.github.transformerslm.engine;
 import io.github.transformerslm.config.ServiceProperties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
+import org.springframework.context.ApplicationListener;
+import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.stereotype.Component;
 
 /**
- * On SIGTERM, before the web server stops accepting connections: readiness DOWN, new requests 503 with
- * Retry-After, and the requests in flight run on for up to DRAIN_TIMEOUT (set the orchestrator's grace
- * period above it: compose's stop_grace_period, Kubernetes' terminationGracePeriodSeconds).
+ * On SIGTERM (the context closing), before the web server stops accepting connections: readiness DOWN,
+ * new requests 503 with Retry-After, and the requests in flight run on for up to DRAIN_TIMEOUT (set the
+ * orchestrator's grace period above it: compose's stop_grace_period, Kubernetes'
+ * terminationGracePeriodSeconds). The context-closed event comes before the lifecycle stop in which the
+ * web server shuts down; a paused lifecycle (Spring's test context cache does that) is not a shutdown.
  */
 @Component
-class GracefulDrain implements SmartLifecycle {
+class GracefulDrain implements ApplicationListener<ContextClosedEvent> {
     private static final Logger log = LoggerFactory.getLogger(GracefulDrain.class);
 
     private final ModelHost host;
     private final ServiceProperties properties;
-    private volatile boolean running;
 
     GracefulDrain(ModelHost host, ServiceProperties properties) {
         this.host = host;
@@ -25,13 +27,7 @@ class GracefulDrain implements SmartLifecycle {
     }
 
     @Override
-    public void start() {
-        running = true;
-    }
-
-    @Override
-    public void stop() {
-        running = false;
+    public void onApplicationEvent(ContextClosedEvent event) {
         if (host.state() != ModelHost.State.READY) {
             return;
         }
@@ -44,16 +40,5 @@ class GracefulDrain implements SmartLifecycle {
         } else {
             log.info("Drain: {} request(s) finished in {} ms", report.inFlightAtStart(), report.took().toMillis());
         }
-    }
-
-    @Override
-    public boolean isRunning() {
-        return running;
-    }
-
-    /** Stops first: the web server's graceful shutdown (a lower phase) would refuse new connections. */
-    @Override
-    public int getPhase() {
-        return Integer.MAX_VALUE;
     }
 }

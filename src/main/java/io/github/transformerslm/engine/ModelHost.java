@@ -1,5 +1,8 @@
 package io.github.transformerslm.engine;
 
+import io.github.transformerslm.runtime.TorchRuntime;
+import io.github.transformerslm.runtime.LibtorchCodePages;
+import io.github.transformerslm.runtime.NativeHeap;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.generation.ContinuousBatcher;

@@ -1,5 +1,7 @@
 package io.github.transformerslm.openai;
 
+import io.github.transformerslm.chat.DialogPrompt;
+import io.github.transformerslm.web.RequestContexts;
 import io.github.transformerslm.chat.ChatPrompts;
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.engine.CompletionService;
@@ -12,7 +14,7 @@ import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;
 import io.github.transformerslm.generation.GenerationConfigParser;
 import io.github.transformerslm.generation.SequenceListener.TokenLogprob;
-import io.github.transformerslm.respond.Hypotheses;
+import io.github.transformerslm.chat.Hypotheses;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -49,7 +51,7 @@ class ChatCompletionsController {
     @io.swagger.v3.oas.annotations.Operation(summary = "OpenAI chat completion", description = "Body as OpenAI's: model, messages, max_tokens or max_completion_tokens, temperature, top_p, n, stop, seed, logprobs, top_logprobs, presence_penalty, frequency_penalty, logit_bias, stream and stream_options; vLLM's top_k, min_p, repetition_penalty. Unknown keys are refused (400), as OpenAI refuses them.")
     @PostMapping(path = "/v1/chat/completions", consumes = "application/json")
     Object chat(@RequestBody JsonNode body, HttpServletRequest http) {
-        RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
+        RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
         if (body == null || !body.isObject()) {
             throw new OpenAiException(400, null, "invalid_request", "the request body must be a JSON object");
         }
@@ -79,7 +81,7 @@ class ChatCompletionsController {
         if (rendered.transcript()) {
             // Dream's transcript: the model's next "Human:" or "AI:" line ends its turn.
             List<String> stops = new ArrayList<>(config.stop() != null ? config.stop() : List.of());
-            for (String speaker : io.github.transformerslm.respond.DialogPrompt.speakers(properties.language())) {
+            for (String speaker : DialogPrompt.speakers(properties.language())) {
                 stops.add("\n" + speaker + ":");
             }
             config = config.overlay(GenerationConfigParser.parse(

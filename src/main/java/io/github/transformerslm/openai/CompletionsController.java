@@ -1,5 +1,6 @@
 package io.github.transformerslm.openai;
 
+import io.github.transformerslm.web.RequestContexts;
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.engine.CompletionService;
 import io.github.transformerslm.engine.CompletionService.Completion;
@@ -65,7 +66,7 @@ class CompletionsController {
     @io.swagger.v3.oas.annotations.Operation(summary = "OpenAI text completion", description = "Body as OpenAI's: model, prompt (a string, strings, or token ids), max_tokens, temperature, top_p, n, stop, seed, logprobs (0-5), echo, best_of 1, stream. Unknown keys are refused (400).")
     @PostMapping(path = "/v1/completions", consumes = "application/json")
     Object complete(@RequestBody JsonNode body, HttpServletRequest http) {
-        RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
+        RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
         if (body == null || !body.isObject()) {
             throw new OpenAiException(400, null, "invalid_request", "the request body must be a JSON object");
         }

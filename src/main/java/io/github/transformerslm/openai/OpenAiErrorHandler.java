@@ -54,6 +54,11 @@ class OpenAiErrorHandler {
                 + " header allows neither", "invalid_request_error", null, "not_acceptable");
     }
 
+    @ExceptionHandler(io.github.transformerslm.chat.ConversationRejectedException.class)
+    ResponseEntity<Map<String, Object>> conversationRejected(io.github.transformerslm.chat.ConversationRejectedException e) {
+        return error(400, e.getMessage(), "invalid_request_error", e.field(), null);
+    }
+
     @ExceptionHandler(InvalidRequestException.class)
     ResponseEntity<Map<String, Object>> invalidRequest(InvalidRequestException e) {
         return error(400, e.getMessage(), "invalid_request_error", e.field(), null);

@@ -1,5 +1,8 @@
 package io.github.transformerslm.respond;
 
+import io.github.transformerslm.chat.Hypotheses;
+import io.github.transformerslm.chat.DialogPrompt;
+import io.github.transformerslm.web.RequestContexts;
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.engine.CompletionService;
 import io.github.transformerslm.engine.CompletionService.Prompt;
@@ -65,7 +68,7 @@ class RespondController {
     @PostMapping(path = "/respond", consumes = "application/json", produces = "application/json")
     ResponseEntity<List<List<String>>> respond(@RequestBody JsonNode body, HttpServletRequest http) {
         long start = System.nanoTime();
-        RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
+        RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
         JsonBodies.requireObject(body);
         ignoreExtraKeys(body, RESPOND_KEYS, "/respond");
         List<JsonNode> contexts = JsonBodies.optionalList(body, "dialog_contexts");
@@ -112,7 +115,7 @@ class RespondController {
     @PostMapping(path = "/generate_goals", consumes = "application/json", produces = "application/json")
     List<String> generateGoals(@RequestBody JsonNode body, HttpServletRequest http) {
         long start = System.nanoTime();
-        RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
+        RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
         JsonBodies.requireObject(body);
         ignoreExtraKeys(body, GOALS_KEYS, "/generate_goals");
         List<JsonNode> prompts = JsonBodies.optionalList(body, "prompts");

@@ -1,5 +1,6 @@
 package io.github.transformerslm.tgi;
 
+import io.github.transformerslm.web.RequestContexts;
 import io.github.transformerslm.engine.CompletionService;
 import io.github.transformerslm.engine.CompletionService.Completion;
 import io.github.transformerslm.engine.CompletionService.Prompt;
@@ -60,7 +61,7 @@ class GenerateController {
     private record TgiCall(String inputs, Prompt prompt, TgiOptions options, RequestContext ctx) {}
 
     private TgiCall parse(JsonNode body, HttpServletRequest http) {
-        RequestContext ctx = RequestContext.of(http, properties.requestTimeout());
+        RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
         JsonBodies.requireObject(body);
         String inputs = JsonBodies.string(body.get("inputs"), "inputs");
         if (inputs.isEmpty()) {

@@ -31,7 +31,7 @@ class ModelLoadWait implements WebMvcConfigurer {
             @Override
             public boolean preHandle(HttpServletRequest request, HttpServletResponse response, Object handler) {
                 if (host.state() == ModelHost.State.LOADING) {
-                    host.awaitModel(RequestContext.of(request, properties.requestTimeout()).deadline());
+                    host.awaitModel(RequestContexts.of(request, properties.requestTimeout()).deadline());
                 }
                 return true;
             }

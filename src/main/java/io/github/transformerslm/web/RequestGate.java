@@ -57,7 +57,7 @@ class RequestGate extends OncePerRequestFilter {
             FilterResponses.error(request, response, 404, "Not found", "no endpoint at /error", "not-found", "not_found");
             return;
         }
-        request.setAttribute(RequestContext.CLIENT_ATTRIBUTE, clientAddress(request));
+        request.setAttribute(RequestContexts.CLIENT_ATTRIBUTE, clientAddress(request));
         boolean open = path.equals("/ping") || path.startsWith("/actuator/health")
                 || (cors && "OPTIONS".equals(request.getMethod()) && request.getHeader("Origin") != null);
         if (!keyDigests.isEmpty() && !open && !authorized(request)) {

@@ -3,7 +3,7 @@ package io.github.transformerslm.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.github.transformerslm.web.InvalidRequestException;
+import io.github.transformerslm.chat.ConversationRejectedException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +47,6 @@ class ChatTemplateTest {
                 null, null);
         assertThat(strict.render(List.of(Map.of("role", "user", "content", "x")), true)).isEqualTo("ok");
         assertThatThrownBy(() -> strict.render(List.of(Map.of("role", "system", "content", "x")), true))
-                .isInstanceOf(InvalidRequestException.class).hasMessage("first must be user");
+                .isInstanceOf(ConversationRejectedException.class).hasMessage("first must be user");
     }
 }

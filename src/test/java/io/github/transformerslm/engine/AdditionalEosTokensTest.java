@@ -1,5 +1,6 @@
 package io.github.transformerslm.engine;
 
+import io.github.transformerslm.runtime.TorchRuntime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.types.DataType;

@@ -1,5 +1,6 @@
 package io.github.transformerslm.engine;
 
+import io.github.transformerslm.runtime.TorchRuntime;
 import ai.djl.ndarray.NDManager;
 
 /** The engine as the model thread has it (one libtorch thread, inference mode), for tests that call operations directly. */

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.engine.LoadedModel;
 import io.github.transformerslm.engine.ModelLoader;
-import io.github.transformerslm.engine.TorchRuntime;
+import io.github.transformerslm.runtime.TorchRuntime;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfigParser;
 import io.github.transformerslm.generation.GenerationLimits;

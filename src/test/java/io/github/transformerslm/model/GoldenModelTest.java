@@ -9,7 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.engine.LoadedModel;
 import io.github.transformerslm.engine.ModelLoader;
-import io.github.transformerslm.engine.TorchRuntime;
+import io.github.transformerslm.runtime.TorchRuntime;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;
 import io.github.transformerslm.generation.GenerationConfigParser;

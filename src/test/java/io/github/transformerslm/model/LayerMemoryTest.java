@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.engine.LoadedModel;
 import io.github.transformerslm.engine.ModelLoader;
-import io.github.transformerslm.engine.TorchRuntime;
+import io.github.transformerslm.runtime.TorchRuntime;
 import io.github.transformerslm.weights.TensorDtype;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,5 +1,7 @@
 package io.github.transformerslm.respond;
 
+import io.github.transformerslm.chat.Hypotheses;
+import io.github.transformerslm.chat.DialogPrompt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;

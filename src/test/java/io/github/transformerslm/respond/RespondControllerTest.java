@@ -163,7 +163,7 @@ class RespondControllerTest {
         org.springframework.mock.web.MockHttpServletRequest request = new org.springframework.mock.web.MockHttpServletRequest();
         request.addHeader("X-Request-Timeout", "99999999");
         java.time.Instant before = java.time.Instant.now();
-        io.github.transformerslm.engine.RequestContext ctx = io.github.transformerslm.engine.RequestContext.of(request,
+        io.github.transformerslm.engine.RequestContext ctx = io.github.transformerslm.web.RequestContexts.of(request,
                 java.time.Duration.ofSeconds(600));
         assertThat(ctx.deadline()).isBetween(before.plusSeconds(599), before.plusSeconds(601));
     }

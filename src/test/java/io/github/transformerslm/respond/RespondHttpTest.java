@@ -1,5 +1,6 @@
 package io.github.transformerslm.respond;
 
+import io.github.transformerslm.chat.Hypotheses;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;

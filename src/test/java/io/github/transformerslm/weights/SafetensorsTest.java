@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.engine.ModelLoader;
-import io.github.transformerslm.engine.TorchRuntime;
+import io.github.transformerslm.runtime.TorchRuntime;
 import io.github.transformerslm.model.GoldenReference;
 import java.io.IOException;
 import java.nio.ByteBuffer;

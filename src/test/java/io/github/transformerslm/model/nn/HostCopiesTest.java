@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.engine.TorchRuntime;
+import io.github.transformerslm.runtime.TorchRuntime;
 import org.junit.jupiter.api.Test;
 
 /** One-copy crossings between tensors and arrays give what DJL's own two-copy ones give, views included. */

@@ -1,4 +1,4 @@
-package io.github.transformerslm.respond;
+package io.github.transformerslm.chat;
 
 import java.util.List;
 

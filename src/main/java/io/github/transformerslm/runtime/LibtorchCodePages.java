@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.runtime;
 
 import com.sun.jna.Function;
 import com.sun.jna.NativeLong;
@@ -30,13 +30,13 @@ import java.util.Optional;
  * with private pages (code patched at relocation) is left alone, as dropping those would lose the patch.
  * Linux only; elsewhere, or where the call fails, nothing changes. RELEASE_LIBTORCH_CODE=0 turns it off.
  */
-final class LibtorchCodePages {
+public final class LibtorchCodePages {
     private LibtorchCodePages() {}
 
     private static final int MADV_DONTNEED = 4;
 
     /** One mapping of /proc/self/smaps: its address range and its resident and private (written) sizes. */
-    record Mapping(long start, long end, String permissions, String path, long residentKb, long privateKb) {
+    public record Mapping(long start, long end, String permissions, String path, long residentKb, long privateKb) {
         boolean droppableLibtorchCode() {
             return permissions.equals("r-xp") && Path.of(path).getFileName().toString().startsWith("libtorch")
                     && privateKb == 0;
@@ -44,7 +44,7 @@ final class LibtorchCodePages {
     }
 
     /** What a release did: resident kB of the mappings before and after. */
-    record Released(int mappings, long residentKbBefore, long residentKbAfter) {
+    public record Released(int mappings, long residentKbBefore, long residentKbAfter) {
         @Override
         public String toString() {
             return String.format("libtorch's code pages released after its start: %d MB resident before, %d MB after",
@@ -53,12 +53,12 @@ final class LibtorchCodePages {
     }
 
     /** Resident kB of libtorch's executable mappings now. */
-    static long residentKb() {
+    public static long residentKb() {
         return libtorchCode().stream().mapToLong(Mapping::residentKb).sum();
     }
 
     /** Drops the pages; empty where there was nothing to drop or this is not Linux. */
-    static Optional<Released> release() {
+    public static Optional<Released> release() {
         List<Mapping> code = libtorchCode();
         if (code.isEmpty()) {
             return Optional.empty();
@@ -80,7 +80,7 @@ final class LibtorchCodePages {
     }
 
     /** The droppable executable mappings of libtorch's libraries, as /proc/self/smaps lists them now. */
-    static List<Mapping> libtorchCode() {
+    public static List<Mapping> libtorchCode() {
         return mappings().stream().filter(Mapping::droppableLibtorchCode).toList();
     }
 

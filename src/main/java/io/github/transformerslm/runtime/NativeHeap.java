@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.runtime;
 
 import java.lang.management.ManagementFactory;
 import java.util.Optional;
@@ -11,11 +11,11 @@ import javax.management.ObjectName;
  * more before it reports ready, so that readiness is measured at the steady state. Through the JVM's own
  * {@code System.trim_native_heap} diagnostic command: glibc's {@code malloc_trim}, without native code here.
  */
-final class NativeHeap {
+public final class NativeHeap {
     private NativeHeap() {}
 
     /** The JVM's report ("Trim native heap: RSS+Swap: ...") or empty where the command is missing (not glibc, old JVM). */
-    static Optional<String> trim() {
+    public static Optional<String> trim() {
         try {
             Object report = ManagementFactory.getPlatformMBeanServer().invoke(
                     new ObjectName("com.sun.management:type=DiagnosticCommand"), "systemTrimNativeHeap",

@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.runtime;
 
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
