@@ -1,5 +1,6 @@
 package io.github.transformerslm.distribution;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -21,6 +22,7 @@ import org.yaml.snakeyaml.Yaml;
  * merges the files, and the files agree with each other (cards, registry, ports, MODELS.md, configs).
  * Needs docker-compose on PATH (.ci/run installs it).
  */
+@Tag("integration")
 class DistributionFilesTest {
     static final List<List<String>> COMBINATIONS = List.of(
             List.of("docker-compose.yml", "docker-compose.override.yml"),

@@ -1,5 +1,6 @@
 package io.github.transformerslm.distribution;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
@@ -36,6 +37,7 @@ import org.springframework.test.context.TestPropertySource;
  * of a started service: answers arrive intact, streams arrive as generated, and a stopped upstream gives
  * 502 and recovers when it returns. Needs nginx and envsubst on PATH (.ci/run installs them).
  */
+@Tag("integration")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1"})
 class NginxProxyTest {

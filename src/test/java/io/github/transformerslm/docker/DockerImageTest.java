@@ -1,5 +1,6 @@
 package io.github.transformerslm.docker;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
@@ -17,6 +18,7 @@ import org.testcontainers.junit.jupiter.Testcontainers;
  * answers; where none does (this project's build machines), JUnit reports it as skipped with the
  * reason "Docker is not available".
  */
+@Tag("integration")
 @Testcontainers(disabledWithoutDocker = true)
 class DockerImageTest {
     @Container

@@ -1,5 +1,6 @@
 package io.github.transformerslm.engine;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
@@ -14,6 +15,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /** A service started with no model configured serves the bundled stories260K, and it writes stories. */
+@Tag("integration")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1"})
 class BundledModelHttpTest {

@@ -1,5 +1,6 @@
 package io.github.transformerslm.engine;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
@@ -32,6 +33,7 @@ import org.springframework.test.context.TestPropertySource;
         "lm.max-queue=1", "lm.max-client-requests=2",
         // The test stands in for a proxy in front of the service: its X-Forwarded-For names the clients.
         "lm.trusted-proxies=127.0.0.1,::1"})
+@Tag("integration")
 class ServingLimitsHttpTest {
     static final String LONG = "{\"inputs\": \"Once upon a time\", \"parameters\": {\"max_new_tokens\": 1000,"
             + " \"do_sample\": true, \"seed\": 1}}";

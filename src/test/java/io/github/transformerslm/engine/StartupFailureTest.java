@@ -1,5 +1,6 @@
 package io.github.transformerslm.engine;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A model the service cannot serve stops the process, with one error line that says why. */
+@Tag("integration")
 class StartupFailureTest {
     @TempDir
     Path dir;

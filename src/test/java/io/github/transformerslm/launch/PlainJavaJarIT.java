@@ -1,5 +1,6 @@
 package io.github.transformerslm.launch;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * The built jar started the way Spring Boot users start it, {@code java -jar}, with no JVM flags and no
  * OMP_WAIT_POLICY: it must decode with the vector kernels, serve, and stop cleanly on SIGTERM.
  */
+@Tag("integration")
 class PlainJavaJarIT {
     @Test
     void plainJavaJarDecodesWithTheVectorKernelsAndStopsOnSigterm() throws Exception {

@@ -1,5 +1,6 @@
 package io.github.transformerslm.respond;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
@@ -18,6 +19,7 @@ import org.springframework.test.context.TestPropertySource;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1", "lm.max-input-tokens=48",
         "lm.chat-template={% for m in messages %}[{{ m.role }}] {{ m.content }} | {% endfor %}[assistant]"})
+@Tag("integration")
 class ContextLimitHttpTest {
     static final String LONG = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
             + " fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two twenty-three twenty-four"

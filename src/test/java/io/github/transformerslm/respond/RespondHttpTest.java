@@ -1,5 +1,6 @@
 package io.github.transformerslm.respond;
 
+import org.junit.jupiter.api.Tag;
 import io.github.transformerslm.chat.Hypotheses;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,6 +14,7 @@ import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /** Dream's /respond over HTTP on a started service serving the random GPT-2 (GPT-2's real tokenizer). */
+@Tag("integration")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1"})
 class RespondHttpTest {

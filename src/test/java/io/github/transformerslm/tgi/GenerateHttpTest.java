@@ -1,5 +1,6 @@
 package io.github.transformerslm.tgi;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.model.GoldenReference;
@@ -16,6 +17,7 @@ import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /** TGI's /generate over HTTP on a started service serving the GPT-2 golden model. */
+@Tag("integration")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class GenerateHttpTest {
     @DynamicPropertySource

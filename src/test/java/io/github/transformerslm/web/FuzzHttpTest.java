@@ -1,5 +1,6 @@
 package io.github.transformerslm.web;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.model.GoldenReference;
@@ -33,6 +34,7 @@ import tools.jackson.databind.node.ObjectNode;
  * nesting, sizes and encodings. No answer may be a 5xx or carry a stack trace or a class name, and the
  * service must be healthy and correct afterwards.
  */
+@Tag("integration")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class FuzzHttpTest {
     static final long SEED = 20261206L;

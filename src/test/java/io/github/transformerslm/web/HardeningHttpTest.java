@@ -1,5 +1,6 @@
 package io.github.transformerslm.web;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.model.GoldenReference;
@@ -19,6 +20,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /** What a careless or hostile client found, each kept from coming back: keys, sizes, numbers, headers. */
+@Tag("integration")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class HardeningHttpTest {
     static final String KEY = "k-2f9a";
