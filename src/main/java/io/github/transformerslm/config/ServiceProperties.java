@@ -35,7 +35,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param hfHubOffline HF_HUB_OFFLINE: 1 serves from the cache only
  * @param revision REVISION: the branch, tag or commit of a Hub id
  * @param releaseLibtorchCode RELEASE_LIBTORCH_CODE: 0 keeps libtorch's start-up code pages resident (by default they
- *     are released once the engine has started: about 45 MB less resident)
+ *     are released once the engine has started, see docs/memory.md)
  * @param apiKey API_KEY: one key, or a comma-separated list; when set, every route but health and /ping needs one
  * @param trustedProxies TRUSTED_PROXIES: comma-separated CIDRs whose X-Forwarded-For is believed (default none)
  * @param maxRequestBytes MAX_REQUEST_BYTES: the largest request body; larger ones get 413 before parsing

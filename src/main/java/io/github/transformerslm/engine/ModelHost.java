@@ -97,8 +97,8 @@ public class ModelHost implements DisposableBean {
             kvCacheBytes = batcher.kvCacheBytes();
             // Startup's garbage (Spring's context, the loader's and the warm-up's buffers) is collected once
             // now rather than whenever the old generation fills: the heap then starts from its live set, and
-            // the image's heap free ratios give the pages above it back; glibc is trimmed likewise (the trim
-            // logged 18 MB for float32 GPT-2 small, 66 MB for float16, which converts at load).
+            // the image's heap free ratios give the pages above it back; glibc is trimmed likewise (float16,
+            // which converts at load, leaves the most behind).
             System.gc();
             log.info("Ready: KV cache {} MB ({}); {}; {}", kvCacheBytes >> 20, batcher.kvCacheStorage().name().toLowerCase(),
                     NativeHeap.trim().orElse("native heap not trimmed (no glibc trim command in this JVM)"),

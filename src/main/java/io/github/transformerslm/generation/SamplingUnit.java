@@ -24,7 +24,7 @@ final class SamplingUnit implements DecodingUnit {
      * copy per token (200 KB for GPT-2's vocabulary) was most of what a decode step allocated, a young
      * collection every few steps at batch 16. One array per thread rather than per sequence, which would
      * live as long as its request and be promoted (the service's memory after a burst measured the same
-     * either way: 331-339 against 325-334 MB beyond the weights and the KV cache, float16).
+     * either way).
      */
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[0]);
 

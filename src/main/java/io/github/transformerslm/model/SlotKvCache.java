@@ -394,10 +394,8 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
      * The layer with {@code grown} columns, the old ones copied in. Where decode attends in Java only each
      * active row's written positions are copied and the rest is left unwritten: nothing reads a row past its
      * own length there. Copying every old column of every row had made the old reservation resident again at
-     * each doubling: one client's 268 positions on GPT-2 small (float16, 16 rows) ended holding 146 MB of
-     * cache pages for 9 MB written. Zeroing the new columns made a growth (which stalls every running
-     * sequence) two to three times slower (measured: 16 rows of GPT-2 small from 256 to 512 columns, 160-340
-     * ms zeroed, 46-180 ms not). {@link #append}, the libtorch path, clears what it hands over.
+     * each doubling, many times what the sequences had written. Zeroing the new columns made a growth (which
+     * stalls every running sequence) several times slower. {@link #append}, the libtorch path, clears what it hands over.
      */
     private NDArray grow(NDArray old, int grown) {
         NDArray bigger = emptyLayer(grown); // [rows, kvHeads, grown, headDim]

@@ -16,13 +16,9 @@ import java.util.Optional;
  *
  * <p>Why: when the engine loads, libtorch's static initialisers register libtorch's operators with their
  * kernels, code spread over the whole of {@code libtorch_cpu.so}, and Linux maps pages around each one
- * touched (fault-around, 64 KB by default; not readable on this VM): 39 MB of the library resident before any model, 47-58 MB once serving (/proc/self/smaps),
- * of which serving runs about 15 MB. Measured on the service (ServiceBenchmark, GPT-2 small, the image's
- * layout): beyond the weights and the KV cache, ready 247-249 MB against 276-277 in float32 and 259-265
- * against 289-296 in float16; at the instant a 16-request burst ends 268-281 against 299-312 and 282-286
- * against 304-322;
- * the burst's throughput unchanged. Released when ready instead, the first burst had to fault the serving
- * code back in (1.3 s longer over 12 s, two alternations), so it is done before the load.
+ * touched (fault-around): tens of MB of the library become resident, of which serving runs a fraction.
+ * Released when ready instead, the first burst had to fault the serving code back in, so it is done before
+ * the load. docs/memory.md has the figures.
  *
  * <p>How: {@code madvise(MADV_DONTNEED)} on each executable mapping of a {@code libtorch*} file that holds
  * no private (written) page. Such a mapping is a read-only view of the file, so dropping its pages loses

@@ -29,8 +29,8 @@ public final class TopPProcessor implements LogitsProcessor {
         double limit = 1 - topP;
         // Tokens less likely than limit / (2 · vocabulary) weigh under the limit even all together, and
         // they are the least likely: the rule removes each of them, so only the others are sorted (the
-        // nucleus and the top of the tail: a small part of a peaked distribution, most of a flat one; the
-        // whole vocabulary had been sorted, 8 ms a token for GPT-2's). Not where min_tokens_to_keep could
+        // nucleus and the top of the tail: a small part of a peaked distribution, most of a flat one, where
+        // the whole vocabulary had been sorted). Not where min_tokens_to_keep could
         // reach down among them.
         double floor = limit / (2.0 * scores.length);
         int finite = 0;

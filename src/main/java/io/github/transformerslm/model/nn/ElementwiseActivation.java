@@ -9,8 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
  * An activation that a decode step computes in Java, on each thread's block of a {@link Linear}'s output
  * while it is still in cache ({@link Linear#apply(NDArray, ElementwiseActivation)}), instead of as a chain
  * of libtorch operations on the whole output afterwards (GELU-tanh was six of them, each a JNI call and a
- * new tensor: about 5% of a GPT-2 batch-8 step on one thread; in Java it takes about 20 µs a layer,
- * split across the threads). Elsewhere (prefill, libtorch-only JVMs) it is the same formula in libtorch.
+ * new tensor, a visible share of a decode step; in Java it is a small fraction of that, split across the
+ * threads). Elsewhere (prefill, libtorch-only JVMs) it is the same formula in libtorch.
  * Only this class touches the Vector API outside {@link VectorKernels}, and only when the kernels are in
  * use, so a JVM without the incubator module never loads it.
  */

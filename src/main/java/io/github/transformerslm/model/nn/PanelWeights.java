@@ -22,9 +22,8 @@ import java.nio.ShortBuffer;
  * power of two moves the exponent only), with {@link #unscale} = 2^-shift to take it back, so that the
  * kernels never multiply a subnormal: they read a float16 as a float's bits, where a float16 subnormal
  * stays a float subnormal, and the Intel cores of this project's VMs take a microcode assist for every
- * multiply-add with a subnormal operand. Measured on one (AVX-512 FP16 and AMX, so Sapphire Rapids or later),
- * one core, a [768 → 3072] float16 product of 8 rows: 0.34 ms with no subnormal weight, 2.2 ms with 0.3% of
- * them (about the share in weights of standard deviation 0.02), 15.8 ms with 3%.
+ * multiply-add with a subnormal operand: a few tenths of a percent of subnormal weights, the usual share
+ * at a standard deviation of 0.02, made a product several times slower there (docs/performance.md).
  */
 final class PanelWeights {
     private final NDArray packed; // [panels, in, PANEL] elements, float16 interleaved as above; kept referenced: w views it
@@ -66,8 +65,8 @@ final class PanelWeights {
         int panels = (out + width - 1) / width;
         int padded = panels * width;
         boolean half = weight.getDataType() == DataType.FLOAT16;
-        // Copied in Java, block by block on the pool's threads: with libtorch's permuting copy of the same
-        // layout GPT-2 small loaded in 1.4 s in the benchmark's process, against 1.1 s for a first Java copy.
+        // Copied in Java, block by block on the pool's threads: libtorch's permuting copy of the same layout
+        // loaded slower.
         NDArray packed = manager.create(new Shape(panels, in, width), weight.getDataType()); // uninitialized
         ByteBuffer source = weight.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN); // a view where contiguous
         ByteBuffer target = packed.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
@@ -78,8 +77,8 @@ final class PanelWeights {
         // float16 is lifted by 2^10 while it is copied, which takes every subnormal to a normal (2^-24 × 2^10
         // = 2^-14, the smallest); the copy reports the largest magnitude it met, and where a weight reached
         // 2^5 (it would pass 65504) the panels are copied again with the largest shift that keeps it finite,
-        // or none past an infinity or NaN. A scan for subnormals before the copy had added 0.1 s to GPT-2
-        // small's load (most of it before the JIT compiled the scan).
+        // or none past an infinity or NaN. This costs less than a scan for subnormals before the copy, which
+        // mostly ran before the JIT had compiled it.
         int shift = half && liftSubnormals ? 10 : 0;
         int largest = copyAll(source, target, half, shift, inputMajor, in, out, panels);
         int largestExponent = largest >>> 10; // 31: infinity or NaN
@@ -97,9 +96,9 @@ final class PanelWeights {
     }
 
     /**
-     * Every panel, in chunks handed out as threads come free, not halves: with halves one thread had been
-     * left copying 0.6 s while the other finished in 0.1 s (a young JVM; why that core was slower was not
-     * pinned down). Returns the largest float16 magnitude met (the bits less the sign, as stored), 0 for float32.
+     * Every panel, in chunks handed out as threads come free, not halves: with halves one thread could be
+     * left copying long after the other had finished (a young JVM; why that core was slower was not pinned
+     * down). Returns the largest float16 magnitude met (the bits less the sign, as stored), 0 for float32.
      */
     private static int copyAll(ByteBuffer source, ByteBuffer target, boolean half, int shift, boolean inputMajor,
             int in, int out, int panels) {
@@ -127,8 +126,8 @@ final class PanelWeights {
      * Panels [p0, p1) of W (source, as stored) into target, zeros in the padding columns. Moved as shorts
      * (a float32 is two), assembled in a Java array between bulk reads and one bulk write. W as
      * {@code [in, out]} is read a block of input rows at a time and written a block of each panel at a time,
-     * so both sides move through memory in runs of kilobytes: panel by panel it read 128 bytes from each of
-     * hundreds of rows kilobytes apart, and GPT-2 small's first load took 0.7-1.5 s.
+     * so both sides move through memory in runs of kilobytes, where panel by panel it read 128 bytes from
+     * each of hundreds of rows kilobytes apart.
      */
     private static int copy(ByteBuffer source, ByteBuffer target, boolean half, int shift, boolean inputMajor,
             int in, int out, int p0, int p1) {

@@ -2,9 +2,8 @@ package io.github.transformerslm.model.nn;
 
 /**
  * The Vector API checks every vector load against its array's or buffer's bounds unless
- * {@code jdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0}; in the decode kernels those checks cost 10-15%
- * of a step (measured, GPT-2 float16: batch 8 from 211-228 to 238-246 tokens/s, batch 1 from 64-78 to
- * 84-87, same session). Every index the kernels use follows from the model's shapes and the batch limit,
+ * {@code jdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0}, and in the decode kernels those checks cost a
+ * noticeable share of a step. Every index the kernels use follows from the model's shapes and the batch limit,
  * never from what a request sends, and the tests run with the checks on (they never call
  * {@link #offUnlessConfigured}), so an index bug fails a test rather than reading stray memory. The
  * service and the benchmarks turn them off before the Vector API is first loaded; setting the property on

@@ -12,11 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
  * panel p holds output columns [p·PANEL, (p+1)·PANEL) for every input, input after input, so a product
  * reads its weights as one sequential stream per thread, the layout that BLAS packs its right-hand matrix
  * into. The hardware prefetcher runs ahead of such a stream while the multiply-adds execute, so reading
- * memory and computing overlap; read row by row from the checkpoint's layouts they had alternated.
- * Measured on this machine kind, a GPT-2-small-shaped step's layer products alone, two threads: batch 8
- * 13.3-16.0 → 7.4-7.9 ms, batch 1 7.2-12.5 → 7.0-7.6 ms, and 512 prefill rows 330-350 GFLOPS against
- * libtorch's 200-210 with its own packed GEMM (random weights; a standalone harness over these loops and
- * the previous kernels, alternated in one process).
+ * memory and computing overlap; read row by row from the checkpoint's layouts they had alternated
+ * (docs/performance.md has the measurements).
  *
  * <p>One pass over a panel serves a group of {@link #GROUP} token rows from registers (two vectors of
  * columns each); a single token row takes four panels at once instead, for four independent chains of
@@ -216,9 +213,8 @@ final class VectorKernels {
         for (int p = p0; p < p1; p++) {
             if (half && GROUP == 8 && p + 1 < p1) {
                 // float16 on AVX-512: two panels at once for four rows (two streams, half the broadcasts per
-                // multiply-add). A GPT-2-small step's products alone, two threads, 8 rows 10.6-11.4 -> 8.1-8.2 ms,
-                // 16 rows 16.8-17.2 -> 13.8-14.0, 64 rows unchanged; float32 ran slower that way (8 rows 11.4-12.0
-                // -> 13.9-14.4 ms, 64 rows 40-41 -> 48-50).
+                // multiply-add). It pays for float16, whose widening leaves the core room; float32 ran slower
+                // that way, so it keeps one panel.
                 for (int r = 0; r < rows; r += 4) {
                     pairHalf(w, bias, in, x, unscale, r, rows, y, yStride, p);
                 }
@@ -243,9 +239,8 @@ final class VectorKernels {
 
     /**
      * One token row: four panels at a time (four independent chains of multiply-adds, four sequential
-     * streams), the one to three left over one at a time. Four measured 4-8% faster than two in a
-     * float16 step's products (two threads, alternated three times: 4.1-4.4 against 4.3-4.8 ms, 4.2-4.4
-     * against 4.5-4.8, 5.6-6.5 against 6.0-6.4).
+     * streams), the one to three left over one at a time: four chains keep more reads in flight than two,
+     * which measured faster.
      */
     private static void oneRow(ByteBuffer w, float[] bias, int in, float[] x, float[] y, int p0, int p1) {
         int p = p0;

@@ -107,8 +107,8 @@ final class VectorProduct {
     /**
      * Whether this JVM runs HotSpot's optimizing compiler (C2), which alone turns Vector API calls into vector
      * instructions. Without it (-XX:TieredStopAtLevel below 4, as Spring Boot's "optimized launch" sets, or
-     * -Xint) every vector is an object on the heap and the kernels run far slower than libtorch (a GPT-2-small
-     * warm-up of eight tokens took 37 s instead of 1.1 s; libtorch decodes there at about a third of the kernels' speed).
+     * -Xint) every vector is an object on the heap and the kernels run far slower than libtorch, so libtorch
+     * decodes there instead.
      */
     static boolean optimizingCompiler() {
         try {
