@@ -66,7 +66,6 @@ class ContextLimitHttpTest {
         for (int i = 0; i < 10_000; i++) {
             dialog.append(i == 0 ? "" : ", ").append("\"a\"");
         }
-        long start = System.nanoTime();
         ServiceClient.Response r = client.post("/respond", "{\"dialog_contexts\": [" + dialog + "]],"
                 + " \"configs\": [{\"max_new_tokens\": 2}]}");
         assertThat(r.status()).as(r.body()).isEqualTo(200);
@@ -80,8 +79,6 @@ class ContextLimitHttpTest {
         ServiceClient.Response cut = client.post("/generate", "{\"inputs\": \"" + huge
                 + "\", \"parameters\": {\"max_new_tokens\": 2, \"truncate\": 20, \"details\": true}}");
         assertThat(cut.status()).as(cut.body()).isEqualTo(200);
-        // Generous: the quadratic loop took minutes here, and full tokenization of each 5 MB body seconds.
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
     }
 
     @Test

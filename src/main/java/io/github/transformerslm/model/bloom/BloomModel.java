@@ -79,7 +79,7 @@ public final class BloomModel extends DecoderModel {
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new BloomModel(Configs.bind(json, BloomConfig.class), weights.withPrefixes(List.of("transformer.", "")));
+        return new BloomModel(Configs.bind(json, BloomConfig.class, BloomConfig.DEFAULTS), weights.withPrefixes(List.of("transformer.", "")));
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.github.transformerslm.model.falcon;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.github.transformerslm.model.nn.Configs;
+import java.util.Map;
 import tools.jackson.databind.JsonNode;
 
 /** Falcon's config.json (falcon-7b/40b, falcon-rw and the new decoder architecture). */
@@ -25,24 +27,27 @@ public record FalconConfig(
         @JsonProperty("rope_theta") Double ropeTheta,
         @JsonProperty("rope_scaling") JsonNode ropeScaling,
         @JsonProperty("tie_word_embeddings") Boolean tieWordEmbeddings) {
+    /** Hugging Face's defaults for keys a config.json leaves out (those that follow from other keys are below). */
+    public static final Map<String, Object> DEFAULTS = Map.ofEntries(
+            Map.entry("vocab_size", 65024),
+            Map.entry("hidden_size", 4544),
+            Map.entry("num_hidden_layers", 32),
+            Map.entry("num_attention_heads", 71),
+            Map.entry("multi_query", true),
+            Map.entry("new_decoder_architecture", false),
+            Map.entry("parallel_attn", true),
+            Map.entry("alibi", false),
+            Map.entry("bias", false),
+            Map.entry("layer_norm_epsilon", 1e-5),
+            Map.entry("max_position_embeddings", 2048),
+            Map.entry("rope_theta", 10000.0),
+            Map.entry("tie_word_embeddings", true),
+            Map.entry("activation", "gelu"));
+
     public FalconConfig {
-        vocabSize = vocabSize != null ? vocabSize : 65024;
-        hiddenSize = hiddenSize != null ? hiddenSize : 4544;
-        numHiddenLayers = numHiddenLayers != null ? numHiddenLayers : 32;
-        numAttentionHeads = numAttentionHeads != null ? numAttentionHeads : 71;
-        numKvHeads = numKvHeads != null ? numKvHeads : numAttentionHeads;
-        multiQuery = multiQuery != null ? multiQuery : true;
-        newDecoderArchitecture = newDecoderArchitecture != null ? newDecoderArchitecture : false;
-        parallelAttn = parallelAttn != null ? parallelAttn : true;
-        numLnInParallelAttn = numLnInParallelAttn != null ? numLnInParallelAttn : (newDecoderArchitecture ? 2 : 1);
-        alibi = alibi != null ? alibi : false;
-        bias = bias != null ? bias : false;
-        activation = activation != null ? activation : "gelu";
-        ffnHiddenSize = ffnHiddenSize != null ? ffnHiddenSize : 4 * hiddenSize;
-        layerNormEpsilon = layerNormEpsilon != null ? layerNormEpsilon : 1e-5;
-        maxPositionEmbeddings = maxPositionEmbeddings != null ? maxPositionEmbeddings : 2048;
-        ropeTheta = ropeTheta != null ? ropeTheta : 10000.0;
-        tieWordEmbeddings = tieWordEmbeddings != null ? tieWordEmbeddings : true;
+        numKvHeads = Configs.orDefault(numKvHeads, numAttentionHeads);
+        numLnInParallelAttn = Configs.orDefault(numLnInParallelAttn, (newDecoderArchitecture ? 2 : 1));
+        ffnHiddenSize = Configs.orDefault(ffnHiddenSize, 4 * hiddenSize);
     }
 
     public int headDim() {

@@ -123,7 +123,7 @@ public final class FalconModel extends DecoderModel {
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new FalconModel(Configs.bind(json, FalconConfig.class), weights.withPrefixes(List.of("transformer.", "")));
+        return new FalconModel(Configs.bind(json, FalconConfig.class, FalconConfig.DEFAULTS), weights.withPrefixes(List.of("transformer.", "")));
     }
 
     @Override

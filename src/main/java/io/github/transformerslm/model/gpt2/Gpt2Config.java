@@ -2,6 +2,8 @@ package io.github.transformerslm.model.gpt2;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.github.transformerslm.model.nn.Configs;
+import java.util.Map;
 
 /** GPT-2's config.json, with the Hugging Face field names and defaults. */
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -16,17 +18,20 @@ public record Gpt2Config(
         @JsonProperty("layer_norm_epsilon") Double layerNormEpsilon,
         @JsonProperty("scale_attn_weights") Boolean scaleAttnWeights,
         @JsonProperty("scale_attn_by_inverse_layer_idx") Boolean scaleAttnByInverseLayerIdx) {
+    /** Hugging Face's defaults for keys a config.json leaves out (those that follow from other keys are below). */
+    public static final Map<String, Object> DEFAULTS = Map.ofEntries(
+            Map.entry("vocab_size", 50257),
+            Map.entry("n_positions", 1024),
+            Map.entry("n_embd", 768),
+            Map.entry("n_layer", 12),
+            Map.entry("n_head", 12),
+            Map.entry("layer_norm_epsilon", 1e-5),
+            Map.entry("scale_attn_weights", true),
+            Map.entry("scale_attn_by_inverse_layer_idx", false),
+            Map.entry("activation_function", "gelu_new"));
+
     public Gpt2Config {
-        vocabSize = vocabSize != null ? vocabSize : 50257;
-        nPositions = nPositions != null ? nPositions : 1024;
-        nEmbd = nEmbd != null ? nEmbd : 768;
-        nLayer = nLayer != null ? nLayer : 12;
-        nHead = nHead != null ? nHead : 12;
-        nInner = nInner != null ? nInner : 4 * nEmbd;
-        activationFunction = activationFunction != null ? activationFunction : "gelu_new";
-        layerNormEpsilon = layerNormEpsilon != null ? layerNormEpsilon : 1e-5;
-        scaleAttnWeights = scaleAttnWeights != null ? scaleAttnWeights : true;
-        scaleAttnByInverseLayerIdx = scaleAttnByInverseLayerIdx != null ? scaleAttnByInverseLayerIdx : false;
+        nInner = Configs.orDefault(nInner, 4 * nEmbd);
     }
 
     public int headDim() {

@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.gpt2;
 
+import io.github.transformerslm.model.nn.Configs;
 import ai.djl.ndarray.NDArray;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.DecoderModel;
@@ -16,7 +17,6 @@ import io.github.transformerslm.model.nn.Norms;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * GPT-2 ({@code modeling_gpt2.py}): learned positions, pre-LayerNorm blocks, fused QKV, Conv1D weights
@@ -70,7 +70,7 @@ public final class Gpt2Model extends DecoderModel {
     }
 
     public static CausalLanguageModel load(JsonNode configJson, ModelWeights weights) {
-        Gpt2Config config = JsonMapper.builder().build().treeToValue(configJson, Gpt2Config.class);
+        Gpt2Config config = Configs.bind(configJson, Gpt2Config.class, Gpt2Config.DEFAULTS);
         return new Gpt2Model(config, weights.withPrefixes(List.of("transformer.", "")));
     }
 

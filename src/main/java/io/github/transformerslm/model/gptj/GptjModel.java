@@ -58,7 +58,7 @@ public final class GptjModel extends DecoderModel {
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new GptjModel(Configs.bind(json, GptjConfig.class), weights);
+        return new GptjModel(Configs.bind(json, GptjConfig.class, GptjConfig.DEFAULTS), weights);
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.github.transformerslm.model.gptneox;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.github.transformerslm.model.nn.Configs;
+import java.util.Map;
 import tools.jackson.databind.JsonNode;
 
 /** GPT-NeoX's config.json (Pythia, OpenAssistant's SFT models). */
@@ -22,20 +24,23 @@ public record GptNeoxConfig(
         @JsonProperty("use_parallel_residual") Boolean useParallelResidual,
         @JsonProperty("attention_bias") Boolean attentionBias,
         @JsonProperty("tie_word_embeddings") Boolean tieWordEmbeddings) {
+    /** Hugging Face's defaults for keys a config.json leaves out (those that follow from other keys are below). */
+    public static final Map<String, Object> DEFAULTS = Map.ofEntries(
+            Map.entry("vocab_size", 50432),
+            Map.entry("hidden_size", 6144),
+            Map.entry("intermediate_size", 24576),
+            Map.entry("num_hidden_layers", 44),
+            Map.entry("num_attention_heads", 64),
+            Map.entry("rotary_pct", 0.25),
+            Map.entry("max_position_embeddings", 2048),
+            Map.entry("layer_norm_eps", 1e-5),
+            Map.entry("use_parallel_residual", true),
+            Map.entry("attention_bias", true),
+            Map.entry("tie_word_embeddings", false),
+            Map.entry("hidden_act", "gelu"));
+
     public GptNeoxConfig {
-        vocabSize = vocabSize != null ? vocabSize : 50432;
-        hiddenSize = hiddenSize != null ? hiddenSize : 6144;
-        intermediateSize = intermediateSize != null ? intermediateSize : 24576;
-        numHiddenLayers = numHiddenLayers != null ? numHiddenLayers : 44;
-        numAttentionHeads = numAttentionHeads != null ? numAttentionHeads : 64;
-        hiddenAct = hiddenAct != null ? hiddenAct : "gelu";
-        rotaryPct = rotaryPct != null ? rotaryPct : 0.25;
-        ropeTheta = ropeTheta != null ? ropeTheta : rotaryEmbBase != null ? rotaryEmbBase : 10000.0;
-        maxPositionEmbeddings = maxPositionEmbeddings != null ? maxPositionEmbeddings : 2048;
-        layerNormEps = layerNormEps != null ? layerNormEps : 1e-5;
-        useParallelResidual = useParallelResidual != null ? useParallelResidual : true;
-        attentionBias = attentionBias != null ? attentionBias : true;
-        tieWordEmbeddings = tieWordEmbeddings != null ? tieWordEmbeddings : false;
+        ropeTheta = Configs.orDefault(ropeTheta, rotaryEmbBase != null ? rotaryEmbBase : 10000.0);
     }
 
     public int headDim() {

@@ -79,7 +79,7 @@ public final class GptNeoxModel extends DecoderModel {
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new GptNeoxModel(Configs.bind(json, GptNeoxConfig.class), weights);
+        return new GptNeoxModel(Configs.bind(json, GptNeoxConfig.class, GptNeoxConfig.DEFAULTS), weights);
     }
 
     @Override

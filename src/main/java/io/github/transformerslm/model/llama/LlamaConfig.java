@@ -2,6 +2,8 @@ package io.github.transformerslm.model.llama;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.github.transformerslm.model.nn.Configs;
+import java.util.Map;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -28,22 +30,25 @@ public record LlamaConfig(
         @JsonProperty("tie_word_embeddings") Boolean tieWordEmbeddings,
         @JsonProperty("sliding_window") Integer slidingWindow,
         Boolean outputBias) {
+    /** Hugging Face's defaults for keys a config.json leaves out (those that follow from other keys are below). */
+    public static final Map<String, Object> DEFAULTS = Map.ofEntries(
+            Map.entry("vocab_size", 32000),
+            Map.entry("hidden_size", 4096),
+            Map.entry("intermediate_size", 11008),
+            Map.entry("num_hidden_layers", 32),
+            Map.entry("num_attention_heads", 32),
+            Map.entry("max_position_embeddings", 2048),
+            Map.entry("rms_norm_eps", 1e-6),
+            Map.entry("rope_theta", 10000.0),
+            Map.entry("attention_bias", false),
+            Map.entry("mlp_bias", false),
+            Map.entry("tie_word_embeddings", false),
+            Map.entry("hidden_act", "silu"));
+
     public LlamaConfig {
-        vocabSize = vocabSize != null ? vocabSize : 32000;
-        hiddenSize = hiddenSize != null ? hiddenSize : 4096;
-        intermediateSize = intermediateSize != null ? intermediateSize : 11008;
-        numHiddenLayers = numHiddenLayers != null ? numHiddenLayers : 32;
-        numAttentionHeads = numAttentionHeads != null ? numAttentionHeads : 32;
-        numKeyValueHeads = numKeyValueHeads != null ? numKeyValueHeads : numAttentionHeads;
-        headDim = headDim != null ? headDim : hiddenSize / numAttentionHeads;
-        hiddenAct = hiddenAct != null ? hiddenAct : "silu";
-        maxPositionEmbeddings = maxPositionEmbeddings != null ? maxPositionEmbeddings : 2048;
-        rmsNormEps = rmsNormEps != null ? rmsNormEps : 1e-6;
-        ropeTheta = ropeTheta != null ? ropeTheta : 10000.0;
-        attentionBias = attentionBias != null ? attentionBias : false;
-        mlpBias = mlpBias != null ? mlpBias : false;
-        tieWordEmbeddings = tieWordEmbeddings != null ? tieWordEmbeddings : false;
-        outputBias = outputBias != null ? outputBias : attentionBias;
+        numKeyValueHeads = Configs.orDefault(numKeyValueHeads, numAttentionHeads);
+        headDim = Configs.orDefault(headDim, hiddenSize / numAttentionHeads);
+        outputBias = Configs.orDefault(outputBias, attentionBias);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.llama;
 
+import io.github.transformerslm.model.nn.Configs;
 import ai.djl.ndarray.NDArray;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.DecoderModel;
@@ -21,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,7 +77,7 @@ public final class LlamaModel extends DecoderModel {
     }
 
     private static LlamaConfig parse(JsonNode json) {
-        return JsonMapper.builder().build().treeToValue(json, LlamaConfig.class);
+        return Configs.bind(json, LlamaConfig.class, LlamaConfig.DEFAULTS);
     }
 
     public static CausalLanguageModel loadLlama(JsonNode json, ModelWeights w) {

@@ -2,6 +2,8 @@ package io.github.transformerslm.model.phi;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.github.transformerslm.model.nn.Configs;
+import java.util.Map;
 import tools.jackson.databind.JsonNode;
 
 /** Phi's config.json (phi-1.5, phi-2). */
@@ -21,20 +23,23 @@ public record PhiConfig(
         @JsonProperty("partial_rotary_factor") Double partialRotaryFactor,
         @JsonProperty("qk_layernorm") Boolean qkLayernorm,
         @JsonProperty("tie_word_embeddings") Boolean tieWordEmbeddings) {
+    /** Hugging Face's defaults for keys a config.json leaves out (those that follow from other keys are below). */
+    public static final Map<String, Object> DEFAULTS = Map.ofEntries(
+            Map.entry("vocab_size", 51200),
+            Map.entry("hidden_size", 2048),
+            Map.entry("intermediate_size", 8192),
+            Map.entry("num_hidden_layers", 24),
+            Map.entry("num_attention_heads", 32),
+            Map.entry("max_position_embeddings", 2048),
+            Map.entry("layer_norm_eps", 1e-5),
+            Map.entry("rope_theta", 10000.0),
+            Map.entry("partial_rotary_factor", 0.5),
+            Map.entry("qk_layernorm", false),
+            Map.entry("tie_word_embeddings", false),
+            Map.entry("hidden_act", "gelu_new"));
+
     public PhiConfig {
-        vocabSize = vocabSize != null ? vocabSize : 51200;
-        hiddenSize = hiddenSize != null ? hiddenSize : 2048;
-        intermediateSize = intermediateSize != null ? intermediateSize : 8192;
-        numHiddenLayers = numHiddenLayers != null ? numHiddenLayers : 24;
-        numAttentionHeads = numAttentionHeads != null ? numAttentionHeads : 32;
-        numKeyValueHeads = numKeyValueHeads != null ? numKeyValueHeads : numAttentionHeads;
-        hiddenAct = hiddenAct != null ? hiddenAct : "gelu_new";
-        maxPositionEmbeddings = maxPositionEmbeddings != null ? maxPositionEmbeddings : 2048;
-        layerNormEps = layerNormEps != null ? layerNormEps : 1e-5;
-        ropeTheta = ropeTheta != null ? ropeTheta : 10000.0;
-        partialRotaryFactor = partialRotaryFactor != null ? partialRotaryFactor : 0.5;
-        qkLayernorm = qkLayernorm != null ? qkLayernorm : false;
-        tieWordEmbeddings = tieWordEmbeddings != null ? tieWordEmbeddings : false;
+        numKeyValueHeads = Configs.orDefault(numKeyValueHeads, numAttentionHeads);
     }
 
     public int headDim() {

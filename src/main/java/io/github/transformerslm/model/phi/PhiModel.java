@@ -67,7 +67,7 @@ public final class PhiModel extends DecoderModel {
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new PhiModel(Configs.bind(json, PhiConfig.class), weights);
+        return new PhiModel(Configs.bind(json, PhiConfig.class, PhiConfig.DEFAULTS), weights);
     }
 
     @Override

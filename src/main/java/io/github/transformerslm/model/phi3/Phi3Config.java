@@ -2,6 +2,8 @@ package io.github.transformerslm.model.phi3;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.github.transformerslm.model.nn.Configs;
+import java.util.Map;
 import tools.jackson.databind.JsonNode;
 
 /** Phi-3's config.json (mini 4k and 128k, with LongRoPE). */
@@ -21,20 +23,23 @@ public record Phi3Config(
         @JsonProperty("rope_scaling") JsonNode ropeScaling,
         @JsonProperty("sliding_window") Integer slidingWindow,
         @JsonProperty("tie_word_embeddings") Boolean tieWordEmbeddings) {
+    /** Hugging Face's defaults for keys a config.json leaves out (those that follow from other keys are below). */
+    public static final Map<String, Object> DEFAULTS = Map.ofEntries(
+            Map.entry("vocab_size", 32064),
+            Map.entry("hidden_size", 3072),
+            Map.entry("intermediate_size", 8192),
+            Map.entry("num_hidden_layers", 32),
+            Map.entry("num_attention_heads", 32),
+            Map.entry("max_position_embeddings", 4096),
+            Map.entry("rms_norm_eps", 1e-5),
+            Map.entry("rope_theta", 10000.0),
+            Map.entry("tie_word_embeddings", false),
+            Map.entry("hidden_act", "silu"));
+
     public Phi3Config {
-        vocabSize = vocabSize != null ? vocabSize : 32064;
-        hiddenSize = hiddenSize != null ? hiddenSize : 3072;
-        intermediateSize = intermediateSize != null ? intermediateSize : 8192;
-        numHiddenLayers = numHiddenLayers != null ? numHiddenLayers : 32;
-        numAttentionHeads = numAttentionHeads != null ? numAttentionHeads : 32;
-        numKeyValueHeads = numKeyValueHeads != null ? numKeyValueHeads : numAttentionHeads;
-        hiddenAct = hiddenAct != null ? hiddenAct : "silu";
-        maxPositionEmbeddings = maxPositionEmbeddings != null ? maxPositionEmbeddings : 4096;
+        numKeyValueHeads = Configs.orDefault(numKeyValueHeads, numAttentionHeads);
         originalMaxPositionEmbeddings = originalMaxPositionEmbeddings != null ? originalMaxPositionEmbeddings
                 : maxPositionEmbeddings;
-        rmsNormEps = rmsNormEps != null ? rmsNormEps : 1e-5;
-        ropeTheta = ropeTheta != null ? ropeTheta : 10000.0;
-        tieWordEmbeddings = tieWordEmbeddings != null ? tieWordEmbeddings : false;
     }
 
     public int headDim() {

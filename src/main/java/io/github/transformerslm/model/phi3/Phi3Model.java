@@ -85,7 +85,7 @@ public final class Phi3Model extends DecoderModel {
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new Phi3Model(Configs.bind(json, Phi3Config.class), weights);
+        return new Phi3Model(Configs.bind(json, Phi3Config.class, Phi3Config.DEFAULTS), weights);
     }
 
     @Override

@@ -87,7 +87,7 @@ public final class XglmModel extends DecoderModel {
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new XglmModel(Configs.bind(json, XglmConfig.class), weights);
+        return new XglmModel(Configs.bind(json, XglmConfig.class, XglmConfig.DEFAULTS), weights);
     }
 
     @Override
