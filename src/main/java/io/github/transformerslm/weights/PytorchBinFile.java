@@ -7,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -41,21 +40,7 @@ public final class PytorchBinFile implements TensorFile {
     }
 
     public static PytorchBinFile open(Path path) {
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(path, StandardOpenOption.READ);
-        } catch (IOException e) {
-            throw new CheckpointException(path + ": cannot open: " + e.getMessage(), e);
-        }
-        try {
-            return parse(path, channel);
-        } catch (RuntimeException e) {
-            closeQuietly(channel);
-            throw e;
-        } catch (IOException e) {
-            closeQuietly(channel);
-            throw new CheckpointException(path.getFileName() + ": cannot read: " + e.getMessage(), e);
-        }
+        return TensorFile.open(path, PytorchBinFile::parse);
     }
 
     private static PytorchBinFile parse(Path path, FileChannel channel) throws IOException {
@@ -238,14 +223,6 @@ public final class PytorchBinFile implements TensorFile {
 
     @Override
     public void close() {
-        closeQuietly(channel);
-    }
-
-    private static void closeQuietly(FileChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // nothing to recover: the file was only read
-        }
+        TensorFile.closeQuietly(channel);
     }
 }

@@ -7,7 +7,6 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -40,18 +39,7 @@ public final class SafetensorsFile implements TensorFile {
     }
 
     public static SafetensorsFile open(Path path) {
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(path, StandardOpenOption.READ);
-        } catch (IOException e) {
-            throw new CheckpointException(path + ": cannot open: " + e.getMessage(), e);
-        }
-        try {
-            return parse(path, channel);
-        } catch (RuntimeException e) {
-            closeQuietly(channel);
-            throw e;
-        }
+        return TensorFile.open(path, SafetensorsFile::parse);
     }
 
     private static SafetensorsFile parse(Path path, FileChannel channel) {
@@ -165,14 +153,6 @@ public final class SafetensorsFile implements TensorFile {
 
     @Override
     public void close() {
-        closeQuietly(channel);
-    }
-
-    private static void closeQuietly(FileChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // nothing to recover: the file was only read
-        }
+        TensorFile.closeQuietly(channel);
     }
 }
