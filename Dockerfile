@@ -62,7 +62,7 @@ USER lm
 # CUDA flavour: let DJL download its CUDA libtorch now, into the image, by starting the engine once.
 RUN if [ "$TORCH_FLAVOR" != "cpu" ]; then \
       PYTORCH_FLAVOR=$TORCH_FLAVOR PYTORCH_VERSION=2.7.1 DJL_OFFLINE=false \
-      java -cp /app/app.jar io.github.transformerslm.engine.TorchRuntime; \
+      java -cp /app/app.jar io.github.transformerslm.runtime.TorchRuntime; \
     fi
 ENV PYTORCH_FLAVOR=${TORCH_FLAVOR} DJL_OFFLINE=true
 
