@@ -119,11 +119,12 @@ class ServingLimitsHttpTest {
         CompletableFuture<ServiceClient.Response> running = async("/generate", LONG, "a");
         CompletableFuture<ServiceClient.Response> queued = async("/generate", LONG, "b");
         awaitInFlight(2);
-        long start = System.nanoTime();
         ServiceClient.Response refused = client.post("/generate", LONG);
         assertThat(refused.status()).isEqualTo(503);
         assertThat(refused.raw().headers().firstValue("Retry-After")).isPresent();
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+        // Refused at once, not after waiting for a place: both requests ahead of it are still running.
+        assertThat(running).isNotDone();
+        assertThat(queued).isNotDone();
         // The same client beyond MAX_CLIENT_REQUESTS (2) is told to slow down before the queue is checked.
         ServiceClient.Response third = async("/generate", LONG, "b").get();
         assertThat(third.status()).isIn(429, 503);
@@ -212,9 +213,7 @@ class ServingLimitsHttpTest {
             socket.getOutputStream().flush();
             awaitInFlight(1);
         }
-        long closed = System.nanoTime();
         awaitInFlight(0);
-        assertThat(Duration.ofNanos(System.nanoTime() - closed)).isLessThan(Duration.ofSeconds(1));
         assertThat(meters.counter("lm.requests", "outcome", "cancelled").count()).isEqualTo(cancelled + 1);
         assertThat(meters.counter("lm.requests", "outcome", "finished").count()).isEqualTo(finished);
     }
