@@ -32,6 +32,18 @@ class GenerativeConfigsTest {
     }
 
     @Test
+    void languageRuAsksTheGoalsQuestionInRussianAndGoalsPromptPicksAnotherFile() {
+        java.util.List<String> ru = new GoalsPrompt(io.github.transformerslm.config.TestServiceProperties.of(
+                java.util.Map.of("language", "RU"))).dialogFor("Ты гид.");
+        assertThat(ru).hasSize(2);
+        assertThat(ru.get(0)).isEqualTo("hi");
+        assertThat(ru.get(1)).startsWith("Ниже приведены инструкции").endsWith("\nPrompt: '''Ты гид.'''\nResult:");
+        java.util.List<String> chosen = new GoalsPrompt(io.github.transformerslm.config.TestServiceProperties.of(
+                java.util.Map.of("goals-prompt", "goals_prompt.txt", "language", "RU"))).dialogFor("x");
+        assertThat(chosen.get(1)).startsWith("Below are the instructions");
+    }
+
+    @Test
     void dreamsValuesAreKept() {
         GenerationConfig d = DreamGenerativeConfig.load("generative_configs", "default_generative_config.json");
         assertThat(d.maxNewTokens()).isEqualTo(120);
