@@ -26,9 +26,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 import tools.jackson.databind.json.JsonMapper;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -98,17 +96,13 @@ class GenerateController {
     @io.swagger.v3.oas.annotations.tags.Tag(name = "TGI")
     @io.swagger.v3.oas.annotations.Operation(summary = "TGI text generation", description = "Body: {\"inputs\": str, \"parameters\": {max_new_tokens, do_sample, temperature, top_k, top_p, typical_p, repetition_penalty, stop, seed, truncate, details, return_full_text, ...}}. Unknown keys inside parameters are refused (400); other top-level keys are ignored, as TGI ignores them.")
     @PostMapping(path = "/generate", consumes = "application/json", produces = "application/json")
-    Map<String, Object> generate(@RequestBody JsonNode body, HttpServletRequest http) {
+    TgiReplies.Generated generate(@RequestBody JsonNode body, HttpServletRequest http) {
         TgiCall call = parse(body, http);
         Completion c = completions.complete(List.of(call.prompt()), List.of("parameters."), false, call.ctx()).get(0);
         GeneratedSequence s = c.sequences().get(0);
         String text = s.text() + (s.stopString() != null ? s.stopString() : "");
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("generated_text", call.options().returnFullText() ? call.inputs() + text : text);
-        if (call.options().details()) {
-            out.put("details", details(host.model(), c, s));
-        }
-        return out;
+        return new TgiReplies.Generated(call.options().returnFullText() ? call.inputs() + text : text,
+                call.options().details() ? details(host.model(), c, s) : null);
     }
 
     /**
@@ -136,7 +130,7 @@ class GenerateController {
         });
         IncrementalText text = new IncrementalText(model.tokenizer(), prepared.promptIds(), prepared.plan().stopStrings());
         submission.set(completions.stream(prepared, new SequenceListener() {
-            private Map<String, Object> pending;
+            private TgiReplies.StreamEvent pending;
             private int index;
 
             @Override
@@ -144,45 +138,28 @@ class GenerateController {
                 if (pending != null) {
                     channel.send(JSON.writeValueAsString(pending));
                 }
-                Map<String, Object> t = new LinkedHashMap<>();
-                t.put("id", token);
-                t.put("text", text.add(token));
-                t.put("logprob", logprob);
-                t.put("special", isSpecial(model, token));
-                pending = new LinkedHashMap<>();
-                pending.put("index", ++index);
-                pending.put("token", t);
-                pending.put("generated_text", null);
-                pending.put("details", null);
+                pending = new TgiReplies.StreamEvent(++index,
+                        new TgiReplies.Token(token, text.add(token), logprob, isSpecial(model, token)), null, null);
             }
 
             @Override
-            @SuppressWarnings("unchecked")
             public void onFinish(List<GeneratedSequence> sequences) {
                 GeneratedSequence s = sequences.get(0);
-                Map<String, Object> last = pending != null ? pending : new LinkedHashMap<>();
-                if (pending != null) {
-                    Map<String, Object> t = (Map<String, Object>) last.get("token");
-                    t.put("text", t.get("text") + text.finish(s.text()));
-                }
                 String full = s.text() + (s.stopString() != null ? s.stopString() : "");
-                last.put("generated_text", call.options().returnFullText() ? call.inputs() + full : full);
-                Map<String, Object> details = new LinkedHashMap<>();
-                details.put("finish_reason", s.finishReason().wireName());
-                details.put("generated_tokens", s.tokens().length);
-                details.put("seed", prepared.plan().sampling() ? prepared.plan().seed() : null);
-                last.put("details", details);
-                channel.send(JSON.writeValueAsString(last));
+                TgiReplies.StreamDetails details = new TgiReplies.StreamDetails(s.finishReason().wireName(),
+                        s.tokens().length, prepared.plan().sampling() ? prepared.plan().seed() : null);
+                TgiReplies.Token last = pending == null ? null : new TgiReplies.Token(pending.token().id(),
+                        pending.token().text() + text.finish(s.text()), pending.token().logprob(), pending.token().special());
+                channel.send(JSON.writeValueAsString(new TgiReplies.StreamEvent(pending == null ? index : pending.index(),
+                        last, call.options().returnFullText() ? call.inputs() + full : full, details)));
                 channel.complete();
             }
 
             @Override
             public void onError(Throwable error) {
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("error", String.valueOf(error.getMessage()));
-                e.put("error_type", error instanceof io.github.transformerslm.engine.RequestTimeoutException
-                        ? "timeout" : error instanceof CancellationException ? "cancelled" : "generation");
-                channel.send(JSON.writeValueAsString(e));
+                channel.send(JSON.writeValueAsString(new TgiReplies.StreamError(String.valueOf(error.getMessage()),
+                        error instanceof io.github.transformerslm.engine.RequestTimeoutException ? "timeout"
+                                : error instanceof CancellationException ? "cancelled" : "generation")));
                 channel.complete();
             }
         }, call.ctx()));
@@ -194,24 +171,15 @@ class GenerateController {
         return !raw.isEmpty() && model.tokenizer().decode(new int[] {id}, true).isEmpty();
     }
 
-    private static Map<String, Object> details(LoadedModel model, Completion c, GeneratedSequence s) {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("finish_reason", s.finishReason().wireName());
-        d.put("generated_tokens", s.tokens().length);
-        d.put("seed", c.plan().sampling() ? c.plan().seed() : null);
-        d.put("prefill", List.of());
-        List<Map<String, Object>> tokens = new ArrayList<>();
+    private static TgiReplies.Details details(LoadedModel model, Completion c, GeneratedSequence s) {
+        List<TgiReplies.Token> tokens = new ArrayList<>();
         for (int i = 0; i < s.tokens().length; i++) {
             int id = s.tokens()[i];
-            Map<String, Object> t = new LinkedHashMap<>();
-            t.put("id", id);
-            t.put("text", model.tokenizer().decode(new int[] {id}, false));
-            t.put("logprob", s.logprobs()[i]);
-            t.put("special", isSpecial(model, id));
-            tokens.add(t);
+            tokens.add(new TgiReplies.Token(id, model.tokenizer().decode(new int[] {id}, false), s.logprobs()[i],
+                    isSpecial(model, id)));
         }
-        d.put("tokens", tokens);
-        return d;
+        return new TgiReplies.Details(s.finishReason().wireName(), s.tokens().length,
+                c.plan().sampling() ? c.plan().seed() : null, List.of(), tokens);
     }
 
     private static InvalidParameterException prefixed(InvalidParameterException e) {
