@@ -168,25 +168,13 @@ public final class PytorchBinFile implements TensorFile {
 
     @Override
     public ByteBuffer map(TensorEntry entry) {
-        if (entry.byteLength() > Integer.MAX_VALUE) {
-            throw new CheckpointException(path.getFileName() + ": tensor '" + entry.name() + "': "
-                    + entry.byteLength() + " bytes is more than the 2 GiB one tensor may hold here");
-        }
-        try {
-            Strided view = strided.get(entry.name());
-            if (view == null) {
-                return channel.map(FileChannel.MapMode.READ_ONLY, entry.begin(), entry.byteLength())
-                        .order(ByteOrder.LITTLE_ENDIAN);
-            }
-            return gather(entry, view);
-        } catch (IOException e) {
-            throw new CheckpointException(path.getFileName() + ": tensor '" + entry.name() + "': cannot map: "
-                    + e.getMessage(), e);
-        }
+        Strided view = strided.get(entry.name());
+        return view == null ? TensorFile.mapRegion(channel, path, entry, entry.begin(), entry.byteLength())
+                : gather(entry, view);
     }
 
     /** Copies a strided view's elements into row-major order. */
-    private ByteBuffer gather(TensorEntry entry, Strided view) throws IOException {
+    private ByteBuffer gather(TensorEntry entry, Strided view) {
         int elementBytes = entry.dtype().bytes();
         long[] shape = entry.shape();
         long lastIndex = view.offset();
@@ -194,12 +182,12 @@ public final class PytorchBinFile implements TensorFile {
             lastIndex += Math.max(shape[d] - 1, 0) * view.stride()[d];
         }
         long spanBytes = (lastIndex - view.offset() + 1) * elementBytes;
-        if (spanBytes > Integer.MAX_VALUE) {
-            throw new CheckpointException(path.getFileName() + ": tensor '" + entry.name()
-                    + "': a strided view spanning more than 2 GiB");
+        ByteBuffer source = TensorFile.mapRegion(channel, path, entry, view.storageStart() + view.offset() * elementBytes,
+                spanBytes);
+        if (entry.byteLength() > Integer.MAX_VALUE) {
+            throw new CheckpointException(path.getFileName() + ": tensor '" + entry.name() + "': "
+                    + entry.byteLength() + " bytes is more than the 2 GiB one tensor may hold here");
         }
-        ByteBuffer source = channel.map(FileChannel.MapMode.READ_ONLY,
-                view.storageStart() + view.offset() * elementBytes, spanBytes);
         ByteBuffer target = ByteBuffer.allocateDirect((int) entry.byteLength()).order(ByteOrder.LITTLE_ENDIAN);
         long count = entry.elementCount();
         long[] index = new long[shape.length];

@@ -3,7 +3,6 @@ package io.github.transformerslm.weights;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -136,19 +135,7 @@ public final class SafetensorsFile implements TensorFile {
      */
     @Override
     public ByteBuffer map(TensorEntry entry) {
-        if (entry.byteLength() > Integer.MAX_VALUE) {
-            // One mapping (and one direct buffer) holds at most 2 GiB on Java 17.
-            throw new CheckpointException(path.getFileName() + ": tensor '" + entry.name() + "': "
-                    + entry.byteLength() + " bytes is more than the 2 GiB one tensor may hold here");
-        }
-        try {
-            MappedByteBuffer buffer =
-                    channel.map(FileChannel.MapMode.READ_ONLY, dataStart + entry.begin(), entry.byteLength());
-            return buffer.order(ByteOrder.LITTLE_ENDIAN);
-        } catch (IOException e) {
-            throw new CheckpointException(path.getFileName() + ": tensor '" + entry.name() + "': cannot map: "
-                    + e.getMessage(), e);
-        }
+        return TensorFile.mapRegion(channel, path, entry, dataStart + entry.begin(), entry.byteLength());
     }
 
     @Override

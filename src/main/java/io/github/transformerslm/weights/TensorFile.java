@@ -1,7 +1,6 @@
 package io.github.transformerslm.weights;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -41,6 +40,24 @@ interface TensorFile extends AutoCloseable {
         } catch (RuntimeException e) {
             closeQuietly(channel);
             throw e;
+        }
+    }
+
+    /**
+     * Maps {@code length} bytes of {@code entry} at {@code position}, little-endian and read-only (writing
+     * through the mapping would crash the JVM, so weights are never mutated in place).
+     */
+    static ByteBuffer mapRegion(FileChannel channel, Path path, TensorEntry entry, long position, long length) {
+        if (length > Integer.MAX_VALUE) {
+            // One mapping (and one direct buffer) holds at most 2 GiB on Java 17.
+            throw new CheckpointException(path.getFileName() + ": tensor '" + entry.name() + "': " + length
+                    + " bytes is more than the 2 GiB one tensor may hold here");
+        }
+        try {
+            return channel.map(FileChannel.MapMode.READ_ONLY, position, length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw new CheckpointException(path.getFileName() + ": tensor '" + entry.name() + "': cannot map: "
+                    + e.getMessage(), e);
         }
     }
 

@@ -10,9 +10,8 @@ import static org.springframework.test.web.servlet.request.MockMvcRequestBuilder
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
+import io.github.transformerslm.config.TestServicePropertiesConfig;
 import io.github.transformerslm.chat.ChatPrompts;
-import io.github.transformerslm.config.ServiceProperties;
-import io.github.transformerslm.config.TestServiceProperties;
 import io.github.transformerslm.engine.CompletionService;
 import io.github.transformerslm.engine.CompletionService.Completion;
 import io.github.transformerslm.engine.CompletionService.Prompt;
@@ -30,22 +29,14 @@ import org.mockito.ArgumentCaptor;
 import org.mockito.Mockito;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
-import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.test.context.bean.override.mockito.MockitoBean;
 import org.springframework.test.web.servlet.MockMvc;
 
 /** The OpenAI /v1/chat/completions controller alone: Dream's transcript for a model without a template. */
 @WebMvcTest(ChatCompletionsController.class)
-@Import({ChatCompletionsControllerTest.Properties.class, ChatPrompts.class})
+@Import({TestServicePropertiesConfig.class, ChatPrompts.class})
 class ChatCompletionsControllerTest {
-    static class Properties {
-        @Bean
-        ServiceProperties serviceProperties() {
-            return TestServiceProperties.defaults();
-        }
-    }
-
     @Autowired
     MockMvc mvc;
 

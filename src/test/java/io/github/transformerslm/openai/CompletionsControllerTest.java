@@ -8,8 +8,7 @@ import static org.springframework.test.web.servlet.request.MockMvcRequestBuilder
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
-import io.github.transformerslm.config.ServiceProperties;
-import io.github.transformerslm.config.TestServiceProperties;
+import io.github.transformerslm.config.TestServicePropertiesConfig;
 import io.github.transformerslm.engine.CompletionService;
 import io.github.transformerslm.engine.CompletionService.Completion;
 import io.github.transformerslm.engine.LoadedModel;
@@ -23,22 +22,14 @@ import org.junit.jupiter.api.Test;
 import org.mockito.Mockito;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
-import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.test.context.bean.override.mockito.MockitoBean;
 import org.springframework.test.web.servlet.MockMvc;
 
 /** The OpenAI /v1/completions and /v1/models controller alone, in OpenAI's shapes, with the model mocked. */
 @WebMvcTest(CompletionsController.class)
-@Import(CompletionsControllerTest.Properties.class)
+@Import(TestServicePropertiesConfig.class)
 class CompletionsControllerTest {
-    static class Properties {
-        @Bean
-        ServiceProperties serviceProperties() {
-            return TestServiceProperties.defaults();
-        }
-    }
-
     @Autowired
     MockMvc mvc;
 

@@ -10,7 +10,7 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
-import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.config.TestServicePropertiesConfig;
 import io.github.transformerslm.engine.CompletionService;
 import io.github.transformerslm.engine.CompletionService.Completion;
 import io.github.transformerslm.engine.CompletionService.Prompt;
@@ -32,15 +32,8 @@ import org.springframework.test.web.servlet.MockMvc;
 
 /** The /respond controller alone: layering of configs, post-processing, and errors, with the model mocked. */
 @WebMvcTest(RespondController.class)
-@Import({RespondControllerTest.Properties.class, GoalsPrompt.class})
+@Import({TestServicePropertiesConfig.class, GoalsPrompt.class})
 class RespondControllerTest {
-    static class Properties {
-        @org.springframework.context.annotation.Bean
-        ServiceProperties serviceProperties() {
-            return io.github.transformerslm.config.TestServiceProperties.defaults();
-        }
-    }
-
     @Autowired
     MockMvc mvc;
 

@@ -10,8 +10,7 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
-import io.github.transformerslm.config.ServiceProperties;
-import io.github.transformerslm.config.TestServiceProperties;
+import io.github.transformerslm.config.TestServicePropertiesConfig;
 import io.github.transformerslm.engine.CompletionService;
 import io.github.transformerslm.engine.CompletionService.Completion;
 import io.github.transformerslm.engine.CompletionService.Prompt;
@@ -27,22 +26,14 @@ import org.mockito.ArgumentCaptor;
 import org.mockito.Mockito;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
-import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.test.context.bean.override.mockito.MockitoBean;
 import org.springframework.test.web.servlet.MockMvc;
 
 /** TGI's /generate controller alone: its parameters, its options, its errors, with the model mocked. */
 @WebMvcTest(GenerateController.class)
-@Import(GenerateControllerTest.Properties.class)
+@Import(TestServicePropertiesConfig.class)
 class GenerateControllerTest {
-    static class Properties {
-        @Bean
-        ServiceProperties serviceProperties() {
-            return TestServiceProperties.defaults();
-        }
-    }
-
     @Autowired
     MockMvc mvc;
 
