@@ -17,6 +17,7 @@ import io.github.transformerslm.generation.Generator;
 import io.github.transformerslm.generation.SequenceListener;
 import io.github.transformerslm.generation.ServiceStops;
 import io.github.transformerslm.model.nn.MatmulPool;
+import io.github.transformerslm.model.nn.Quantization;
 import io.github.transformerslm.model.nn.VectorBoundsChecks;
 import io.github.transformerslm.weights.SafetensorsWriter;
 import io.github.transformerslm.weights.TensorDtype;
@@ -41,7 +42,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * latency percentiles; also batch 8 sampling with top_p. Run: see docs/performance.md.
  *
  * <p>Arguments: {@code quick} for 3 runs of 32 tokens instead of 5 of 128; {@code gpt2} or {@code llama}
- * for one model only; {@code fp32} or {@code fp16} for one dtype only; {@code decode} for the decode rows only;
+ * for one model only; {@code fp32}, {@code fp16}, {@code int8}, {@code int4} or {@code int4-pure} for those weight formats only (default: all but int4-pure); {@code decode} for the decode rows only;
  * {@code b1} for batch 1 only (or {@code -Dbatches=1,8}); {@code -Dtokens=N} generates N new tokens per run
  * instead of 128 (a longer context to attend over). {@code -Dexport=DIR} only writes the GPT-2-shaped
  * model (or the Llama-shaped one with {@code llama}) to DIR, for the service to serve.
@@ -99,11 +100,12 @@ public final class Benchmark {
                     continue;
                 }
                 Path modelDir = build(dir.resolve(model), model);
-                for (DataType dtype : List.of(DataType.FLOAT32, DataType.FLOAT16)) {
-                    if ((a.contains("fp32") || a.contains("fp16")) && !a.contains(dtype == DataType.FLOAT32 ? "fp32" : "fp16")) {
+                boolean chosen = Mode.ALL.stream().anyMatch(m -> a.contains(m.name()));
+                for (Mode mode : Mode.ALL) {
+                    if (chosen ? !a.contains(mode.name()) : mode.name().equals("int4-pure")) {
                         continue;
                     }
-                    run(model, modelDir, dtype, bandwidth, gflops);
+                    run(model, modelDir, mode, bandwidth, gflops);
                 }
             }
         } finally {
@@ -111,19 +113,34 @@ public final class Benchmark {
         }
     }
 
-    static void run(String name, Path dir, DataType dtype, double bandwidth, double gflops) {
+    /**
+     * How the weights are served: float32, float16, int8 (QUANTIZE=int8), int4 with the head at 8 bits
+     * (QUANTIZE=int4, the default, as llama.cpp keeps its output matrix at Q6_K), int4 everywhere
+     * (QUANTIZE_HEAD=int4, llama.cpp's --pure). bytesPerWeight counts the scales.
+     */
+    record Mode(String name, DataType dtype, Quantization quantization, Quantization head, double bytesPerWeight) {
+        static final List<Mode> ALL = List.of(
+                new Mode("fp32", DataType.FLOAT32, Quantization.NONE, Quantization.NONE, 4),
+                new Mode("fp16", DataType.FLOAT16, Quantization.NONE, Quantization.NONE, 2),
+                new Mode("int8", DataType.FLOAT32, Quantization.INT8, Quantization.INT8, 1 + 4.0 / 32),
+                new Mode("int4", DataType.FLOAT32, Quantization.INT4, Quantization.INT8, 0.5 + 4.0 / 32),
+                new Mode("int4-pure", DataType.FLOAT32, Quantization.INT4, Quantization.INT4, 0.5 + 4.0 / 32));
+    }
+
+    static void run(String name, Path dir, Mode mode, double bandwidth, double gflops) {
+        DataType dtype = mode.dtype();
         // Building the models left gigabytes of garbage in this JVM's heap; with it resident, first touching
         // fresh pages costs more on this VM (a load harness: 0.70 s alone, 1.87 s beside a 3 GB pre-touched
         // heap), and the load below writes every weight into fresh memory. A collection first, as a service
         // starts from a small heap.
         System.gc();
         long start = System.nanoTime();
-        try (LoadedModel model = ModelLoader.load(dir, dtype)) {
+        try (LoadedModel model = ModelLoader.load(dir, dtype, mode.quantization(), mode.head())) {
             double loadMs = (System.nanoTime() - start) / 1e6;
             long params = model.model().shape().parameterCount();
-            double weightBytes = params * (dtype == DataType.FLOAT16 ? 2.0 : 4.0);
+            double weightBytes = params * mode.bytesPerWeight();
             System.out.printf("== %s-shaped, %,d parameters, %s: load %.0f ms (file %,d MB)%n", name, params,
-                    dtype.name().toLowerCase(), loadMs, Files.size(dir.resolve("model.safetensors")) / 1_000_000);
+                    mode.name(), loadMs, Files.size(dir.resolve("model.safetensors")) / 1_000_000);
             System.out.printf("%-28s %10s %10s %10s %s%n", "scenario", "median", "min", "max", "unit");
             warmUp(model);
             for (int batch : batches) {
@@ -466,8 +483,9 @@ public final class Benchmark {
             }
             w.add("transformer.ln_f.weight", new long[] {h}, ones(h), TensorDtype.F32);
             w.add("transformer.ln_f.bias", new long[] {h}, new float[h], TensorDtype.F32);
-            config = "{\"model_type\": \"gpt2\", \"n_embd\": 768, \"n_head\": 12, \"n_layer\": 12, \"n_positions\": 1024,"
-                    + " \"vocab_size\": 50257, \"eos_token_id\": 50256}";
+            config = "{\"architectures\": [\"GPT2LMHeadModel\"], \"model_type\": \"gpt2\", \"n_embd\": 768, \"n_head\": 12, \"n_layer\": 12, \"n_positions\": 1024, \"n_ctx\": 1024,"
+                    + " \"layer_norm_epsilon\": 1e-05, \"activation_function\": \"gelu_new\","
+                    + " \"vocab_size\": 50257, \"bos_token_id\": 50256, \"eos_token_id\": 50256}";
         } else {
             int vocab = 32000;
             int inter = 2048;
@@ -485,7 +503,7 @@ public final class Benchmark {
                 linear(w, r, p + "mlp.down_proj", inter, h, false);
             }
             w.add("model.norm.weight", new long[] {h}, ones(h), TensorDtype.F32);
-            config = "{\"model_type\": \"llama\", \"hidden_size\": 768, \"num_attention_heads\": 12, \"num_key_value_heads\": 12,"
+            config = "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": 768, \"num_attention_heads\": 12, \"num_key_value_heads\": 12,"
                     + " \"num_hidden_layers\": 12, \"intermediate_size\": 2048, \"vocab_size\": 32000,"
                     + " \"max_position_embeddings\": 2048, \"eos_token_id\": 2}";
         }

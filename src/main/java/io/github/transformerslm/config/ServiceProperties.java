@@ -10,6 +10,10 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *
  * @param model PRETRAINED_MODEL_NAME_OR_PATH: a local Hugging Face directory; empty serves the bundled model
  * @param halfPrecision HALF_PRECISION: 1 serves in float16
+ * @param quantize QUANTIZE: int8 or int4 quantizes the projections' weights at load (none: as loaded)
+ * @param loadIn8bit LOAD_IN_8BIT: 1 means QUANTIZE=int8 (transformers' from_pretrained idiom)
+ * @param quantizeHead QUANTIZE_HEAD: how the language-model head is held when QUANTIZE is set: int8 (default),
+ *     int4 (every matrix 4-bit) or none (the serving dtype)
  * @param generativeConfig GENERATIVE_CONFIG: the file in {@code generativeConfigsDir} with /respond's defaults
  * @param generativeConfigsDir GENERATIVE_CONFIGS_DIR: where those files live (falls back to the bundled copies)
  * @param goalsPrompt GOALS_PROMPT: the file in {@code generativeConfigsDir} with /generate_goals' meta-prompt
@@ -47,6 +51,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 public record ServiceProperties(
         String model,
         boolean halfPrecision,
+        String quantize,
+        boolean loadIn8bit,
+        String quantizeHead,
         String generativeConfig,
         String generativeConfigsDir,
         String goalsPrompt,
@@ -79,6 +86,15 @@ public record ServiceProperties(
 
     public ServiceProperties {
         model = model == null ? "" : model.trim();
+        quantize = quantization("QUANTIZE", quantize);
+        if (loadIn8bit) {
+            if (quantize.equals("int4")) {
+                throw new IllegalArgumentException("LOAD_IN_8BIT=1 and QUANTIZE=int4 contradict each other: set one");
+            }
+            quantize = "int8";
+        }
+        quantizeHead = quantize.equals("none") ? "none"
+                : quantizeHead == null || quantizeHead.isBlank() ? "int8" : quantization("QUANTIZE_HEAD", quantizeHead);
         generativeConfig = blankTo(generativeConfig, "default_generative_config.json");
         generativeConfigsDir = blankTo(generativeConfigsDir, "generative_configs");
         goalsPrompt = goalsPrompt == null || goalsPrompt.isBlank() ? null : goalsPrompt.trim();
@@ -106,6 +122,17 @@ public record ServiceProperties(
         maxRequestBytes = maxRequestBytes > 0 ? maxRequestBytes : 8L * 1024 * 1024;
         drainTimeoutSeconds = drainTimeoutSeconds > 0 ? drainTimeoutSeconds : 60;
         corsAllowedOrigins = corsAllowedOrigins == null ? "" : corsAllowedOrigins;
+    }
+
+    /** int8, int4 or none, from the accepted spellings (bitsandbytes' 8bit and 4bit, llama.cpp's q8_0 and q4_0). */
+    private static String quantization(String variable, String value) {
+        String v = value == null ? "" : value.trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (v) {
+            case "", "none", "0", "false" -> "none";
+            case "int8", "8bit", "q8_0" -> "int8";
+            case "int4", "4bit", "q4_0" -> "int4";
+            default -> throw new IllegalArgumentException(variable + " must be int8, int4 or none, got " + value);
+        };
     }
 
     /** API_KEY split on commas, blanks dropped: empty when no key is required. */

@@ -8,6 +8,7 @@ import io.github.transformerslm.generation.InvalidParameterException;
 import io.github.transformerslm.model.ArchitectureRegistry;
 import io.github.transformerslm.model.CausalLanguageModel;
 import io.github.transformerslm.model.ModelWeights;
+import io.github.transformerslm.model.nn.Quantization;
 import io.github.transformerslm.tokenizer.TextTokenizer;
 import io.github.transformerslm.weights.Checkpoint;
 import io.github.transformerslm.weights.CheckpointException;
@@ -30,6 +31,14 @@ public final class ModelLoader {
     private ModelLoader() {}
 
     public static LoadedModel load(Path directory, DataType dtype) {
+        return load(directory, dtype, Quantization.NONE, Quantization.NONE);
+    }
+
+    /**
+     * Loads with projections quantized at load as {@code quantization} says and the language-model head as
+     * {@code head} says (both NONE: the weights as stored, in {@code dtype}).
+     */
+    public static LoadedModel load(Path directory, DataType dtype, Quantization quantization, Quantization head) {
         long start = System.nanoTime();
         if (!Files.isDirectory(directory)) {
             throw new CheckpointException(directory + ": not a directory");
@@ -43,7 +52,7 @@ public final class ModelLoader {
         TextTokenizer tokenizer = TextTokenizer.load(directory);
         NDManager manager = NDManager.newBaseManager();
         try (Checkpoint checkpoint = Checkpoint.open(directory)) {
-            CausalLanguageModel model = loader.load(config, new ModelWeights(checkpoint, manager, dtype));
+            CausalLanguageModel model = loader.load(config, new ModelWeights(checkpoint, manager, dtype, quantization, head));
             GenerationConfig defaults = generationDefaults(directory, config);
             return new LoadedModel(directory, model, tokenizer, defaults, dtype,
                     Duration.ofNanos(System.nanoTime() - start), manager);

@@ -4,6 +4,7 @@ import io.github.transformerslm.runtime.TorchRuntime;
 import io.github.transformerslm.runtime.LibtorchCodePages;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.config.ServiceProperties;
+import io.github.transformerslm.config.StartupConfigurationException;
 import io.github.transformerslm.generation.GenerationConfig;
 import io.github.transformerslm.generation.GenerationConfigParser;
 import io.github.transformerslm.generation.GenerationLimits;
@@ -14,6 +15,7 @@ import io.github.transformerslm.generation.ServiceStops;
 import io.github.transformerslm.hub.HubModelResolver;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Quantization;
 import io.github.transformerslm.model.nn.MatmulPool;
 import io.github.transformerslm.model.nn.VectorBoundsChecks;
 import java.nio.file.Path;
@@ -70,12 +72,19 @@ final class ModelLoading {
                     + " libtorch's CPU float16 matrix products are far slower (weights take twice the memory)");
             dtype = DataType.FLOAT32;
         }
-        LoadedModel model = ModelLoader.load(dir, dtype);
+        Quantization quantization = Quantization.parse(properties.quantize());
+        Quantization head = Quantization.parse(properties.quantizeHead());
+        if (quantization != Quantization.NONE && !Linear.vectorKernels()) {
+            throw new StartupConfigurationException("QUANTIZE=" + quantization.label() + " needs the vector kernels,"
+                    + " which this JVM cannot run (see the WARN above; on a GPU, serve HALF_PRECISION=1 instead)");
+        }
+        LoadedModel model = ModelLoader.load(dir, dtype, quantization, head);
         ModelShape shape = model.model().shape();
-        log.info("Model loaded: path={} architecture={} parameters={} dtype={} device={} threads={}"
-                        + " matmul_split={} decode_kernels={} context={} load_time={}ms java_heap_max={}MB",
+        log.info("Model loaded: path={} architecture={} parameters={} dtype={} quantize={} quantize_head={} device={}"
+                        + " threads={} matmul_split={} decode_kernels={} context={} load_time={}ms java_heap_max={}MB",
                 bundled ? "bundled default (stories260K)" : dir, shape.modelType(),
-                String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(),
+                String.format("%,d", shape.parameterCount()), dtype.name().toLowerCase(), quantization.label(),
+                quantization == Quantization.NONE ? "none" : head.label(),
                 model.manager().getDevice(), properties.threads(), properties.matmulSplit(),
                 Linear.vectorKernels() ? (VectorBoundsChecks.on() ? "vector(bounds-checked)" : "vector") : "libtorch",
                 shape.maxPositions(),

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Quantization;
 import io.github.transformerslm.weights.Checkpoint;
 import java.util.List;
 
@@ -17,21 +18,35 @@ public final class ModelWeights {
     private final NDManager manager;
     private final DataType servingType;
     private final List<String> prefixes;
+    private final Quantization quantization;
+    private final Quantization headQuantization;
 
-    public ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType, List<String> prefixes) {
+    public ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType, List<String> prefixes,
+            Quantization quantization, Quantization headQuantization) {
         this.checkpoint = checkpoint;
         this.manager = manager;
         this.servingType = servingType;
         this.prefixes = prefixes;
+        this.quantization = quantization;
+        this.headQuantization = headQuantization;
+    }
+
+    /**
+     * Projections held as {@code quantization} says, the language-model head (and the embeddings tied to it)
+     * as {@code headQuantization} says.
+     */
+    public ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType, Quantization quantization,
+            Quantization headQuantization) {
+        this(checkpoint, manager, servingType, List.of(""), quantization, headQuantization);
     }
 
     public ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType) {
-        this(checkpoint, manager, servingType, List.of(""));
+        this(checkpoint, manager, servingType, Quantization.NONE, Quantization.NONE);
     }
 
     /** The same weights, looked up under these prefixes in order. */
     public ModelWeights withPrefixes(List<String> candidates) {
-        return new ModelWeights(checkpoint, manager, servingType, candidates);
+        return new ModelWeights(checkpoint, manager, servingType, candidates, quantization, headQuantization);
     }
 
     public NDManager manager() {
@@ -101,7 +116,20 @@ public final class ModelWeights {
      * else used as stored by libtorch (zero-copy from the mapped file when the dtypes match).
      */
     public Linear linear(String prefix, boolean withBias) {
-        return new Linear(matrix(prefix + ".weight"), withBias ? bias(prefix + ".bias") : null);
+        return new Linear(matrix(prefix + ".weight"), withBias ? bias(prefix + ".bias") : null, quantization);
+    }
+
+    /**
+     * The language-model head over the input embeddings it is tied to ({@code [vocab, hidden]}), quantized
+     * like every other projection; its rows then also serve the embedding lookup.
+     */
+    public Linear tiedHead(NDArray embeddingTable, NDArray bias) {
+        return new Linear(embeddingTable, bias, headQuantization);
+    }
+
+    /** The language-model head stored as its own {@code [vocab, hidden]} matrix. */
+    public Linear head(String prefix, boolean withBias) {
+        return new Linear(matrix(prefix + ".weight"), withBias ? bias(prefix + ".bias") : null, headQuantization);
     }
 
     /**
@@ -112,9 +140,9 @@ public final class ModelWeights {
     public Linear conv1d(String prefix) {
         NDArray b = bias(prefix + ".bias");
         if (servingType == DataType.FLOAT32 || Linear.vectorKernels()) {
-            return Linear.inputMajor(matrix(prefix + ".weight"), b);
+            return Linear.inputMajor(matrix(prefix + ".weight"), b, quantization);
         }
-        return new Linear(transposedMatrix(prefix + ".weight"), b);
+        return new Linear(transposedMatrix(prefix + ".weight"), b, quantization);
     }
 
     /** Counted from the checkpoint, so a tied embedding counts once. */

@@ -70,7 +70,7 @@ public final class BloomModel extends DecoderModel {
         }
         this.lnF = norm(w, "ln_f", eps);
         boolean tiedHead = !w.contains("lm_head.weight");
-        this.lmHead = tiedHead ? new Linear(embeddingTable, null) : w.linear("lm_head", false);
+        this.lmHead = tiedHead ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
         this.wordEmbeddings = tiedHead ? lmHead : Embeddings.table(embeddingTable);
     }
 

@@ -114,7 +114,7 @@ public final class FalconModel extends DecoderModel {
         }
         this.lnF = norm(w, "ln_f", eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = tied ? new Linear(embeddingTable, null) : w.linear("lm_head", false);
+        this.lmHead = tied ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
         this.wordEmbeddings = tied ? lmHead : Embeddings.table(embeddingTable);
     }
 

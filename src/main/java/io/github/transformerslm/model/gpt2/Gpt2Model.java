@@ -65,7 +65,7 @@ public final class Gpt2Model extends DecoderModel {
         }
         this.lnF = Norms.layerNorm(w.vector("ln_f.weight"), w.vector("ln_f.bias"), eps);
         boolean tiedHead = !w.contains("lm_head.weight");
-        this.lmHead = tiedHead ? new Linear(embeddingTable, null) : w.linear("lm_head", false);
+        this.lmHead = tiedHead ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
         this.wte = tiedHead ? lmHead : Embeddings.table(embeddingTable);
     }
 

@@ -54,7 +54,7 @@ public final class GptjModel extends DecoderModel {
                     new Mlp(w.linear(p + "mlp.fc_in", true), w.linear(p + "mlp.fc_out", true), act)));
         }
         this.lnF = Norms.layerNorm(w.vector("transformer.ln_f.weight"), w.vector("transformer.ln_f.bias"), eps);
-        this.lmHead = w.linear("lm_head", w.contains("lm_head.bias"));
+        this.lmHead = w.head("lm_head", w.contains("lm_head.bias"));
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {

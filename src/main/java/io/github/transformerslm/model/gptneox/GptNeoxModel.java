@@ -74,7 +74,7 @@ public final class GptNeoxModel extends DecoderModel {
         this.finalNorm = Norms.layerNorm(w.vector("gpt_neox.final_layer_norm.weight"),
                 w.vector("gpt_neox.final_layer_norm.bias"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("embed_out.weight");
-        this.embedOut = tied ? new Linear(embeddingTable, null) : w.linear("embed_out", false);
+        this.embedOut = tied ? w.tiedHead(embeddingTable, null) : w.head("embed_out", false);
         this.embedIn = tied ? embedOut : Embeddings.table(embeddingTable);
     }
 

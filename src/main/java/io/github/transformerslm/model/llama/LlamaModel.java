@@ -72,7 +72,7 @@ public final class LlamaModel extends DecoderModel {
         }
         this.norm = Norms.rmsNorm(w.vector("model.norm.weight"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = tied ? new Linear(embeddingTable, null) : w.linear("lm_head", false);
+        this.lmHead = tied ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
         this.embedTokens = tied ? lmHead : Embeddings.table(embeddingTable);
     }
 

@@ -27,13 +27,25 @@ public final class Linear implements TokenEmbedding {
 
     /** W as {@code [out, in]}. The Linear takes the arrays over: they may be closed once packed. */
     public Linear(NDArray weight, NDArray bias) {
-        this(weight, bias, false);
+        this(weight, bias, false, Quantization.NONE);
     }
 
-    private Linear(NDArray weight, NDArray bias, boolean inputMajor) {
+    /**
+     * W as {@code [out, in]}, quantized at load unless {@code quantization} is NONE. Quantized weights need
+     * the {@link VectorKernels}: where they cannot run, this throws IllegalStateException.
+     */
+    public Linear(NDArray weight, NDArray bias, Quantization quantization) {
+        this(weight, bias, false, quantization);
+    }
+
+    private Linear(NDArray weight, NDArray bias, boolean inputMajor, Quantization quantization) {
         this.inputMajor = inputMajor;
         this.out = weight.getShape().get(inputMajor ? 1 : 0);
-        this.kernel = VectorProduct.of(weight, bias, inputMajor);
+        this.kernel = VectorProduct.of(weight, bias, inputMajor, quantization);
+        if (kernel == null && quantization != Quantization.NONE) {
+            throw new IllegalStateException("QUANTIZE=" + quantization.label() + " needs the vector kernels"
+                    + " (a CPU with AVX2 or wider, Java with --add-modules jdk.incubator.vector), which this JVM cannot run");
+        }
         if (kernel != null) {
             // The panels hold the weights now: the checkpoint's arrays are released, so they are held once.
             weight.close();
@@ -72,7 +84,17 @@ public final class Linear implements TokenEmbedding {
 
     /** W as {@code [in, out]} (GPT-2's Conv1D layout, or a transposed copy made once at load). */
     public static Linear inputMajor(NDArray weightInOut, NDArray bias) {
-        return new Linear(weightInOut, bias, true);
+        return new Linear(weightInOut, bias, true, Quantization.NONE);
+    }
+
+    /** W as {@code [in, out]}, quantized at load unless {@code quantization} is NONE. */
+    public static Linear inputMajor(NDArray weightInOut, NDArray bias, Quantization quantization) {
+        return new Linear(weightInOut, bias, true, quantization);
+    }
+
+    /** How the weights are held: "float32", "float16", "int8" or "int4". */
+    public String format() {
+        return kernel != null ? kernel.format() : weight.getDataType().name().toLowerCase(java.util.Locale.ROOT);
     }
 
     private List<NDArray[]> split(int ways) {

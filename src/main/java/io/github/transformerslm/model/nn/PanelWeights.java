@@ -25,7 +25,7 @@ import java.nio.ShortBuffer;
  * multiply-add with a subnormal operand: a few tenths of a percent of subnormal weights, the usual share
  * at a standard deviation of 0.02, made a product several times slower there (docs/performance.md).
  */
-final class PanelWeights {
+final class PanelWeights implements PackedMatrix {
     private final NDArray packed; // [panels, in, PANEL] elements, float16 interleaved as above; kept referenced: w views it
     final ByteBuffer w;
     final boolean half;
@@ -207,8 +207,57 @@ final class PanelWeights {
         return magnitude == 0 || shift == 0 ? value : Float16Bits.fromFloat(Float16Bits.toFloat(value) * Math.scalb(1f, shift));
     }
 
-    /** The weights of outputs {@code ids} (rows of W as {@code [out, in]}) as float32: [ids.length, in]. */
-    float[] rows(long[] ids) {
+    @Override
+    public int in() {
+        return in;
+    }
+
+    @Override
+    public int out() {
+        return out;
+    }
+
+    @Override
+    public int panels() {
+        return panels;
+    }
+
+    @Override
+    public String format() {
+        return half ? "float16" : "float32";
+    }
+
+    @Override
+    public long bytes() {
+        return w.capacity() + 4L * bias.length;
+    }
+
+    /** float16 panels read x times 2^112 ({@link VectorKernels#scaledForHalf}), with one unscale per row in perRow. */
+    @Override
+    public float[] prepare(float[] x, int rows, VectorProduct.Workspace work) {
+        if (!half) {
+            return x;
+        }
+        if (work.perRow.length < rows) {
+            work.perRow = new float[rows];
+        }
+        float[] unscale = work.perRow;
+        work.prepared = VectorKernels.scaledForHalf(x, rows, in, work.prepared, unscale);
+        if (this.unscale != 1f) {
+            for (int r = 0; r < rows; r++) {
+                unscale[r] *= this.unscale; // powers of two: exact, and the sums keep their bits
+            }
+        }
+        return work.prepared;
+    }
+
+    @Override
+    public void multiply(float[] x, float[] perRow, int rows, float[] y, int yStride, int p0, int p1) {
+        VectorKernels.multiply(w, half, bias, in, x, half ? perRow : null, rows, y, yStride, p0, p1);
+    }
+
+    @Override
+    public float[] rows(long[] ids) {
         float[] rows = new float[ids.length * in];
         for (int t = 0; t < ids.length; t++) {
             if (ids[t] < 0 || ids[t] >= out) {

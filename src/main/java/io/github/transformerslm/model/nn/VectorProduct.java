@@ -22,7 +22,7 @@ final class VectorProduct {
 
     private static final boolean AVAILABLE = detect();
 
-    private final PanelWeights weights;
+    private final PackedMatrix weights;
     private final int in;
     private final int out;
     private final int[] bounds; // blocks of panels: [bounds[k], bounds[k+1])
@@ -33,24 +33,25 @@ final class VectorProduct {
      * arrays per call (3 MB for a 16-row vocabulary projection) are garbage that a young collection
      * running mid-step promotes into the old generation.
      */
-    private static final class Workspace {
+    static final class Workspace {
         float[] input = new float[0]; // [rows, in]
-        float[] scaled = new float[0]; // [rows, in], the float16 kernels' input (scaledForHalf)
-        float[] unscale = new float[CHUNK_ROWS]; // [rows], the float16 kernels' per-row factor
+        float[] prepared = new float[0]; // the kernels' form of the input (PackedMatrix#prepare)
+        float[] perRow = new float[CHUNK_ROWS]; // what prepare computes per row, or per row and block of inputs
         float[] output = new float[0]; // [rows, panels·PANEL]
     }
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
 
-    private VectorProduct(PanelWeights weights) {
+    private VectorProduct(PackedMatrix weights) {
         this.weights = weights;
-        this.in = weights.in;
-        this.out = weights.out;
+        this.in = weights.in();
+        this.out = weights.out();
+        int panels = weights.panels();
         long size = (long) in * out;
-        int ways = size < MatmulPool.MIN_SPLIT_ELEMENTS ? 1 : Math.max(1, Math.min(MatmulPool.parallelism(), weights.panels));
+        int ways = size < MatmulPool.MIN_SPLIT_ELEMENTS ? 1 : Math.max(1, Math.min(MatmulPool.parallelism(), panels));
         this.bounds = new int[ways + 1];
         for (int k = 1; k <= ways; k++) {
-            bounds[k] = (int) ((long) weights.panels * k / ways);
+            bounds[k] = (int) ((long) panels * k / ways);
         }
     }
 
@@ -58,7 +59,7 @@ final class VectorProduct {
      * Packs {@code weight} for the kernels, or returns null where they cannot serve it (no Vector API,
      * dtype, device, size); the arguments are left as they are.
      */
-    static VectorProduct of(NDArray weight, NDArray bias, boolean inputMajor) {
+    static VectorProduct of(NDArray weight, NDArray bias, boolean inputMajor, Quantization quantization) {
         boolean served = AVAILABLE
                 && weight.getDevice().equals(ai.djl.Device.cpu()) // GPU weights stay with libtorch
                 && kernelType(weight)
@@ -70,7 +71,9 @@ final class VectorProduct {
         if (!served) {
             return null;
         }
-        PanelWeights packed = PanelWeights.pack(weight, bias, inputMajor, weight.getManager());
+        PackedMatrix packed = quantization == Quantization.NONE
+                ? PanelWeights.pack(weight, bias, inputMajor, weight.getManager())
+                : QuantizedPanels.pack(weight, bias, inputMajor, quantization, weight.getManager());
         return packed == null ? null : new VectorProduct(packed);
     }
 
@@ -85,6 +88,16 @@ final class VectorProduct {
 
     private static boolean kernelType(NDArray a) {
         return a.getDataType() == DataType.FLOAT32 || a.getDataType() == DataType.FLOAT16;
+    }
+
+    /** How the weights are held: float32, float16, or quantized. */
+    String format() {
+        return weights.format();
+    }
+
+    /** Bytes the packed weights occupy. */
+    long bytes() {
+        return weights.bytes();
     }
 
     static boolean available() {
@@ -165,21 +178,14 @@ final class VectorProduct {
 
     /** work.output[0, rows·out) = act(work.input[0, rows·in) · W + b). */
     private void multiply(Workspace work, int rows, ElementwiseActivation act) {
-        float[] input = work.input;
-        int stride = weights.panels * VectorKernels.PANEL; // y's row: every panel's columns, the padding too
-        float[] unscale = weights.half ? (rows <= work.unscale.length ? work.unscale : (work.unscale = new float[rows])) : null;
-        float[] kernelInput = weights.half ? (work.scaled = VectorKernels.scaledForHalf(input, rows, in, work.scaled, unscale)) : input;
-        if (weights.half && weights.unscale != 1f) {
-            for (int r = 0; r < rows; r++) {
-                unscale[r] *= weights.unscale; // powers of two: exact, and the sums keep their bits
-            }
-        }
+        int stride = weights.panels() * VectorKernels.PANEL; // y's row: every panel's columns, the padding too
+        float[] kernelInput = weights.prepare(work.input, rows, work);
         if (work.output.length < rows * stride) {
             work.output = new float[rows * stride];
         }
         float[] y = work.output; // [rows, stride]; every element up to rows·stride is assigned below
         int ways = bounds.length - 1;
-        MatmulPool.run(ways, block -> compute(block, kernelInput, unscale, rows, y, stride, act));
+        MatmulPool.run(ways, block -> compute(block, kernelInput, work.perRow, rows, y, stride, act));
         if (stride != out) {
             for (int r = 1; r < rows; r++) { // drop the padding columns: [rows, stride] -> [rows, out]
                 System.arraycopy(y, r * stride, y, r * out, out);
@@ -187,10 +193,10 @@ final class VectorProduct {
         }
     }
 
-    private void compute(int block, float[] x, float[] unscale, int rows, float[] y, int stride, ElementwiseActivation act) {
+    private void compute(int block, float[] x, float[] perRow, int rows, float[] y, int stride, ElementwiseActivation act) {
         int p0 = bounds[block];
         int p1 = bounds[block + 1];
-        VectorKernels.multiply(weights.w, weights.half, weights.bias, in, x, unscale, rows, y, stride, p0, p1);
+        weights.multiply(x, perRow, rows, y, stride, p0, p1);
         if (act != null) {
             int from = p0 * VectorKernels.PANEL;
             int to = Math.min(out, p1 * VectorKernels.PANEL);

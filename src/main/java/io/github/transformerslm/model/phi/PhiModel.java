@@ -62,7 +62,7 @@ public final class PhiModel extends DecoderModel {
         this.finalNorm = Norms.layerNorm(w.vector("model.final_layernorm.weight"),
                 w.vector("model.final_layernorm.bias"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = tied ? new Linear(embeddingTable, w.optionalBias("lm_head.bias")) : w.linear("lm_head", w.contains("lm_head.bias"));
+        this.lmHead = tied ? w.tiedHead(embeddingTable, w.optionalBias("lm_head.bias")) : w.head("lm_head", w.contains("lm_head.bias"));
         this.embedTokens = tied ? lmHead : Embeddings.table(embeddingTable);
     }
 

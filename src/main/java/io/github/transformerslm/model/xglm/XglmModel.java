@@ -59,7 +59,7 @@ public final class XglmModel extends DecoderModel {
         }
         this.layerNorm = norm(w, "model.layer_norm", eps);
         boolean tiedHead = !w.contains("lm_head.weight");
-        this.lmHead = tiedHead ? new Linear(embeddingTable, null) : w.linear("lm_head", false);
+        this.lmHead = tiedHead ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
         this.embedTokens = tiedHead ? lmHead : Embeddings.table(embeddingTable);
     }
 

@@ -1,0 +1,321 @@
+package io.github.transformerslm.model.nn;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Products over {@link QuantizedPanels} with float32 activations, written with the Vector API.
+ *
+ * <p>One token row (decoding at batch 1) multiplies the codes where they lie. Each int lane of a load
+ * holds 32 / bits codes; code n is taken out with one AND of its bits in place ({@code lane & (mask <<
+ * bits·n)}), worth code·2^(bits·n), and converted to float exactly. The factor 2^-(bits·n) is moved onto
+ * the input instead, once per product ({@link #prepareRow}), so a code costs an AND, a conversion and a
+ * multiply-add, where shifting it down would cost another instruction, and decoding at batch 1 is bound by
+ * those instructions rather than by memory. The top code is shifted down instead (one instruction either
+ * way). Codes are offset to unsigned; the offset times the block's sum of inputs, computed once per row,
+ * is taken off each block's sums before its scales multiply them.
+ *
+ * <p>Several token rows (batches, prompts) widen each panel once to float32 in a thread's scratch array,
+ * scales applied, and multiply every row against it four rows at a time: the widening is shared by the
+ * rows, so a batch runs at the speed of float32 weights read from cache.
+ *
+ * <p>Loaded only when the {@code jdk.incubator.vector} module is present (see {@link VectorProduct}).
+ */
+final class QuantizedKernels {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+    private static final int PANEL = VectorKernels.PANEL;
+    private static final int BLOCK = Quantization.BLOCK;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    /** A thread's panel widened to float32: [padded in, PANEL]. */
+    private static final ThreadLocal<float[][]> WIDENED = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private QuantizedKernels() {}
+
+    /**
+     * One row's input as {@link #oneRowInt8} and {@link #oneRowInt4} read it: two entries per input k (for
+     * the columns [0, L) and [L, 2L) of a panel), x[k]·2^-(bits·n) for the code n it meets (code n = 2m + h
+     * of an int lane holds input m of the lane's run, half h), zeros past {@code in}. blockOffsets[b] =
+     * offset · Σ x over block b.
+     */
+    static float[] prepareRow(float[] x, int in, int blocks, Quantization quantization, int offset, float[] into,
+            float[] blockOffsets) {
+        int padded = blocks * BLOCK;
+        float[] p = into != null && into.length >= 2 * padded ? into : new float[2 * padded];
+        int bits = quantization.bits();
+        int perInt = 32 / (2 * bits);
+        int top = 2 * perInt - 1; // the code taken by a shift, not a mask: not rescaled
+        for (int k = 0; k < padded; k++) {
+            float v = k < in ? x[k] : 0f;
+            int m = k % perInt;
+            for (int h = 0; h < 2; h++) {
+                int n = 2 * m + h;
+                p[2 * k + h] = n == top ? v : Math.scalb(v, -bits * n);
+            }
+        }
+        for (int b = 0; b < blocks; b++) {
+            float sum = 0f;
+            for (int k = b * BLOCK; k < Math.min(in, (b + 1) * BLOCK); k++) {
+                sum += x[k];
+            }
+            blockOffsets[b] = offset * sum;
+        }
+        return p;
+    }
+
+    static void multiply(QuantizedPanels q, float[] x, float[] blockOffsets, int rows, float[] y, int yStride, int p0, int p1) {
+        if (rows == 1) {
+            if (q.quantization == Quantization.INT8) {
+                oneRowInt8(q.w, q.bias, q.blocks, q.blockBytes, x, blockOffsets, y, p0, p1);
+            } else {
+                oneRowInt4(q.w, q.bias, q.blocks, q.blockBytes, x, blockOffsets, y, p0, p1);
+            }
+            return;
+        }
+        float[][] holder = WIDENED.get();
+        int size = q.blocks * BLOCK * PANEL;
+        if (holder[0].length < size) {
+            holder[0] = new float[size];
+        }
+        float[] widened = holder[0];
+        for (int p = p0; p < p1; p++) {
+            widen(q, p, widened);
+            for (int r = 0; r < rows; r += 4) {
+                group4(widened, q.bias, q.in, x, r, rows, y, yStride, p);
+            }
+        }
+    }
+
+    /**
+     * One token row against int8 panels [p0, p1), two panels at a time (two streams of codes in flight,
+     * each input broadcast once for both). Per block and panel: one chain of multiply-adds per half of the
+     * panel, offset-corrected and scaled into the totals at the block's end.
+     */
+    private static void oneRowInt8(ByteBuffer w, float[] bias, int blocks, int blockBytes, float[] x, float[] blockOffsets,
+            float[] y, int p0, int p1) {
+        int p = p0;
+        for (; p + 2 <= p1; p += 2) {
+            FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
+            int base = p * blocks * blockBytes;
+            int next = base + blocks * blockBytes;
+            for (int b = 0; b < blocks; b++) {
+                int at = base + b * blockBytes;
+                int at2 = next + b * blockBytes;
+                int xb = 2 * BLOCK * b;
+                FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0;
+                for (int t = 0; t < BLOCK / 2; t++) {
+                    IntVector v = IntVector.fromByteBuffer(I, w, at + 4 * PANEL + 4 * L * t, LE);
+                    IntVector g = IntVector.fromByteBuffer(I, w, at2 + 4 * PANEL + 4 * L * t, LE);
+                    int xk = xb + 4 * t;
+                    FloatVector u = FloatVector.broadcast(F, x[xk]);
+                    e0 = ((FloatVector) v.and(0xFF).convert(VectorOperators.I2F, 0)).fma(u, e0);
+                    e2 = ((FloatVector) g.and(0xFF).convert(VectorOperators.I2F, 0)).fma(u, e2);
+                    u = FloatVector.broadcast(F, x[xk + 1]);
+                    e1 = ((FloatVector) v.and(0xFF00).convert(VectorOperators.I2F, 0)).fma(u, e1);
+                    e3 = ((FloatVector) g.and(0xFF00).convert(VectorOperators.I2F, 0)).fma(u, e3);
+                    u = FloatVector.broadcast(F, x[xk + 2]);
+                    e0 = ((FloatVector) v.and(0xFF0000).convert(VectorOperators.I2F, 0)).fma(u, e0);
+                    e2 = ((FloatVector) g.and(0xFF0000).convert(VectorOperators.I2F, 0)).fma(u, e2);
+                    u = FloatVector.broadcast(F, x[xk + 3]);
+                    e1 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(u, e1);
+                    e3 = ((FloatVector) g.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(u, e3);
+                }
+                float offset = blockOffsets[b];
+                t0 = e0.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at, LE), t0);
+                t1 = e1.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at + 4 * L, LE), t1);
+                t2 = e2.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at2, LE), t2);
+                t3 = e3.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at2 + 4 * L, LE), t3);
+            }
+            int c = p * PANEL;
+            t0.add(FloatVector.fromArray(F, bias, c)).intoArray(y, c);
+            t1.add(FloatVector.fromArray(F, bias, c + L)).intoArray(y, c + L);
+            t2.add(FloatVector.fromArray(F, bias, c + PANEL)).intoArray(y, c + PANEL);
+            t3.add(FloatVector.fromArray(F, bias, c + PANEL + L)).intoArray(y, c + PANEL + L);
+        }
+        for (; p < p1; p++) {
+            FloatVector t0 = FloatVector.zero(F), t1 = t0;
+            int base = p * blocks * blockBytes;
+            for (int b = 0; b < blocks; b++) {
+                int at = base + b * blockBytes;
+                int xb = 2 * BLOCK * b;
+                FloatVector e0 = FloatVector.zero(F), e1 = e0;
+                for (int t = 0; t < BLOCK / 2; t++) {
+                    IntVector v = IntVector.fromByteBuffer(I, w, at + 4 * PANEL + 4 * L * t, LE);
+                    int xk = xb + 4 * t;
+                    e0 = ((FloatVector) v.and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk]), e0);
+                    e1 = ((FloatVector) v.and(0xFF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 1]), e1);
+                    e0 = ((FloatVector) v.and(0xFF0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 2]), e0);
+                    e1 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xk + 3]), e1);
+                }
+                float offset = blockOffsets[b];
+                t0 = e0.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at, LE), t0);
+                t1 = e1.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at + 4 * L, LE), t1);
+            }
+            int c = p * PANEL;
+            t0.add(FloatVector.fromArray(F, bias, c)).intoArray(y, c);
+            t1.add(FloatVector.fromArray(F, bias, c + L)).intoArray(y, c + L);
+        }
+    }
+
+    /**
+     * {@link #oneRowInt8} for int4 panels: eight codes per lane, so each load feeds eight multiply-adds per
+     * panel.
+     */
+    private static void oneRowInt4(ByteBuffer w, float[] bias, int blocks, int blockBytes, float[] x, float[] blockOffsets,
+            float[] y, int p0, int p1) {
+        int p = p0;
+        for (; p + 2 <= p1; p += 2) {
+            FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
+            int base = p * blocks * blockBytes;
+            int next = base + blocks * blockBytes;
+            for (int b = 0; b < blocks; b++) {
+                int at = base + b * blockBytes;
+                int at2 = next + b * blockBytes;
+                int xb = 2 * BLOCK * b;
+                FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0;
+                for (int t = 0; t < BLOCK / 4; t++) {
+                    IntVector v = IntVector.fromByteBuffer(I, w, at + 4 * PANEL + 4 * L * t, LE);
+                    IntVector g = IntVector.fromByteBuffer(I, w, at2 + 4 * PANEL + 4 * L * t, LE);
+                    int xk = xb + 8 * t;
+                    FloatVector u = FloatVector.broadcast(F, x[xk]);
+                    e0 = ((FloatVector) v.and(0xF).convert(VectorOperators.I2F, 0)).fma(u, e0);
+                    e2 = ((FloatVector) g.and(0xF).convert(VectorOperators.I2F, 0)).fma(u, e2);
+                    u = FloatVector.broadcast(F, x[xk + 1]);
+                    e1 = ((FloatVector) v.and(0xF0).convert(VectorOperators.I2F, 0)).fma(u, e1);
+                    e3 = ((FloatVector) g.and(0xF0).convert(VectorOperators.I2F, 0)).fma(u, e3);
+                    u = FloatVector.broadcast(F, x[xk + 2]);
+                    e0 = ((FloatVector) v.and(0xF00).convert(VectorOperators.I2F, 0)).fma(u, e0);
+                    e2 = ((FloatVector) g.and(0xF00).convert(VectorOperators.I2F, 0)).fma(u, e2);
+                    u = FloatVector.broadcast(F, x[xk + 3]);
+                    e1 = ((FloatVector) v.and(0xF000).convert(VectorOperators.I2F, 0)).fma(u, e1);
+                    e3 = ((FloatVector) g.and(0xF000).convert(VectorOperators.I2F, 0)).fma(u, e3);
+                    u = FloatVector.broadcast(F, x[xk + 4]);
+                    e0 = ((FloatVector) v.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(u, e0);
+                    e2 = ((FloatVector) g.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(u, e2);
+                    u = FloatVector.broadcast(F, x[xk + 5]);
+                    e1 = ((FloatVector) v.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(u, e1);
+                    e3 = ((FloatVector) g.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(u, e3);
+                    u = FloatVector.broadcast(F, x[xk + 6]);
+                    e0 = ((FloatVector) v.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(u, e0);
+                    e2 = ((FloatVector) g.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(u, e2);
+                    u = FloatVector.broadcast(F, x[xk + 7]);
+                    e1 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(u, e1);
+                    e3 = ((FloatVector) g.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(u, e3);
+                }
+                float offset = blockOffsets[b];
+                t0 = e0.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at, LE), t0);
+                t1 = e1.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at + 4 * L, LE), t1);
+                t2 = e2.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at2, LE), t2);
+                t3 = e3.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at2 + 4 * L, LE), t3);
+            }
+            int c = p * PANEL;
+            t0.add(FloatVector.fromArray(F, bias, c)).intoArray(y, c);
+            t1.add(FloatVector.fromArray(F, bias, c + L)).intoArray(y, c + L);
+            t2.add(FloatVector.fromArray(F, bias, c + PANEL)).intoArray(y, c + PANEL);
+            t3.add(FloatVector.fromArray(F, bias, c + PANEL + L)).intoArray(y, c + PANEL + L);
+        }
+        for (; p < p1; p++) {
+            FloatVector t0 = FloatVector.zero(F), t1 = t0;
+            int base = p * blocks * blockBytes;
+            for (int b = 0; b < blocks; b++) {
+                int at = base + b * blockBytes;
+                int xb = 2 * BLOCK * b;
+                FloatVector e0 = FloatVector.zero(F), e1 = e0;
+                for (int t = 0; t < BLOCK / 4; t++) {
+                    IntVector v = IntVector.fromByteBuffer(I, w, at + 4 * PANEL + 4 * L * t, LE);
+                    int xk = xb + 8 * t;
+                    e0 = ((FloatVector) v.and(0xF).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk]), e0);
+                    e1 = ((FloatVector) v.and(0xF0).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 1]), e1);
+                    e0 = ((FloatVector) v.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 2]), e0);
+                    e1 = ((FloatVector) v.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 3]), e1);
+                    e0 = ((FloatVector) v.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 4]), e0);
+                    e1 = ((FloatVector) v.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 5]), e1);
+                    e0 = ((FloatVector) v.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 6]), e0);
+                    e1 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xk + 7]), e1);
+                }
+                float offset = blockOffsets[b];
+                t0 = e0.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at, LE), t0);
+                t1 = e1.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at + 4 * L, LE), t1);
+            }
+            int c = p * PANEL;
+            t0.add(FloatVector.fromArray(F, bias, c)).intoArray(y, c);
+            t1.add(FloatVector.fromArray(F, bias, c + L)).intoArray(y, c + L);
+        }
+    }
+
+    /** Panel p as float32, scales applied: widened[k·PANEL + j] = weight of column j, input k. */
+    private static void widen(QuantizedPanels q, int p, float[] widened) {
+        int bits = q.quantization.bits();
+        int perInt = 32 / (2 * bits);
+        int mask = (1 << bits) - 1;
+        float offset = q.offset;
+        ByteBuffer w = q.w;
+        int base = p * q.blocks * q.blockBytes;
+        for (int b = 0; b < q.blocks; b++) {
+            int at = base + b * q.blockBytes;
+            FloatVector s0 = FloatVector.fromByteBuffer(F, w, at, LE);
+            FloatVector s1 = FloatVector.fromByteBuffer(F, w, at + 4 * L, LE);
+            int codes = at + 4 * PANEL;
+            for (int t = 0; t < BLOCK / perInt; t++) {
+                IntVector v = IntVector.fromByteBuffer(I, w, codes + 4 * L * t, LE);
+                for (int m = 0; m < perInt; m++) {
+                    int k = b * BLOCK + t * perInt + m;
+                    int shift = bits * 2 * m;
+                    FloatVector c0 = (FloatVector) v.lanewise(VectorOperators.LSHR, shift).and(mask).convert(VectorOperators.I2F, 0);
+                    FloatVector c1 = (FloatVector) v.lanewise(VectorOperators.LSHR, shift + bits).and(mask).convert(VectorOperators.I2F, 0);
+                    c0.sub(offset).mul(s0).intoArray(widened, k * PANEL);
+                    c1.sub(offset).mul(s1).intoArray(widened, k * PANEL + L);
+                }
+            }
+        }
+    }
+
+    /** Token rows [r0, r0 + 4) against a widened panel p, rows past the last standing in as the last. */
+    private static void group4(float[] wp, float[] bias, int in, float[] x, int r0, int rows, float[] y, int yStride, int p) {
+        int last = rows - 1;
+        int ra = Math.min(r0, last);
+        int xa = ra * in;
+        int rb = Math.min(r0 + 1, last);
+        int xb = rb * in;
+        int rc = Math.min(r0 + 2, last);
+        int xc = rc * in;
+        int rd = Math.min(r0 + 3, last);
+        int xd = rd * in;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        for (int k = 0; k < in; k++) {
+            FloatVector w0 = FloatVector.fromArray(F, wp, k * PANEL);
+            FloatVector w1 = FloatVector.fromArray(F, wp, k * PANEL + L);
+            FloatVector u = FloatVector.broadcast(F, x[xa + k]);
+            a0 = w0.fma(u, a0);
+            a1 = w1.fma(u, a1);
+            u = FloatVector.broadcast(F, x[xb + k]);
+            b0 = w0.fma(u, b0);
+            b1 = w1.fma(u, b1);
+            u = FloatVector.broadcast(F, x[xc + k]);
+            c0 = w0.fma(u, c0);
+            c1 = w1.fma(u, c1);
+            u = FloatVector.broadcast(F, x[xd + k]);
+            d0 = w0.fma(u, d0);
+            d1 = w1.fma(u, d1);
+        }
+        int c = p * PANEL;
+        FloatVector bias0 = FloatVector.fromArray(F, bias, c);
+        FloatVector bias1 = FloatVector.fromArray(F, bias, c + L);
+        a0.add(bias0).intoArray(y, ra * yStride + c);
+        a1.add(bias1).intoArray(y, ra * yStride + c + L);
+        b0.add(bias0).intoArray(y, rb * yStride + c);
+        b1.add(bias1).intoArray(y, rb * yStride + c + L);
+        c0.add(bias0).intoArray(y, rc * yStride + c);
+        c1.add(bias1).intoArray(y, rc * yStride + c + L);
+        d0.add(bias0).intoArray(y, rd * yStride + c);
+        d1.add(bias1).intoArray(y, rd * yStride + c + L);
+    }
+}

@@ -1,0 +1,176 @@
+package io.github.transformerslm.model.nn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.transformerslm.engine.TestEngine;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Weights quantized at load (QUANTIZE): every weight within the rounding of its block's scale (the
+ * quantization is llama.cpp's Q8_0 and Q4_0), and the products over the packed codes equal to the same
+ * product computed in double from the dequantized weights, for one row (the codes multiplied where they
+ * lie) and for many (panels widened once), with tails of inputs and outputs, both weight layouts, a bias,
+ * and split across two threads.
+ */
+class QuantizedPanelsTest {
+    static NDManager manager;
+
+    @BeforeAll
+    static void start() {
+        manager = TestEngine.startOnThisThread();
+    }
+
+    @AfterAll
+    static void stop() {
+        MatmulPool.configure(1);
+        manager.close();
+    }
+
+    @ParameterizedTest(name = "{0} in={1} out={2}")
+    @CsvSource({"INT8, 768, 100", "INT4, 768, 100", "INT8, 172, 37", "INT4, 172, 37"})
+    void everyWeightIsWithinTheRoundingOfItsBlocksScale(Quantization quantization, int in, int out) {
+        try (NDManager m = manager.newSubManager()) {
+            float[] values = weights(out, in, 11);
+            NDArray w = m.create(values, new Shape(out, in));
+            QuantizedPanels q = QuantizedPanels.pack(w, null, false, quantization, m);
+            for (int o = 0; o < out; o++) {
+                for (int b = 0; b * 32 < in; b++) {
+                    float largest = 0f;
+                    int at = b * 32;
+                    for (int i = b * 32; i < Math.min(in, b * 32 + 32); i++) {
+                        if (Math.abs(values[o * in + i]) > largest) {
+                            largest = Math.abs(values[o * in + i]);
+                            at = i;
+                        }
+                    }
+                    // int8: steps of largest/127, error at most half a step. int4: steps of largest/8; the
+                    // largest is exact at -8 steps, and values of the other sign past 7 steps are clamped to 7.
+                    float step = quantization == Quantization.INT8 ? largest / 127f : largest / 8f;
+                    float bound = quantization == Quantization.INT8 ? step / 2 : step;
+                    for (int i = b * 32; i < Math.min(in, b * 32 + 32); i++) {
+                        float error = Math.abs(q.weight(o, i) - values[o * in + i]);
+                        assertThat(error).as("o=%d i=%d", o, i).isLessThanOrEqualTo(bound * 1.0001f + 1e-12f);
+                    }
+                    if (quantization == Quantization.INT4) {
+                        assertThat(q.weight(o, at)).as("the block's largest weight").isEqualTo(values[o * in + at]);
+                    }
+                }
+            }
+            int levels = quantization == Quantization.INT8 ? 255 : 16;
+            long distinct = java.util.stream.IntStream.range(0, in).mapToObj(i -> q.weight(0, i) / q.weight(0, 0)).distinct().count();
+            assertThat(distinct).isLessThanOrEqualTo((long) levels * ((in + 31) / 32));
+        }
+    }
+
+    @ParameterizedTest(name = "{0} in={1} out={2} rows={3} inputMajor={4} bias={5} split={6}")
+    @CsvSource({
+        "INT8, 768, 2304, 1, false, true, 2",
+        "INT4, 768, 2304, 1, false, true, 2",
+        "INT8, 172, 64, 1, false, false, 1",
+        "INT4, 172, 64, 1, true, false, 1",
+        "INT8, 3072, 771, 1, true, true, 2",
+        "INT4, 3072, 771, 1, true, true, 2",
+        "INT8, 771, 1000, 2, false, true, 2",
+        "INT4, 771, 1000, 3, false, true, 2",
+        "INT8, 768, 1003, 8, true, false, 2",
+        "INT4, 768, 1003, 13, false, true, 1",
+        "INT8, 172, 64, 70, false, true, 2",
+        "INT4, 768, 1000, 70, true, true, 2",
+    })
+    void productsMatchTheDequantizedWeights(Quantization quantization, int in, int out, int rows, boolean inputMajor,
+            boolean withBias, int split) {
+        MatmulPool.configure(split);
+        try (NDManager m = manager.newSubManager()) {
+            float[] values = weights(out, in, 5);
+            float[] bias = withBias ? weights(1, out, 6) : null;
+            NDArray w = m.create(values, new Shape(out, in));
+            NDArray stored = inputMajor ? w.transpose().reshape(-1).reshape(in, out) : w;
+            NDArray b = withBias ? m.create(bias) : null;
+            QuantizedPanels q = QuantizedPanels.pack(w, null, false, quantization, m); // the reference's weights
+            Linear linear = inputMajor ? Linear.inputMajor(stored, b, quantization) : new Linear(stored, b, quantization);
+            assertThat(linear.format()).isEqualTo(quantization.label());
+            float[] x = weights(rows, in, 7);
+            float[] y = linear.apply(m.create(x, new Shape(1, rows, in))).toFloatArray();
+
+            assertThat(y).hasSize(rows * out);
+            for (int r = 0; r < rows; r++) {
+                for (int o = 0; o < out; o++) {
+                    double expected = withBias ? bias[o] : 0;
+                    double magnitude = Math.abs(expected);
+                    for (int i = 0; i < in; i++) {
+                        double term = (double) q.weight(o, i) * x[r * in + i];
+                        expected += term;
+                        magnitude += Math.abs(term);
+                    }
+                    assertThat((double) y[r * out + o]).as("row %d output %d", r, o).isCloseTo(expected,
+                            org.assertj.core.data.Offset.offset(2e-6 * magnitude + 1e-6));
+                }
+            }
+        }
+    }
+
+    @Test
+    void aTiedHeadLooksUpTheDequantizedRows() {
+        try (NDManager m = manager.newSubManager()) {
+            int vocab = 100;
+            int hidden = 64;
+            float[] values = weights(vocab, hidden, 9);
+            Linear head = new Linear(m.create(values, new Shape(vocab, hidden)), null, Quantization.INT8);
+            QuantizedPanels q = QuantizedPanels.pack(m.create(values, new Shape(vocab, hidden)), null, false, Quantization.INT8, m);
+            float[] rows = head.lookup(m.create(new long[] {0, 99, 42}, new Shape(1, 3))).toFloatArray();
+            for (int i = 0; i < hidden; i++) {
+                assertThat(rows[i]).isEqualTo(q.weight(0, i));
+                assertThat(rows[hidden + i]).isEqualTo(q.weight(99, i));
+                assertThat(rows[2 * hidden + i]).isEqualTo(q.weight(42, i));
+                assertThat(rows[2 * hidden + i]).isCloseTo(values[42 * hidden + i], org.assertj.core.data.Offset.offset(0.02f));
+            }
+        }
+    }
+
+    @Test
+    void theCodesTakeABitOrHalfAByteAWeightPlusOneScalePerBlock() {
+        try (NDManager m = manager.newSubManager()) {
+            NDArray w = m.randomNormal(new Shape(768, 768));
+            long int8 = QuantizedPanels.pack(w, null, false, Quantization.INT8, m).bytes();
+            long int4 = QuantizedPanels.pack(w, null, false, Quantization.INT4, m).bytes();
+            long weights = 768L * 768;
+            assertThat(int8).isEqualTo(weights + weights / 32 * 4 + 768 * 4); // codes, scales, bias slots
+            assertThat(int4).isEqualTo(weights / 2 + weights / 32 * 4 + 768 * 4);
+        }
+    }
+
+    @Test
+    void float16CheckpointsAreQuantizedFromTheirValues() {
+        try (NDManager m = manager.newSubManager()) {
+            float[] values = weights(64, 96, 3);
+            NDArray single = m.create(values, new Shape(64, 96));
+            NDArray half = single.toType(DataType.FLOAT16, false);
+            QuantizedPanels fromSingle = QuantizedPanels.pack(half.toType(DataType.FLOAT32, false), null, false, Quantization.INT8, m);
+            QuantizedPanels fromHalf = QuantizedPanels.pack(half, null, false, Quantization.INT8, m);
+            for (int o = 0; o < 64; o++) {
+                for (int i = 0; i < 96; i++) {
+                    assertThat(fromHalf.weight(o, i)).isEqualTo(fromSingle.weight(o, i));
+                }
+            }
+        }
+    }
+
+    /** Normal values with a few outliers ten times larger, as trained weights have. */
+    private static float[] weights(int rows, int columns, long seed) {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        float[] v = new float[rows * columns];
+        for (int i = 0; i < v.length; i++) {
+            double g = random.nextDouble() * 2 - 1 + random.nextDouble() * 2 - 1 + random.nextDouble() * 2 - 1;
+            v[i] = (float) (g * 0.05 * (random.nextInt(50) == 0 ? 10 : 1));
+        }
+        return v;
+    }
+}
