@@ -1,0 +1,113 @@
+package io.github.transformerslm.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.github.transformerslm.engine.LoadedModel;
+import io.github.transformerslm.engine.ModelLoader;
+import io.github.transformerslm.generation.GeneratedSequence;
+import io.github.transformerslm.model.nn.Dequantized;
+import io.github.transformerslm.model.nn.Quantization;
+import io.github.transformerslm.runtime.TorchRuntime;
+import io.github.transformerslm.weights.Checkpoint;
+import io.github.transformerslm.weights.SafetensorsWriter;
+import io.github.transformerslm.weights.TensorDtype;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * QUANTIZE on stories260K, a really trained model: a quantized model must compute what the float32 model computes with every quantized
+ * matrix replaced by its dequantized values (written out as a float32 checkpoint and served without
+ * QUANTIZE, through the float32 kernels). Both are float32 arithmetic over the same weights and differ
+ * only in the order of the additions, so the float32 golden tolerance (1e-4 on the logits) applies
+ * unchanged, and every one of the 60 greedy tokens must agree (the smallest gap between the best two
+ * logits in the float32 golden run is 0.07, three orders of magnitude above that tolerance).
+ *
+ * <p>What quantization itself costs is {@link QuantizedPerplexityTest}'s.
+ */
+class QuantizedStories260KTest {
+    static final Path MODEL = Stories260KTest.MODEL;
+    static final Path TEXT = Path.of("src/test/resources/perplexity/tinystories-style.txt");
+
+    @TempDir
+    static Path temp;
+
+    @BeforeAll
+    static void engine() {
+        TorchRuntime.start(1);
+        TorchRuntime.prepareInferenceThread();
+    }
+
+    @ParameterizedTest(name = "QUANTIZE={0} QUANTIZE_HEAD={1}")
+    @CsvSource({"INT8, INT8", "INT4, INT8", "INT4, INT4"})
+    void aQuantizedModelComputesItsDequantizedWeights(Quantization quantization, Quantization head) throws IOException {
+        GoldenReference golden = Stories260KTest.golden();
+        Path reference = dequantizedCopy(quantization, head);
+        try (LoadedModel quantized = ModelLoader.load(MODEL, DataType.FLOAT32, quantization, head);
+                LoadedModel dequantized = ModelLoader.load(reference, DataType.FLOAT32)) {
+            float[] expected = LastLogits.of(dequantized, golden.inputIds());
+            float[] actual = LastLogits.of(quantized, golden.inputIds());
+            assertThat(LastLogits.maxDiff(actual, expected)).isLessThan(1e-4);
+            assertThat(greedy(quantized, golden)).containsExactly(greedy(dequantized, golden));
+        }
+    }
+
+    /** How many of the first tokens of a and b agree. */
+    static int leadingAgreement(int[] a, int[] b) {
+        int n = 0;
+        while (n < Math.min(a.length, b.length) && a[n] == b[n]) {
+            n++;
+        }
+        return n;
+    }
+
+    static int[] greedy(LoadedModel model, GoldenReference golden) {
+        List<GeneratedSequence> out = GoldenModelTest.generate(model, List.of(golden.inputIds()),
+                model.generationDefaults().overlay(GoldenModelTest.parse("{\"max_new_tokens\": 60}")));
+        return out.get(0).tokens();
+    }
+
+    static String readText() {
+        try {
+            return Files.readString(TEXT);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * stories260K with every matrix QUANTIZE would quantize (the projections, and the embedding table that
+     * serves as the tied head) replaced by its dequantized values, as a float32 checkpoint.
+     */
+    static Path dequantizedCopy(Quantization quantization, Quantization head) throws IOException {
+        Path dir = temp.resolve(quantization.label() + "-head-" + head.label());
+        Files.createDirectories(dir);
+        SafetensorsWriter writer = new SafetensorsWriter();
+        try (Checkpoint checkpoint = Checkpoint.open(MODEL); NDManager manager = NDManager.newBaseManager()) {
+            for (String name : new java.util.TreeSet<>(checkpoint.names())) {
+                long[] shape = checkpoint.shape(name);
+                float[] values = checkpoint.load(name, manager, DataType.FLOAT32).toFloatArray();
+                Quantization q = name.endsWith("_proj.weight") ? quantization
+                        : name.equals("model.embed_tokens.weight") ? head : Quantization.NONE;
+                if (q != Quantization.NONE) {
+                    values = Dequantized.of(values, (int) shape[0], (int) shape[1], q, manager);
+                }
+                writer.add(name, shape, values, TensorDtype.F32);
+            }
+        }
+        writer.write(dir.resolve("model.safetensors"));
+        try (var files = Files.list(MODEL)) {
+            for (Path f : files.filter(f -> !f.getFileName().toString().endsWith(".safetensors")).toList()) {
+                Files.copy(f, dir.resolve(f.getFileName()));
+            }
+        }
+        return dir;
+    }
+}
