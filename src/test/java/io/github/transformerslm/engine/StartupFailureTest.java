@@ -53,4 +53,36 @@ class StartupFailureTest {
         assertThat(errors).hasSize(1);
         assertThat(errors.get(0)).contains("Cannot serve the model").contains("'t5'").contains("gpt2").contains("llama");
     }
+
+    @Test
+    void anUnknownQuantizationStopsTheStartNamingTheVariable() throws Exception {
+        Path log = dir.resolve("quantize.log");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "io.github.transformerslm.Application")
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("QUANTIZE", "int3");
+        pb.environment().put("SERVICE_PORT", "0");
+        pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        Process p = pb.start();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the process ends by itself").isTrue();
+        assertThat(p.exitValue()).isEqualTo(1);
+        assertThat(Files.readString(log)).contains("QUANTIZE must be int8, int4 or none, got int3").doesNotContain("\tat ");
+    }
+
+    @Test
+    void quantizationWithoutTheVectorKernelsStopsTheStartSayingWhy() throws Exception {
+        Path log = dir.resolve("kernels.log");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dlm.vectorKernels.disabled=true", "-cp", System.getProperty("java.class.path"),
+                "io.github.transformerslm.Application").redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("QUANTIZE", "int4");
+        pb.environment().put("SERVICE_PORT", "0");
+        pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        Process p = pb.start();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the process ends by itself").isTrue();
+        assertThat(p.exitValue()).isEqualTo(1);
+        List<String> errors = Files.readAllLines(log).stream().filter(l -> l.contains("ERROR")).toList();
+        assertThat(errors).hasSize(1);
+        assertThat(errors.get(0)).contains("QUANTIZE=int4 needs the vector kernels");
+    }
 }
