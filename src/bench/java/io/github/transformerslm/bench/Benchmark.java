@@ -45,7 +45,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * for one model only; {@code fp32}, {@code fp16}, {@code int8}, {@code int4} or {@code int4-pure} for those weight formats only (default: all but int4-pure); {@code decode} for the decode rows only;
  * {@code b1} for batch 1 only (or {@code -Dbatches=1,8}); {@code -Dtokens=N} generates N new tokens per run
  * instead of 128 (a longer context to attend over). {@code -Dexport=DIR} only writes the GPT-2-shaped
- * model (or the Llama-shaped one with {@code llama}) to DIR, for the service to serve.
+ * model (or the Llama-shaped one with {@code llama}) to DIR, for the service to serve, or for llama.cpp's
+ * converter. With LLAMA_CPP_DIR set (see {@link LlamaCppPeer}) it runs the GPT-2-shaped model side by side
+ * with llama.cpp instead ({@code -Drounds=N} alternated rounds, 2 by default).
  */
 public final class Benchmark {
     static int runs = 5;
@@ -94,6 +96,17 @@ public final class Benchmark {
         System.out.printf("memory bandwidth (torch sum over 512 MB): %.1f GB/s; fp32 matmul: %.1f GFLOPS%n%n", bandwidth, gflops);
         // ~1 GB of checkpoints per run: removed afterwards, or repeated runs fill the disk.
         Path dir = Files.createTempDirectory("lm-bench");
+        java.util.Optional<LlamaCppPeer> peer = LlamaCppPeer.fromEnvironment();
+        if (peer.isPresent() && !a.contains("llama")) {
+            try {
+                boolean chosen = Mode.ALL.stream().anyMatch(m -> a.contains(m.name()));
+                List<Mode> modes = Mode.ALL.stream().filter(m -> chosen ? a.contains(m.name()) : true).toList();
+                sideBySide(peer.get(), build(dir.resolve("gpt2"), "gpt2"), modes, split);
+            } finally {
+                deleteTree(dir);
+            }
+            return;
+        }
         try {
             for (String model : List.of("gpt2", "llama")) {
                 if ((a.contains("gpt2") || a.contains("llama")) && !a.contains(model)) {
@@ -209,6 +222,55 @@ public final class Benchmark {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /**
+     * LLAMA_CPP_DIR set: our GPT-2-small-shaped model and llama.cpp's conversion of it, in each weight
+     * format, alternated: ROUNDS times ours (decode of 128 tokens at batch 1, prefill of 512 tokens; the
+     * median of three each) then llama-bench (tg128, pp512, the mean of three), so that both sides meet
+     * the same state of the VM. Prints one table with the ratios.
+     */
+    static void sideBySide(LlamaCppPeer peer, Path modelDir, List<Mode> modes, int threads) {
+        int rounds = Integer.parseInt(System.getProperty("rounds", "2"));
+        batches = new int[] {1}; // what warmUp runs: the shapes measured here
+        System.out.printf("side by side with llama.cpp (%d threads, %d alternated rounds each)%n", threads, rounds);
+        List<String> lines = new ArrayList<>();
+        for (Mode mode : modes) {
+            String type = LlamaCppPeer.typeOf(mode.name());
+            java.util.Optional<Path> gguf = peer.model(type);
+            if (gguf.isEmpty()) {
+                lines.add(String.format("%-10s llama.cpp's gpt2-small-%s.gguf is missing: convert the -Dexport model", mode.name(), type));
+                continue;
+            }
+            System.gc();
+            try (LoadedModel model = ModelLoader.load(modelDir, mode.dtype(), mode.quantization(), mode.head())) {
+                int saved = runs;
+                runs = 3;
+                warmUp(model);
+                for (int round = 1; round <= rounds; round++) {
+                    double decode = repeat(() -> {
+                        long t0 = System.nanoTime();
+                        generate(model, 1, 16, 128);
+                        return 128 / ((System.nanoTime() - t0) / 1e9);
+                    }).median();
+                    double prefill = repeat(() -> {
+                        long t0 = System.nanoTime();
+                        generate(model, 1, 512, 1);
+                        return 512 / ((System.nanoTime() - t0) / 1e9);
+                    }).median();
+                    LlamaCppPeer.Result theirs = peer.run(gguf.get(), threads, 3);
+                    String line = String.format("%-10s %-10s round %d   decode b1 %7.1f vs %7.1f (%.2fx)   prefill 512 %7.1f vs %7.1f (%.2fx)",
+                            mode.name(), type, round, decode, theirs.decode(), decode / theirs.decode(), prefill,
+                            theirs.prefill(), prefill / theirs.prefill());
+                    System.out.println(line);
+                    lines.add(line);
+                }
+                runs = saved;
+            }
+        }
+        System.out.println();
+        System.out.println("ours vs llama.cpp, tokens/s (ratio > 1: ours faster)");
+        lines.forEach(System.out::println);
     }
 
     /** Clients that each send requests back to back through the continuous batcher, as the service runs it. */
