@@ -30,6 +30,8 @@ class DistributionFilesTest {
             List.of("docker-compose.yml", "docker-compose.override.yml", "proxy.yml"),
             List.of("docker-compose.yml", "cpu.yml"),
             List.of("docker-compose.yml", "cpu.yml", "dev.yml"),
+            List.of("docker-compose.yml", "cpu.yml", "cpu-int8.yml", "dev.yml"),
+            List.of("docker-compose.yml", "cpu.yml", "cpu-int4.yml"),
             List.of("docker-compose.yml", "docker-compose.override.yml", "dev.yml", "proxy.yml", "cpu.yml"),
             List.of("docker-compose.yml", "docker-compose.override.yml", "monitoring.yml"));
 
@@ -51,6 +53,44 @@ class DistributionFilesTest {
     void composeValidatesEveryCombination() throws Exception {
         for (List<String> files : COMBINATIONS) {
             compose(files, "config", "-q");
+        }
+    }
+
+    /**
+     * Each CPU overlay quantizes every model as its name says and gives it at least the memory MODELS.md
+     * lists for its weights in that mode, with room for the KV cache and the rest (a quarter and 1 GB).
+     */
+    @SuppressWarnings("unchecked")
+    @Test
+    void cpuOverlaysLimitMemoryToEachModelsFootprintInTheirMode() throws IOException {
+        Map<String, double[]> footprint = new java.util.HashMap<>(); // container -> GB {float32, float16, int8, int4}
+        for (String line : Files.readAllLines(Path.of("MODELS.md"))) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                    "^\\| (transformers-lm-[\\w]+) \\| [^|]+ \\| ([\\d.]+) GB \\| ([\\d.]+) GB \\| ([\\d.]+) GB \\| ([\\d.]+) GB \\|").matcher(line);
+            if (m.find()) {
+                footprint.put(m.group(1), new double[] {Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)),
+                        Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5))});
+            }
+        }
+        Map<String, Object> override = (Map<String, Object>) ((Map<String, Object>) new Yaml().load(
+                Files.readString(Path.of("docker-compose.override.yml")))).get("services");
+        assertThat(footprint.keySet()).as("MODELS.md footprint rows").isEqualTo(override.keySet());
+        for (String[] overlay : new String[][] {{"cpu.yml", "0", null}, {"cpu-int8.yml", "2", "int8"}, {"cpu-int4.yml", "3", "int4"}}) {
+            Map<String, Object> services = (Map<String, Object>) ((Map<String, Object>) new Yaml().load(
+                    Files.readString(Path.of(overlay[0])))).get("services");
+            assertThat(services.keySet()).as(overlay[0]).isEqualTo(override.keySet());
+            services.forEach((name, service) -> {
+                Map<String, Object> svc = (Map<String, Object>) service;
+                if (overlay[2] != null) {
+                    assertThat(((Map<String, Object>) svc.get("environment")).get("QUANTIZE")).as("%s %s", overlay[0], name)
+                            .isEqualTo(overlay[2]);
+                }
+                String memory = (String) ((Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>) svc.get("deploy"))
+                        .get("resources")).get("limits")).get("memory");
+                double weights = footprint.get(name)[Integer.parseInt(overlay[1])];
+                assertThat(Double.parseDouble(memory.replace("G", ""))).as("%s %s memory", overlay[0], name)
+                        .isGreaterThanOrEqualTo(1.25 * weights + 1 - 0.1);
+            });
         }
     }
 
