@@ -57,6 +57,9 @@ public final class ProductBenchmark {
                     long t2 = System.nanoTime();
                     best = Math.min(best, (t1 - t0) / 1e6);
                     total += round >= 10 ? (t2 - t0) / 1e6 : 0;
+                    if (Boolean.getBoolean("rounds")) {
+                        System.out.printf("%.2f ", (t2 - t0) / 1e6);
+                    }
                     bestHead = Math.min(bestHead, (t2 - t1) / 1e6);
                 }
                 double weights = 12 * 7_077_888.0 + 50257 * 768.0;

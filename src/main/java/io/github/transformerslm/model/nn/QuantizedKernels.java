@@ -93,70 +93,33 @@ final class QuantizedKernels {
     }
 
     /**
-     * One token row against int8 panels [p0, p1), two panels at a time (two streams of codes in flight,
-     * each input broadcast once for both). Per block and panel: one chain of multiply-adds per half of the
-     * panel, offset-corrected and scaled into the totals at the block's end.
+     * One token row against int8 panels [p0, p1), a panel at a time. Per block: four chains of
+     * multiply-adds, one per code of a lane (two per half of the panel), offset-corrected and scaled into
+     * the panel's totals at the block's end. Few live vectors on purpose: two panels at a time (more reads in
+     * flight) kept about sixteen live and decoded at two thirds of this speed inside a forward pass, where
+     * the JIT compiled it with spills.
      */
     private static void oneRowInt8(ByteBuffer w, float[] bias, int blocks, int blockBytes, float[] x, float[] blockOffsets,
             float[] y, int p0, int p1) {
-        int p = p0;
-        for (; p + 2 <= p1; p += 2) {
-            FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-            int base = p * blocks * blockBytes;
-            int next = base + blocks * blockBytes;
-            for (int b = 0; b < blocks; b++) {
-                int at = base + b * blockBytes;
-                int at2 = next + b * blockBytes;
-                int xb = 2 * BLOCK * b;
-                FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0;
-                for (int t = 0; t < BLOCK / 2; t++) {
-                    IntVector v = IntVector.fromByteBuffer(I, w, at + 4 * PANEL + 4 * L * t, LE);
-                    IntVector g = IntVector.fromByteBuffer(I, w, at2 + 4 * PANEL + 4 * L * t, LE);
-                    int xk = xb + 4 * t;
-                    FloatVector u = FloatVector.broadcast(F, x[xk]);
-                    e0 = ((FloatVector) v.and(0xFF).convert(VectorOperators.I2F, 0)).fma(u, e0);
-                    e2 = ((FloatVector) g.and(0xFF).convert(VectorOperators.I2F, 0)).fma(u, e2);
-                    u = FloatVector.broadcast(F, x[xk + 1]);
-                    e1 = ((FloatVector) v.and(0xFF00).convert(VectorOperators.I2F, 0)).fma(u, e1);
-                    e3 = ((FloatVector) g.and(0xFF00).convert(VectorOperators.I2F, 0)).fma(u, e3);
-                    u = FloatVector.broadcast(F, x[xk + 2]);
-                    e0 = ((FloatVector) v.and(0xFF0000).convert(VectorOperators.I2F, 0)).fma(u, e0);
-                    e2 = ((FloatVector) g.and(0xFF0000).convert(VectorOperators.I2F, 0)).fma(u, e2);
-                    u = FloatVector.broadcast(F, x[xk + 3]);
-                    e1 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(u, e1);
-                    e3 = ((FloatVector) g.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(u, e3);
-                }
-                float offset = blockOffsets[b];
-                t0 = e0.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at, LE), t0);
-                t1 = e1.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at + 4 * L, LE), t1);
-                t2 = e2.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at2, LE), t2);
-                t3 = e3.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at2 + 4 * L, LE), t3);
-            }
-            int c = p * PANEL;
-            t0.add(FloatVector.fromArray(F, bias, c)).intoArray(y, c);
-            t1.add(FloatVector.fromArray(F, bias, c + L)).intoArray(y, c + L);
-            t2.add(FloatVector.fromArray(F, bias, c + PANEL)).intoArray(y, c + PANEL);
-            t3.add(FloatVector.fromArray(F, bias, c + PANEL + L)).intoArray(y, c + PANEL + L);
-        }
-        for (; p < p1; p++) {
+        for (int p = p0; p < p1; p++) {
             FloatVector t0 = FloatVector.zero(F), t1 = t0;
             int base = p * blocks * blockBytes;
             for (int b = 0; b < blocks; b++) {
                 int at = base + b * blockBytes;
                 int xb = 2 * BLOCK * b;
-                FloatVector e0 = FloatVector.zero(F), e1 = e0;
+                FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0;
                 for (int t = 0; t < BLOCK / 2; t++) {
                     IntVector v = IntVector.fromByteBuffer(I, w, at + 4 * PANEL + 4 * L * t, LE);
                     int xk = xb + 4 * t;
                     e0 = ((FloatVector) v.and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk]), e0);
                     e1 = ((FloatVector) v.and(0xFF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 1]), e1);
-                    e0 = ((FloatVector) v.and(0xFF0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 2]), e0);
-                    e1 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0))
-                            .fma(FloatVector.broadcast(F, x[xk + 3]), e1);
+                    e2 = ((FloatVector) v.and(0xFF0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 2]), e2);
+                    e3 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xk + 3]), e3);
                 }
                 float offset = blockOffsets[b];
-                t0 = e0.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at, LE), t0);
-                t1 = e1.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at + 4 * L, LE), t1);
+                t0 = e0.add(e2).sub(offset).fma(FloatVector.fromByteBuffer(F, w, at, LE), t0);
+                t1 = e1.add(e3).sub(offset).fma(FloatVector.fromByteBuffer(F, w, at + 4 * L, LE), t1);
             }
             int c = p * PANEL;
             t0.add(FloatVector.fromArray(F, bias, c)).intoArray(y, c);
@@ -164,86 +127,32 @@ final class QuantizedKernels {
         }
     }
 
-    /**
-     * {@link #oneRowInt8} for int4 panels: eight codes per lane, so each load feeds eight multiply-adds per
-     * panel.
-     */
+    /** {@link #oneRowInt8} for int4 panels: eight codes per lane, two to each chain. */
     private static void oneRowInt4(ByteBuffer w, float[] bias, int blocks, int blockBytes, float[] x, float[] blockOffsets,
             float[] y, int p0, int p1) {
-        int p = p0;
-        for (; p + 2 <= p1; p += 2) {
-            FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-            int base = p * blocks * blockBytes;
-            int next = base + blocks * blockBytes;
-            for (int b = 0; b < blocks; b++) {
-                int at = base + b * blockBytes;
-                int at2 = next + b * blockBytes;
-                int xb = 2 * BLOCK * b;
-                FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0;
-                for (int t = 0; t < BLOCK / 4; t++) {
-                    IntVector v = IntVector.fromByteBuffer(I, w, at + 4 * PANEL + 4 * L * t, LE);
-                    IntVector g = IntVector.fromByteBuffer(I, w, at2 + 4 * PANEL + 4 * L * t, LE);
-                    int xk = xb + 8 * t;
-                    FloatVector u = FloatVector.broadcast(F, x[xk]);
-                    e0 = ((FloatVector) v.and(0xF).convert(VectorOperators.I2F, 0)).fma(u, e0);
-                    e2 = ((FloatVector) g.and(0xF).convert(VectorOperators.I2F, 0)).fma(u, e2);
-                    u = FloatVector.broadcast(F, x[xk + 1]);
-                    e1 = ((FloatVector) v.and(0xF0).convert(VectorOperators.I2F, 0)).fma(u, e1);
-                    e3 = ((FloatVector) g.and(0xF0).convert(VectorOperators.I2F, 0)).fma(u, e3);
-                    u = FloatVector.broadcast(F, x[xk + 2]);
-                    e0 = ((FloatVector) v.and(0xF00).convert(VectorOperators.I2F, 0)).fma(u, e0);
-                    e2 = ((FloatVector) g.and(0xF00).convert(VectorOperators.I2F, 0)).fma(u, e2);
-                    u = FloatVector.broadcast(F, x[xk + 3]);
-                    e1 = ((FloatVector) v.and(0xF000).convert(VectorOperators.I2F, 0)).fma(u, e1);
-                    e3 = ((FloatVector) g.and(0xF000).convert(VectorOperators.I2F, 0)).fma(u, e3);
-                    u = FloatVector.broadcast(F, x[xk + 4]);
-                    e0 = ((FloatVector) v.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(u, e0);
-                    e2 = ((FloatVector) g.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(u, e2);
-                    u = FloatVector.broadcast(F, x[xk + 5]);
-                    e1 = ((FloatVector) v.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(u, e1);
-                    e3 = ((FloatVector) g.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(u, e3);
-                    u = FloatVector.broadcast(F, x[xk + 6]);
-                    e0 = ((FloatVector) v.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(u, e0);
-                    e2 = ((FloatVector) g.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(u, e2);
-                    u = FloatVector.broadcast(F, x[xk + 7]);
-                    e1 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(u, e1);
-                    e3 = ((FloatVector) g.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(u, e3);
-                }
-                float offset = blockOffsets[b];
-                t0 = e0.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at, LE), t0);
-                t1 = e1.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at + 4 * L, LE), t1);
-                t2 = e2.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at2, LE), t2);
-                t3 = e3.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at2 + 4 * L, LE), t3);
-            }
-            int c = p * PANEL;
-            t0.add(FloatVector.fromArray(F, bias, c)).intoArray(y, c);
-            t1.add(FloatVector.fromArray(F, bias, c + L)).intoArray(y, c + L);
-            t2.add(FloatVector.fromArray(F, bias, c + PANEL)).intoArray(y, c + PANEL);
-            t3.add(FloatVector.fromArray(F, bias, c + PANEL + L)).intoArray(y, c + PANEL + L);
-        }
-        for (; p < p1; p++) {
+        for (int p = p0; p < p1; p++) {
             FloatVector t0 = FloatVector.zero(F), t1 = t0;
             int base = p * blocks * blockBytes;
             for (int b = 0; b < blocks; b++) {
                 int at = base + b * blockBytes;
                 int xb = 2 * BLOCK * b;
-                FloatVector e0 = FloatVector.zero(F), e1 = e0;
+                FloatVector e0 = FloatVector.zero(F), e1 = e0, e2 = e0, e3 = e0;
                 for (int t = 0; t < BLOCK / 4; t++) {
                     IntVector v = IntVector.fromByteBuffer(I, w, at + 4 * PANEL + 4 * L * t, LE);
                     int xk = xb + 8 * t;
                     e0 = ((FloatVector) v.and(0xF).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk]), e0);
                     e1 = ((FloatVector) v.and(0xF0).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 1]), e1);
-                    e0 = ((FloatVector) v.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 2]), e0);
-                    e1 = ((FloatVector) v.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 3]), e1);
+                    e2 = ((FloatVector) v.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 2]), e2);
+                    e3 = ((FloatVector) v.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 3]), e3);
                     e0 = ((FloatVector) v.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 4]), e0);
                     e1 = ((FloatVector) v.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 5]), e1);
-                    e0 = ((FloatVector) v.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 6]), e0);
-                    e1 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
-                            .fma(FloatVector.broadcast(F, x[xk + 7]), e1);
+                    e2 = ((FloatVector) v.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, x[xk + 6]), e2);
+                    e3 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xk + 7]), e3);
                 }
                 float offset = blockOffsets[b];
-                t0 = e0.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at, LE), t0);
-                t1 = e1.sub(offset).fma(FloatVector.fromByteBuffer(F, w, at + 4 * L, LE), t1);
+                t0 = e0.add(e2).sub(offset).fma(FloatVector.fromByteBuffer(F, w, at, LE), t0);
+                t1 = e1.add(e3).sub(offset).fma(FloatVector.fromByteBuffer(F, w, at + 4 * L, LE), t1);
             }
             int c = p * PANEL;
             t0.add(FloatVector.fromArray(F, bias, c)).intoArray(y, c);
