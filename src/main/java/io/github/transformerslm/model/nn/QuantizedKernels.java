@@ -33,6 +33,19 @@ final class QuantizedKernels {
     private static final int BLOCK = Quantization.BLOCK;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
+    /** What the input meeting code n of a lane is multiplied by: 2^-(bits·n), 1 for the top code (shifted down). */
+    private static final float[] INT8_FACTORS = factors(8);
+    private static final float[] INT4_FACTORS = factors(4);
+
+    private static float[] factors(int bits) {
+        int codes = 32 / bits;
+        float[] f = new float[codes];
+        for (int n = 0; n < codes; n++) {
+            f[n] = n == codes - 1 ? 1f : Math.scalb(1f, -bits * n);
+        }
+        return f;
+    }
+
     /** A thread's panel widened to float32: [padded in, PANEL]. */
     private static final ThreadLocal<float[][]> WIDENED = ThreadLocal.withInitial(() -> new float[1][0]);
 
@@ -48,15 +61,14 @@ final class QuantizedKernels {
             float[] blockOffsets) {
         int padded = blocks * BLOCK;
         float[] p = into != null && into.length >= 2 * padded ? into : new float[2 * padded];
-        int bits = quantization.bits();
-        int perInt = 32 / (2 * bits);
-        int top = 2 * perInt - 1; // the code taken by a shift, not a mask: not rescaled
-        for (int k = 0; k < padded; k++) {
-            float v = k < in ? x[k] : 0f;
-            int m = k % perInt;
-            for (int h = 0; h < 2; h++) {
-                int n = 2 * m + h;
-                p[2 * k + h] = n == top ? v : Math.scalb(v, -bits * n);
+        int perInt = 32 / (2 * quantization.bits());
+        float[] factors = quantization == Quantization.INT8 ? INT8_FACTORS : INT4_FACTORS; // [m·2 + h]
+        for (int k0 = 0; k0 < padded; k0 += perInt) {
+            for (int m = 0; m < perInt; m++) {
+                int k = k0 + m;
+                float v = k < in ? x[k] : 0f;
+                p[2 * k] = v * factors[2 * m];
+                p[2 * k + 1] = v * factors[2 * m + 1];
             }
         }
         for (int b = 0; b < blocks; b++) {
