@@ -25,7 +25,8 @@ final class VectorProduct {
     private final PackedMatrix weights;
     private final int in;
     private final int out;
-    private final int[] bounds; // blocks of panels: [bounds[k], bounds[k+1])
+    private final int[] bounds; // chunks of panels: [bounds[c], bounds[c+1])
+    private final int ways; // threads that take the chunks
 
     /**
      * The arrays a product works in, reused by every product its calling thread runs: a forward
@@ -38,6 +39,7 @@ final class VectorProduct {
         float[] prepared = new float[0]; // the kernels' form of the input (PackedMatrix#prepare)
         float[] perRow = new float[CHUNK_ROWS]; // what prepare computes per row, or per row and block of inputs
         float[] output = new float[0]; // [rows, panels·PANEL]
+        final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger(); // the next chunk
     }
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
@@ -48,12 +50,18 @@ final class VectorProduct {
         this.out = weights.out();
         int panels = weights.panels();
         long size = (long) in * out;
-        int ways = size < MatmulPool.MIN_SPLIT_ELEMENTS ? 1 : Math.max(1, Math.min(MatmulPool.parallelism(), panels));
-        this.bounds = new int[ways + 1];
-        for (int k = 1; k <= ways; k++) {
-            bounds[k] = (int) ((long) panels * k / ways);
+        this.ways = size < MatmulPool.MIN_SPLIT_ELEMENTS ? 1 : Math.max(1, Math.min(MatmulPool.parallelism(), panels));
+        // More chunks than threads, handed out as threads come free: a thread that starts late or runs
+        // slower (a busy virtual CPU) takes fewer, instead of the others waiting for its fixed share.
+        int chunks = ways == 1 ? 1 : Math.min(panels, ways * CHUNKS_PER_THREAD);
+        this.bounds = new int[chunks + 1];
+        for (int c = 1; c <= chunks; c++) {
+            bounds[c] = (int) ((long) panels * c / chunks);
         }
     }
+
+    /** Chunks of panels per thread of a split product. */
+    static final int CHUNKS_PER_THREAD = 4;
 
     /**
      * Packs {@code weight} for the kernels, or returns null where they cannot serve it (no Vector API,
@@ -184,8 +192,18 @@ final class VectorProduct {
             work.output = new float[rows * stride];
         }
         float[] y = work.output; // [rows, stride]; every element up to rows·stride is assigned below
-        int ways = bounds.length - 1;
-        MatmulPool.run(ways, block -> compute(block, kernelInput, work.perRow, rows, y, stride, act));
+        int chunks = bounds.length - 1;
+        if (ways == 1) {
+            compute(0, kernelInput, work.perRow, rows, y, stride, act);
+        } else {
+            java.util.concurrent.atomic.AtomicInteger next = work.next;
+            next.set(0);
+            MatmulPool.run(ways, thread -> {
+                for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+                    compute(c, kernelInput, work.perRow, rows, y, stride, act);
+                }
+            });
+        }
         if (stride != out) {
             for (int r = 1; r < rows; r++) { // drop the padding columns: [rows, stride] -> [rows, out]
                 System.arraycopy(y, r * stride, y, r * out, out);
