@@ -211,6 +211,13 @@ public final class Benchmark {
                 generate(model, 1, 16, 1);
                 return (System.nanoTime() - t0) / 1e6;
             }).print("time to first token (16)", "ms");
+            if (model.model().shape().maxPositions() > 2000) { // the Llama shape: a long prompt
+                repeat(() -> {
+                    long t0 = System.nanoTime();
+                    generate(model, 1, 2000, 1);
+                    return (System.nanoTime() - t0) / 1e6;
+                }).print("time to first token (2000)", "ms");
+            }
             if (prefillOnly) {
                 return;
             }

@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
  * {@code mvn -q exec:java -Dbenchmark=io.github.transformerslm.bench.ServiceBenchmark}, with
  * {@code -Djvm="..."} for the JVM options of the service (the Docker image's by default, with its
  * {@code MALLOC_ARENA_MAX=2}; {@code -DmallocArenas=} changes that), {@code -Denv="NAME=value ..."} for more of its environment, {@code -Dclients=16 -Dtokens=256}, {@code -Dhalf=1} for float16,
+ * {@code -Dquantize=int8} or {@code int4} for QUANTIZE, {@code -Dmodel=llama} for the Llama-shaped model,
  * {@code -Dregions=true} to list the largest anonymous mappings at each point (glibc's arenas among them).
  * Like the Docker image, it runs the jar extracted, with a class data archive from a training run on the
  * bundled model; {@code -Dcds=false} starts the packaged jar itself instead.
@@ -43,13 +44,15 @@ public final class ServiceBenchmark {
         int clients = Integer.getInteger("clients", 16);
         int tokens = Integer.getInteger("tokens", 256);
         String half = System.getProperty("half", "0");
+        String quantize = System.getProperty("quantize", "");
+        String shape = System.getProperty("model", "gpt2");
         Path jar;
         try (var jars = Files.list(Path.of("target"))) {
             jar = jars.filter(p -> p.getFileName().toString().matches("transformers-lm-.*\\.jar")).findFirst()
                     .orElseThrow(() -> new IllegalStateException("no target/transformers-lm-*.jar: run mvn package"));
         }
         Map<String, String> environment = new HashMap<>(Map.of(
-                "HALF_PRECISION", half, "SERVICE_PORT", String.valueOf(PORT), "OMP_WAIT_POLICY", "PASSIVE",
+                "HALF_PRECISION", half, "QUANTIZE", quantize, "SERVICE_PORT", String.valueOf(PORT), "OMP_WAIT_POLICY", "PASSIVE",
                 "DJL_OFFLINE", "true", "MALLOC_ARENA_MAX", System.getProperty("mallocArenas", "2")));
         for (String variable : System.getProperty("env", "").trim().split("\\s+")) { // -Denv="NAME=value ..."
             if (variable.contains("=")) {
@@ -70,15 +73,16 @@ public final class ServiceBenchmark {
         }
         command.addAll(List.of("--add-modules", "jdk.incubator.vector", "-jar", launched.toString()));
         Path checkpoints = Files.createTempDirectory("lm-service-bench");
-        Path model = Benchmark.build(checkpoints.resolve("gpt2"), "gpt2");
+        Path model = Benchmark.build(checkpoints.resolve(shape), shape);
         // The weights are packed into anonymous memory at load (float16 ones at half the file's size).
-        long weights = Files.size(model.resolve("model.safetensors")) / (half.equals("1") ? 2 : 1);
+        long weights = heldWeightBytes(model, half.equals("1"), quantize);
         environment.put("PRETRAINED_MODEL_NAME_OR_PATH", model.toString());
         long start = System.nanoTime();
         Process service = start(command, environment);
         try {
             awaitReady(http, service);
-            System.out.printf("service: %s, float%s, JVM options '%s'%n", launched, half.equals("1") ? "16" : "32", jvm);
+            System.out.printf("service: %s, %s-shaped, float%s%s, weights held %d MB, JVM options '%s'%n", launched, shape,
+                    half.equals("1") ? "16" : "32", quantize.isEmpty() ? "" : ", QUANTIZE=" + quantize, weights >> 20, jvm);
             System.out.printf("%-44s %.1f s%n", "JVM start to ready", (System.nanoTime() - start) / 1e9);
             // The cache's arrays are left unwritten until sequences write them (decode attends in Java): none yet.
             printMemory("ready", service.pid(), http, weights, 0);
@@ -148,6 +152,31 @@ public final class ServiceBenchmark {
             service.waitFor();
             Benchmark.deleteTree(checkpoints);
         }
+    }
+
+    /**
+     * The bytes the service holds for the checkpoint's weights: matrices at 4 bytes (2 for float16), or at
+     * 1.125 (int8) and 0.625 (int4) with their scales, the head and embedding tables at 1.125 under QUANTIZE;
+     * position tables and vectors as loaded.
+     */
+    static long heldWeightBytes(Path model, boolean half, String quantize) {
+        double total = 0;
+        try (io.github.transformerslm.weights.Checkpoint checkpoint = io.github.transformerslm.weights.Checkpoint.open(model)) {
+            for (String name : checkpoint.names()) {
+                long[] shape = checkpoint.shape(name);
+                long n = 1;
+                for (long d : shape) {
+                    n *= d;
+                }
+                boolean table = name.contains("wte") || name.contains("embed_tokens") || name.contains("lm_head");
+                double bytes = half ? 2 : 4;
+                if (shape.length == 2 && !name.contains("wpe") && !quantize.isEmpty()) {
+                    bytes = quantize.equals("int4") && !table ? 0.625 : 1.125;
+                }
+                total += n * bytes;
+            }
+        }
+        return (long) total;
     }
 
     private static Process start(List<String> command, Map<String, String> environment) throws IOException {

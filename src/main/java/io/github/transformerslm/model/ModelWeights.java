@@ -3,8 +3,10 @@ package io.github.transformerslm.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Quantization;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.weights.Checkpoint;
 import java.util.List;
 
@@ -125,6 +127,15 @@ public final class ModelWeights {
      */
     public Linear tiedHead(NDArray embeddingTable, NDArray bias) {
         return new Linear(embeddingTable, bias, headQuantization);
+    }
+
+    /**
+     * An input embedding table of its own ({@code [vocab, hidden]}, not tied to the head): quantized like the
+     * head where QUANTIZE is set (llama.cpp quantizes its token embeddings too), its rows dequantized as they
+     * are looked up; else held in the serving dtype.
+     */
+    public TokenEmbedding embeddings(NDArray table) {
+        return headQuantization == Quantization.NONE ? Embeddings.table(table) : new Linear(table, null, headQuantization);
     }
 
     /** The language-model head stored as its own {@code [vocab, hidden]} matrix. */

@@ -35,7 +35,7 @@ class QuantizedPerplexityTest {
 
     @Test
     void perplexityOfQuantizedWeightsStaysNearFloat32() {
-        List<String> stories = Arrays.stream(QuantizedStories260KTest.readText().split("\n\\s*\n")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+        List<String> stories = Arrays.stream(QuantizedModelTest.readText().split("\n\\s*\n")).map(String::strip).filter(s -> !s.isEmpty()).toList();
         Map<String, Perplexity.Result> results = new LinkedHashMap<>();
         Map<String, Integer> agreement = new LinkedHashMap<>();
         GoldenReference golden = Stories260KTest.golden();
@@ -53,12 +53,12 @@ class QuantizedPerplexityTest {
                     sequences.add(model.tokenizer().encode(story)); // BOS first, as the model was trained
                 }
                 results.put(mode.name(), Perplexity.of(model.model(), manager, sequences));
-                int[] tokens = QuantizedStories260KTest.greedy(model, golden);
+                int[] tokens = QuantizedModelTest.greedy(model, golden);
                 if (float32Greedy == null) {
                     float32Greedy = tokens;
                     assertThat(tokens).as("float32 writes transformers' story").containsExactly(golden.greedyNewIds());
                 }
-                agreement.put(mode.name(), QuantizedStories260KTest.leadingAgreement(tokens, float32Greedy));
+                agreement.put(mode.name(), QuantizedModelTest.leadingAgreement(tokens, float32Greedy));
             }
         }
         double reference = results.get("float32").perplexity();

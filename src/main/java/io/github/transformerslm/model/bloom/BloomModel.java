@@ -12,7 +12,6 @@ import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Alibi;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
-import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
@@ -71,7 +70,7 @@ public final class BloomModel extends DecoderModel {
         this.lnF = norm(w, "ln_f", eps);
         boolean tiedHead = !w.contains("lm_head.weight");
         this.lmHead = tiedHead ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
-        this.wordEmbeddings = tiedHead ? lmHead : Embeddings.table(embeddingTable);
+        this.wordEmbeddings = tiedHead ? lmHead : w.embeddings(embeddingTable);
     }
 
     private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {

@@ -12,7 +12,6 @@ import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Alibi;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
-import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
@@ -115,7 +114,7 @@ public final class FalconModel extends DecoderModel {
         this.lnF = norm(w, "ln_f", eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
         this.lmHead = tied ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
-        this.wordEmbeddings = tied ? lmHead : Embeddings.table(embeddingTable);
+        this.wordEmbeddings = tied ? lmHead : w.embeddings(embeddingTable);
     }
 
     private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {

@@ -66,7 +66,7 @@ public final class Gpt2Model extends DecoderModel {
         this.lnF = Norms.layerNorm(w.vector("ln_f.weight"), w.vector("ln_f.bias"), eps);
         boolean tiedHead = !w.contains("lm_head.weight");
         this.lmHead = tiedHead ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
-        this.wte = tiedHead ? lmHead : Embeddings.table(embeddingTable);
+        this.wte = tiedHead ? lmHead : w.embeddings(embeddingTable);
     }
 
     public static CausalLanguageModel load(JsonNode configJson, ModelWeights weights) {

@@ -11,7 +11,6 @@ import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
-import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
@@ -75,7 +74,7 @@ public final class GptNeoxModel extends DecoderModel {
                 w.vector("gpt_neox.final_layer_norm.bias"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("embed_out.weight");
         this.embedOut = tied ? w.tiedHead(embeddingTable, null) : w.head("embed_out", false);
-        this.embedIn = tied ? embedOut : Embeddings.table(embeddingTable);
+        this.embedIn = tied ? embedOut : w.embeddings(embeddingTable);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {

@@ -10,7 +10,6 @@ import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
-import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.GatedMlp;
@@ -73,7 +72,7 @@ public final class LlamaModel extends DecoderModel {
         this.norm = Norms.rmsNorm(w.vector("model.norm.weight"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
         this.lmHead = tied ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
-        this.embedTokens = tied ? lmHead : Embeddings.table(embeddingTable);
+        this.embedTokens = tied ? lmHead : w.embeddings(embeddingTable);
     }
 
     private static LlamaConfig parse(JsonNode json) {

@@ -10,7 +10,6 @@ import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Configs;
-import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
@@ -63,7 +62,7 @@ public final class PhiModel extends DecoderModel {
                 w.vector("model.final_layernorm.bias"), eps);
         boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
         this.lmHead = tied ? w.tiedHead(embeddingTable, w.optionalBias("lm_head.bias")) : w.head("lm_head", w.contains("lm_head.bias"));
-        this.embedTokens = tied ? lmHead : Embeddings.table(embeddingTable);
+        this.embedTokens = tied ? lmHead : w.embeddings(embeddingTable);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {

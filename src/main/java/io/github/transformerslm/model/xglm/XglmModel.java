@@ -60,7 +60,7 @@ public final class XglmModel extends DecoderModel {
         this.layerNorm = norm(w, "model.layer_norm", eps);
         boolean tiedHead = !w.contains("lm_head.weight");
         this.lmHead = tiedHead ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
-        this.embedTokens = tiedHead ? lmHead : Embeddings.table(embeddingTable);
+        this.embedTokens = tiedHead ? lmHead : w.embeddings(embeddingTable);
     }
 
     /** fairseq's table: [sin | cos] of pos · 10000^(-i / (half - 1)), the padding row zeroed. */

@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  *
  * <p>What quantization itself costs is {@link QuantizedPerplexityTest}'s.
  */
-class QuantizedStories260KTest {
+class QuantizedModelTest {
     static final Path MODEL = Stories260KTest.MODEL;
     static final Path TEXT = Path.of("src/test/resources/perplexity/tinystories-style.txt");
 
@@ -49,8 +49,21 @@ class QuantizedStories260KTest {
     @CsvSource({"INT8, INT8", "INT4, INT8", "INT4, INT4"})
     void aQuantizedModelComputesItsDequantizedWeights(Quantization quantization, Quantization head) throws IOException {
         GoldenReference golden = Stories260KTest.golden();
-        Path reference = dequantizedCopy(quantization, head);
-        try (LoadedModel quantized = ModelLoader.load(MODEL, DataType.FLOAT32, quantization, head);
+        assertComputesItsDequantizedWeights(MODEL, golden, quantization, head);
+    }
+
+    /** golden/llama has an input embedding table of its own beside its head: both are held like the head. */
+    @ParameterizedTest(name = "QUANTIZE={0} QUANTIZE_HEAD={1}")
+    @CsvSource({"INT8, INT8", "INT4, INT8"})
+    void untiedEmbeddingsAreQuantizedLikeTheHead(Quantization quantization, Quantization head) throws IOException {
+        GoldenReference golden = GoldenReference.of("llama");
+        assertComputesItsDequantizedWeights(GoldenReference.directory("llama"), golden, quantization, head);
+    }
+
+    static void assertComputesItsDequantizedWeights(Path model, GoldenReference golden, Quantization quantization,
+            Quantization head) throws IOException {
+        Path reference = dequantizedCopy(model, quantization, head);
+        try (LoadedModel quantized = ModelLoader.load(model, DataType.FLOAT32, quantization, head);
                 LoadedModel dequantized = ModelLoader.load(reference, DataType.FLOAT32)) {
             float[] expected = LastLogits.of(dequantized, golden.inputIds());
             float[] actual = LastLogits.of(quantized, golden.inputIds());
@@ -83,19 +96,19 @@ class QuantizedStories260KTest {
     }
 
     /**
-     * stories260K with every matrix QUANTIZE would quantize (the projections, and the embedding table that
-     * serves as the tied head) replaced by its dequantized values, as a float32 checkpoint.
+     * A Llama with every matrix QUANTIZE would quantize (the projections, the head and the input embedding
+     * table) replaced by its dequantized values, as a float32 checkpoint.
      */
-    static Path dequantizedCopy(Quantization quantization, Quantization head) throws IOException {
-        Path dir = temp.resolve(quantization.label() + "-head-" + head.label());
+    static Path dequantizedCopy(Path model, Quantization quantization, Quantization head) throws IOException {
+        Path dir = temp.resolve(model.getFileName() + "-" + quantization.label() + "-head-" + head.label());
         Files.createDirectories(dir);
         SafetensorsWriter writer = new SafetensorsWriter();
-        try (Checkpoint checkpoint = Checkpoint.open(MODEL); NDManager manager = NDManager.newBaseManager()) {
+        try (Checkpoint checkpoint = Checkpoint.open(model); NDManager manager = NDManager.newBaseManager()) {
             for (String name : new java.util.TreeSet<>(checkpoint.names())) {
                 long[] shape = checkpoint.shape(name);
                 float[] values = checkpoint.load(name, manager, DataType.FLOAT32).toFloatArray();
                 Quantization q = name.endsWith("_proj.weight") ? quantization
-                        : name.equals("model.embed_tokens.weight") ? head : Quantization.NONE;
+                        : name.equals("model.embed_tokens.weight") || name.equals("lm_head.weight") ? head : Quantization.NONE;
                 if (q != Quantization.NONE) {
                     values = Dequantized.of(values, (int) shape[0], (int) shape[1], q, manager);
                 }
@@ -103,7 +116,7 @@ class QuantizedStories260KTest {
             }
         }
         writer.write(dir.resolve("model.safetensors"));
-        try (var files = Files.list(MODEL)) {
+        try (var files = Files.list(model)) {
             for (Path f : files.filter(f -> !f.getFileName().toString().endsWith(".safetensors")).toList()) {
                 Files.copy(f, dir.resolve(f.getFileName()));
             }
