@@ -42,4 +42,18 @@ class ServicePropertiesTest {
         assertThatThrownBy(() -> TestServiceProperties.of(Map.of("quantize", "int4", "load-in8bit", "1")))
                 .rootCause().hasMessageContaining("LOAD_IN_8BIT=1 and QUANTIZE=int4");
     }
+
+    @Test
+    void everyEnvironmentVariableOfTheConfigurationIsInTheReadmesTable() throws java.io.IOException {
+        String yml = java.nio.file.Files.readString(java.nio.file.Path.of("src/main/resources/application.yml"));
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$\\{([A-Z][A-Z0-9_]+)[:}]").matcher(yml);
+        java.util.List<String> missing = new java.util.ArrayList<>();
+        while (m.find()) {
+            if (!readme.contains("`" + m.group(1) + "`")) {
+                missing.add(m.group(1));
+            }
+        }
+        assertThat(missing).as("variables application.yml reads that the README does not list").isEmpty();
+    }
 }

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.engine.LoadedModel;
 import io.github.transformerslm.engine.ModelLoader;
+import io.github.transformerslm.generation.Perplexity;
 import io.github.transformerslm.model.nn.Quantization;
 import io.github.transformerslm.runtime.TorchRuntime;
 import java.util.ArrayList;

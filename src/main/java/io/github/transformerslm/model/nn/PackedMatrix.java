@@ -32,6 +32,21 @@ interface PackedMatrix {
      */
     void multiply(float[] x, float[] perRow, int rows, float[] y, int yStride, int p0, int p1);
 
+    /** The weight of output o and input i, as the products multiply by it. */
+    float weight(int o, int i);
+
     /** The weights of outputs {@code ids} (rows of W as {@code [out, in]}) as float32: [ids.length, in]. */
-    float[] rows(long[] ids);
+    default float[] rows(long[] ids) {
+        int in = in();
+        float[] rows = new float[ids.length * in];
+        for (int t = 0; t < ids.length; t++) {
+            if (ids[t] < 0 || ids[t] >= out()) {
+                throw new IndexOutOfBoundsException("row " + ids[t] + " of " + out());
+            }
+            for (int i = 0; i < in; i++) {
+                rows[t * in + i] = weight((int) ids[t], i);
+            }
+        }
+        return rows;
+    }
 }

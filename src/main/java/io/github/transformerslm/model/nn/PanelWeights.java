@@ -257,17 +257,7 @@ final class PanelWeights implements PackedMatrix {
     }
 
     @Override
-    public float[] rows(long[] ids) {
-        float[] rows = new float[ids.length * in];
-        for (int t = 0; t < ids.length; t++) {
-            if (ids[t] < 0 || ids[t] >= out) {
-                throw new IndexOutOfBoundsException("row " + ids[t] + " of " + out);
-            }
-            int o = (int) ids[t];
-            for (int i = 0; i < in; i++) {
-                rows[t * in + i] = VectorKernels.weight(w, half, in, o, i) * unscale; // exact: a power of two
-            }
-        }
-        return rows;
+    public float weight(int o, int i) {
+        return VectorKernels.weight(w, half, in, o, i) * unscale; // exact: a power of two
     }
 }

@@ -233,7 +233,8 @@ final class QuantizedPanels implements PackedMatrix {
     }
 
     /** The weight of output o and input i, dequantized. */
-    float weight(int o, int i) {
+    @Override
+    public float weight(int o, int i) {
         int width = VectorKernels.PANEL;
         int lanes = width / 2;
         int p = o / width;
@@ -248,19 +249,5 @@ final class QuantizedPanels implements PackedMatrix {
         int n = 2 * (k % perInt) + j / lanes;
         int code = (lane >>> (bits * n)) & ((1 << bits) - 1);
         return (code - offset) * scale;
-    }
-
-    @Override
-    public float[] rows(long[] ids) {
-        float[] rows = new float[ids.length * in];
-        for (int t = 0; t < ids.length; t++) {
-            if (ids[t] < 0 || ids[t] >= out) {
-                throw new IndexOutOfBoundsException("row " + ids[t] + " of " + out);
-            }
-            for (int i = 0; i < in; i++) {
-                rows[t * in + i] = weight((int) ids[t], i);
-            }
-        }
-        return rows;
     }
 }

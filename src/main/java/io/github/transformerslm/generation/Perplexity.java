@@ -1,9 +1,13 @@
-package io.github.transformerslm.model;
+package io.github.transformerslm.generation;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import io.github.transformerslm.generation.processors.Scores;
+import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ForwardInput;
+import io.github.transformerslm.model.KvCache;
 import java.util.List;
 
 /**
@@ -50,23 +54,11 @@ public final class Perplexity {
                         logits = out.toFloatArray();
                         scope.suppressNotUsedWarning();
                     }
-                    nll += logSumExp(logits) - logits[ids[i + 1]];
+                    nll += Scores.logSumExp(logits) - logits[ids[i + 1]];
                     scored++;
                 }
             }
         }
         return new Result(nll, scored);
-    }
-
-    private static double logSumExp(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (float v : logits) {
-            sum += Math.exp(v - max);
-        }
-        return max + Math.log(sum);
     }
 }
