@@ -221,7 +221,9 @@ public final class Benchmark {
             if (prefillOnly) {
                 return;
             }
-            concurrency(model);
+            if (!"false".equals(System.getProperty("clients"))) { // -Dclients=false leaves the concurrent clients out
+                concurrency(model);
+            }
             Runtime rt = Runtime.getRuntime();
             System.out.printf("%-28s %10d MB (weights %,d MB; JVM heap in use %d MB, of which the benchmark's own"
                     + " model building is part)%n%n", "resident memory now", rssMb("VmRSS:"), (long) (weightBytes / 1_000_000),

@@ -172,29 +172,71 @@ final class QuantizedKernels {
         }
     }
 
-    /** Panel p as float32, scales applied: widened[k·PANEL + j] = weight of column j, input k. */
+    /**
+     * Panel p as float32, scales applied: widened[k·PANEL + j] = weight of column j, input k. Each code is
+     * taken out in place as in the one-row kernels, converted, and turned into its weight with one
+     * multiply-add by its half's scale (times the power of two its position is worth) and minus the offset
+     * times the scale: exactly (code − offset)·scale, rounded once, as a subtraction and a multiplication
+     * would give it.
+     */
     private static void widen(QuantizedPanels q, int p, float[] widened) {
-        int bits = q.quantization.bits();
-        int perInt = 32 / (2 * bits);
-        int mask = (1 << bits) - 1;
-        float offset = q.offset;
-        ByteBuffer w = q.w;
-        int base = p * q.blocks * q.blockBytes;
-        for (int b = 0; b < q.blocks; b++) {
-            int at = base + b * q.blockBytes;
+        if (q.quantization == Quantization.INT8) {
+            widenInt8(q.w, q.blocks, q.blockBytes, p, widened);
+        } else {
+            widenInt4(q.w, q.blocks, q.blockBytes, p, widened);
+        }
+    }
+
+    private static void widenInt8(ByteBuffer w, int blocks, int blockBytes, int p, float[] widened) {
+        int base = p * blocks * blockBytes;
+        for (int b = 0; b < blocks; b++) {
+            int at = base + b * blockBytes;
             FloatVector s0 = FloatVector.fromByteBuffer(F, w, at, LE);
             FloatVector s1 = FloatVector.fromByteBuffer(F, w, at + 4 * L, LE);
-            int codes = at + 4 * PANEL;
-            for (int t = 0; t < BLOCK / perInt; t++) {
-                IntVector v = IntVector.fromByteBuffer(I, w, codes + 4 * L * t, LE);
-                for (int m = 0; m < perInt; m++) {
-                    int k = b * BLOCK + t * perInt + m;
-                    int shift = bits * 2 * m;
-                    FloatVector c0 = (FloatVector) v.lanewise(VectorOperators.LSHR, shift).and(mask).convert(VectorOperators.I2F, 0);
-                    FloatVector c1 = (FloatVector) v.lanewise(VectorOperators.LSHR, shift + bits).and(mask).convert(VectorOperators.I2F, 0);
-                    c0.sub(offset).mul(s0).intoArray(widened, k * PANEL);
-                    c1.sub(offset).mul(s1).intoArray(widened, k * PANEL + L);
-                }
+            FloatVector o0 = s0.mul(-128f);
+            FloatVector o1 = s1.mul(-128f);
+            FloatVector s1n1 = s1.mul(0x1p-8f);
+            FloatVector s0n2 = s0.mul(0x1p-16f);
+            int out = b * BLOCK * PANEL;
+            for (int t = 0; t < BLOCK / 2; t++) {
+                IntVector v = IntVector.fromByteBuffer(I, w, at + 4 * PANEL + 4 * L * t, LE);
+                int k = out + 2 * t * PANEL;
+                ((FloatVector) v.and(0xFF).convert(VectorOperators.I2F, 0)).fma(s0, o0).intoArray(widened, k);
+                ((FloatVector) v.and(0xFF00).convert(VectorOperators.I2F, 0)).fma(s1n1, o1).intoArray(widened, k + L);
+                ((FloatVector) v.and(0xFF0000).convert(VectorOperators.I2F, 0)).fma(s0n2, o0).intoArray(widened, k + PANEL);
+                ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(s1, o1)
+                        .intoArray(widened, k + PANEL + L);
+            }
+        }
+    }
+
+    private static void widenInt4(ByteBuffer w, int blocks, int blockBytes, int p, float[] widened) {
+        int base = p * blocks * blockBytes;
+        for (int b = 0; b < blocks; b++) {
+            int at = base + b * blockBytes;
+            FloatVector s0 = FloatVector.fromByteBuffer(F, w, at, LE);
+            FloatVector s1 = FloatVector.fromByteBuffer(F, w, at + 4 * L, LE);
+            FloatVector o0 = s0.mul(-8f);
+            FloatVector o1 = s1.mul(-8f);
+            FloatVector s1n1 = s1.mul(0x1p-4f);
+            FloatVector s0n2 = s0.mul(0x1p-8f);
+            FloatVector s1n3 = s1.mul(0x1p-12f);
+            FloatVector s0n4 = s0.mul(0x1p-16f);
+            FloatVector s1n5 = s1.mul(0x1p-20f);
+            FloatVector s0n6 = s0.mul(0x1p-24f);
+            int out = b * BLOCK * PANEL;
+            for (int t = 0; t < BLOCK / 4; t++) {
+                IntVector v = IntVector.fromByteBuffer(I, w, at + 4 * PANEL + 4 * L * t, LE);
+                int k = out + 4 * t * PANEL;
+                ((FloatVector) v.and(0xF).convert(VectorOperators.I2F, 0)).fma(s0, o0).intoArray(widened, k);
+                ((FloatVector) v.and(0xF0).convert(VectorOperators.I2F, 0)).fma(s1n1, o1).intoArray(widened, k + L);
+                ((FloatVector) v.and(0xF00).convert(VectorOperators.I2F, 0)).fma(s0n2, o0).intoArray(widened, k + PANEL);
+                ((FloatVector) v.and(0xF000).convert(VectorOperators.I2F, 0)).fma(s1n3, o1).intoArray(widened, k + PANEL + L);
+                ((FloatVector) v.and(0xF0000).convert(VectorOperators.I2F, 0)).fma(s0n4, o0).intoArray(widened, k + 2 * PANEL);
+                ((FloatVector) v.and(0xF00000).convert(VectorOperators.I2F, 0)).fma(s1n5, o1).intoArray(widened, k + 2 * PANEL + L);
+                ((FloatVector) v.and(0xF000000).convert(VectorOperators.I2F, 0)).fma(s0n6, o0).intoArray(widened, k + 3 * PANEL);
+                ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(s1, o1)
+                        .intoArray(widened, k + 3 * PANEL + L);
             }
         }
     }
