@@ -74,9 +74,13 @@ final class ModelLoading {
         }
         Quantization quantization = Quantization.parse(properties.quantize());
         Quantization head = Quantization.parse(properties.quantizeHead());
+        if (quantization != Quantization.NONE && TorchRuntime.gpu()) {
+            throw new StartupConfigurationException("QUANTIZE=" + quantization.label() + " runs on the CPU's vector"
+                    + " kernels, not on a GPU: serve HALF_PRECISION=1 there, or unset QUANTIZE");
+        }
         if (quantization != Quantization.NONE && !Linear.vectorKernels()) {
             throw new StartupConfigurationException("QUANTIZE=" + quantization.label() + " needs the vector kernels,"
-                    + " which this JVM cannot run (see the WARN above; on a GPU, serve HALF_PRECISION=1 instead)");
+                    + " which this JVM cannot run (see the WARN above)");
         }
         LoadedModel model = ModelLoader.load(dir, dtype, quantization, head);
         ModelShape shape = model.model().shape();
