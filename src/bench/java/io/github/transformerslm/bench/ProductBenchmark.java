@@ -14,7 +14,7 @@ import io.github.transformerslm.runtime.TorchRuntime;
  * One decode step's matrix products alone (not a test): GPT-2 small's twelve layers and its head, one
  * token row, in each weight format, so that the time a decode step spends in products can be set against
  * the step's whole time from {@link Benchmark}. Prints milliseconds per step's worth of products and the
- * weights multiplied per second.
+ * weights multiplied per second ({@code -DeachRound=true} prints every round's milliseconds too).
  */
 public final class ProductBenchmark {
     public static void main(String[] args) {
@@ -57,7 +57,7 @@ public final class ProductBenchmark {
                     long t2 = System.nanoTime();
                     best = Math.min(best, (t1 - t0) / 1e6);
                     total += round >= 10 ? (t2 - t0) / 1e6 : 0;
-                    if (Boolean.getBoolean("rounds")) {
+                    if (Boolean.getBoolean("eachRound")) {
                         System.out.printf("%.2f ", (t2 - t0) / 1e6);
                     }
                     bestHead = Math.min(bestHead, (t2 - t1) / 1e6);

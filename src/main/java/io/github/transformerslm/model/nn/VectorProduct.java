@@ -103,11 +103,6 @@ final class VectorProduct {
         return weights.format();
     }
 
-    /** Bytes the packed weights occupy. */
-    long bytes() {
-        return weights.bytes();
-    }
-
     static boolean available() {
         return AVAILABLE;
     }
