@@ -2,8 +2,8 @@ package io.github.transformerslm.bench;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.engine.ModelLoader;
+import io.github.transformerslm.serving.LoadedModel;
+import io.github.transformerslm.serving.ModelLoader;
 import io.github.transformerslm.runtime.TorchRuntime;
 import io.github.transformerslm.weights.Checkpoint;
 import io.github.transformerslm.weights.TorchSaveWriter;

@@ -1,7 +1,7 @@
 package io.github.transformerslm.chat;
 
 import io.github.transformerslm.config.ServiceProperties;
-import io.github.transformerslm.engine.LoadedModel;
+import io.github.transformerslm.serving.LoadedModel;
 import io.github.transformerslm.chat.DialogPrompt;
 import java.util.List;
 import java.util.Map;

@@ -2,12 +2,12 @@ package io.github.transformerslm.openai;
 
 import io.github.transformerslm.web.RequestContexts;
 import io.github.transformerslm.config.ServiceProperties;
-import io.github.transformerslm.engine.CompletionService;
-import io.github.transformerslm.engine.CompletionService.Completion;
-import io.github.transformerslm.engine.CompletionService.Prompt;
-import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.engine.ModelHost;
-import io.github.transformerslm.engine.RequestContext;
+import io.github.transformerslm.serving.CompletionService;
+import io.github.transformerslm.serving.CompletionService.Completion;
+import io.github.transformerslm.serving.CompletionService.Prompt;
+import io.github.transformerslm.serving.LoadedModel;
+import io.github.transformerslm.serving.ModelHost;
+import io.github.transformerslm.serving.RequestContext;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;
 import io.github.transformerslm.generation.GenerationConfigParser;

@@ -1,10 +1,10 @@
 package io.github.transformerslm.openai;
 
-import io.github.transformerslm.engine.ClientDisconnectedException;
-import io.github.transformerslm.engine.ClientLimitException;
-import io.github.transformerslm.engine.ModelNotReadyException;
-import io.github.transformerslm.engine.QueueFullException;
-import io.github.transformerslm.engine.RequestTimeoutException;
+import io.github.transformerslm.serving.ClientDisconnectedException;
+import io.github.transformerslm.serving.ClientLimitException;
+import io.github.transformerslm.serving.ModelNotReadyException;
+import io.github.transformerslm.serving.QueueFullException;
+import io.github.transformerslm.serving.RequestTimeoutException;
 import io.github.transformerslm.generation.InvalidParameterException;
 import io.github.transformerslm.web.InvalidRequestException;
 import java.util.LinkedHashMap;

@@ -1,10 +1,10 @@
 package io.github.transformerslm.openai;
 
-import io.github.transformerslm.engine.CompletionService;
-import io.github.transformerslm.engine.CompletionService.Prepared;
-import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.engine.RequestContext;
-import io.github.transformerslm.engine.Submission;
+import io.github.transformerslm.serving.CompletionService;
+import io.github.transformerslm.serving.CompletionService.Prepared;
+import io.github.transformerslm.serving.LoadedModel;
+import io.github.transformerslm.serving.RequestContext;
+import io.github.transformerslm.serving.Submission;
 import io.github.transformerslm.generation.FinishReason;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.SequenceListener;
@@ -111,7 +111,7 @@ final class OpenAiStreams {
                 e.put("message", String.valueOf(error.getMessage()));
                 e.put("type", "server_error");
                 e.put("param", null);
-                e.put("code", error instanceof io.github.transformerslm.engine.RequestTimeoutException ? "timeout" : null);
+                e.put("code", error instanceof io.github.transformerslm.serving.RequestTimeoutException ? "timeout" : null);
                 channel.send(JSON.writeValueAsString(Map.of("error", e)));
                 channel.complete();
             }

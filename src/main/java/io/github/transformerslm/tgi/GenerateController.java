@@ -1,11 +1,11 @@
 package io.github.transformerslm.tgi;
 
 import io.github.transformerslm.web.RequestContexts;
-import io.github.transformerslm.engine.CompletionService;
-import io.github.transformerslm.engine.CompletionService.Completion;
-import io.github.transformerslm.engine.CompletionService.Prompt;
-import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.engine.ModelHost;
+import io.github.transformerslm.serving.CompletionService;
+import io.github.transformerslm.serving.CompletionService.Completion;
+import io.github.transformerslm.serving.CompletionService.Prompt;
+import io.github.transformerslm.serving.LoadedModel;
+import io.github.transformerslm.serving.ModelHost;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;
 import io.github.transformerslm.generation.GenerationConfigParser;
@@ -14,10 +14,10 @@ import io.github.transformerslm.generation.UnknownParameterException;
 import io.github.transformerslm.web.InvalidRequestException;
 import io.github.transformerslm.web.JsonBodies;
 import io.github.transformerslm.config.ServiceProperties;
-import io.github.transformerslm.engine.RequestContext;
+import io.github.transformerslm.serving.RequestContext;
 import jakarta.servlet.http.HttpServletRequest;
-import io.github.transformerslm.engine.CompletionService.Prepared;
-import io.github.transformerslm.engine.Submission;
+import io.github.transformerslm.serving.CompletionService.Prepared;
+import io.github.transformerslm.serving.Submission;
 import io.github.transformerslm.generation.SequenceListener;
 import io.github.transformerslm.stream.IncrementalText;
 import io.github.transformerslm.stream.SseChannel;
@@ -158,7 +158,7 @@ class GenerateController {
             @Override
             public void onError(Throwable error) {
                 channel.send(JSON.writeValueAsString(new TgiReplies.StreamError(String.valueOf(error.getMessage()),
-                        error instanceof io.github.transformerslm.engine.RequestTimeoutException ? "timeout"
+                        error instanceof io.github.transformerslm.serving.RequestTimeoutException ? "timeout"
                                 : error instanceof CancellationException ? "cancelled" : "generation")));
                 channel.complete();
             }

@@ -1,8 +1,8 @@
 package io.github.transformerslm.web;
 
 import io.github.transformerslm.config.ServiceProperties;
-import io.github.transformerslm.engine.ModelHost;
-import io.github.transformerslm.engine.RequestContext;
+import io.github.transformerslm.serving.ModelHost;
+import io.github.transformerslm.serving.RequestContext;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.context.annotation.Configuration;

@@ -1,6 +1,6 @@
 package io.github.transformerslm.web;
 
-import io.github.transformerslm.engine.RequestContext;
+import io.github.transformerslm.serving.RequestContext;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,7 +1,7 @@
 package io.github.transformerslm.web;
 
 import io.github.transformerslm.config.ServiceProperties;
-import io.github.transformerslm.engine.RequestContext;
+import io.github.transformerslm.serving.RequestContext;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;

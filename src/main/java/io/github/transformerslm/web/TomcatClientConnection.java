@@ -1,6 +1,6 @@
 package io.github.transformerslm.web;
 
-import io.github.transformerslm.engine.ClientConnection;
+import io.github.transformerslm.serving.ClientConnection;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletRequestWrapper;
 import jakarta.servlet.http.HttpServletRequest;

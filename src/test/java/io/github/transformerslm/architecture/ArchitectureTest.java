@@ -37,7 +37,7 @@ class ArchitectureTest {
                 .layer("Tokenizer").definedBy("..transformerslm.tokenizer..")
                 .layer("Hub").definedBy("..transformerslm.hub..")
                 .layer("Config").definedBy("..transformerslm.config..")
-                .layer("Serving").definedBy("..transformerslm.engine..")
+                .layer("Serving").definedBy("..transformerslm.serving..")
                 .layer("Chat").definedBy("..transformerslm.chat..")
                 .layer("Stream").definedBy("..transformerslm.stream..")
                 .layer("Web").definedBy("..transformerslm.web..")

@@ -3,8 +3,8 @@ package io.github.transformerslm.generation;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.types.DataType;
-import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.engine.ModelLoader;
+import io.github.transformerslm.serving.LoadedModel;
+import io.github.transformerslm.serving.ModelLoader;
 import io.github.transformerslm.runtime.TorchRuntime;
 import io.github.transformerslm.model.GoldenReference;
 import java.util.ArrayList;

@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.engine.ModelLoader;
+import io.github.transformerslm.serving.LoadedModel;
+import io.github.transformerslm.serving.ModelLoader;
 import java.nio.file.Path;
 
 /** One forward pass over an unpadded prompt: the logits of its last position. */

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.engine.ModelLoader;
+import io.github.transformerslm.serving.LoadedModel;
+import io.github.transformerslm.serving.ModelLoader;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.model.nn.Dequantized;
 import io.github.transformerslm.model.nn.Quantization;

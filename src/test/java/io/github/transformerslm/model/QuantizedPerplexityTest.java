@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.engine.ModelLoader;
+import io.github.transformerslm.serving.LoadedModel;
+import io.github.transformerslm.serving.ModelLoader;
 import io.github.transformerslm.generation.Perplexity;
 import io.github.transformerslm.model.nn.Quantization;
 import io.github.transformerslm.runtime.TorchRuntime;

@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.engine.TestEngine;
+import io.github.transformerslm.serving.TestEngine;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.MatmulPool;

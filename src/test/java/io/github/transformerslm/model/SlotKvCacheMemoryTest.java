@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.engine.TestEngine;
+import io.github.transformerslm.serving.TestEngine;
 import io.github.transformerslm.model.nn.Linear;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -12,11 +12,11 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 
 import io.github.transformerslm.config.TestServicePropertiesConfig;
 import io.github.transformerslm.chat.ChatPrompts;
-import io.github.transformerslm.engine.CompletionService;
-import io.github.transformerslm.engine.CompletionService.Completion;
-import io.github.transformerslm.engine.CompletionService.Prompt;
-import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.engine.ModelHost;
+import io.github.transformerslm.serving.CompletionService;
+import io.github.transformerslm.serving.CompletionService.Completion;
+import io.github.transformerslm.serving.CompletionService.Prompt;
+import io.github.transformerslm.serving.LoadedModel;
+import io.github.transformerslm.serving.ModelHost;
 import io.github.transformerslm.generation.FinishReason;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;

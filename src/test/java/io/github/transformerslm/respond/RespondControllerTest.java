@@ -11,12 +11,12 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
 import io.github.transformerslm.config.TestServicePropertiesConfig;
-import io.github.transformerslm.engine.CompletionService;
-import io.github.transformerslm.engine.CompletionService.Completion;
-import io.github.transformerslm.engine.CompletionService.Prompt;
-import io.github.transformerslm.engine.LoadedModel;
-import io.github.transformerslm.engine.ModelHost;
-import io.github.transformerslm.engine.ModelNotReadyException;
+import io.github.transformerslm.serving.CompletionService;
+import io.github.transformerslm.serving.CompletionService.Completion;
+import io.github.transformerslm.serving.CompletionService.Prompt;
+import io.github.transformerslm.serving.LoadedModel;
+import io.github.transformerslm.serving.ModelHost;
+import io.github.transformerslm.serving.ModelNotReadyException;
 import io.github.transformerslm.generation.FinishReason;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;
@@ -156,7 +156,7 @@ class RespondControllerTest {
         org.springframework.mock.web.MockHttpServletRequest request = new org.springframework.mock.web.MockHttpServletRequest();
         request.addHeader("X-Request-Timeout", "99999999");
         java.time.Instant before = java.time.Instant.now();
-        io.github.transformerslm.engine.RequestContext ctx = io.github.transformerslm.web.RequestContexts.of(request,
+        io.github.transformerslm.serving.RequestContext ctx = io.github.transformerslm.web.RequestContexts.of(request,
                 java.time.Duration.ofSeconds(600));
         assertThat(ctx.deadline()).isBetween(before.plusSeconds(599), before.plusSeconds(601));
     }

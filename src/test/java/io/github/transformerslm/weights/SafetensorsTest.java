@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import io.github.transformerslm.engine.ModelLoader;
+import io.github.transformerslm.serving.ModelLoader;
 import io.github.transformerslm.runtime.TorchRuntime;
 import io.github.transformerslm.model.GoldenReference;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.serving;
 
 import io.github.transformerslm.generation.ContinuousBatcher;
 import io.github.transformerslm.generation.GenerationRow;

@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.serving;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;

@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.serving;
 
 /** More requests wait for the model than MAX_QUEUE allows. */
 public class QueueFullException extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.serving;
 
 /**
  * Whether the client of a request that is still being generated has gone. Probed by the request's own

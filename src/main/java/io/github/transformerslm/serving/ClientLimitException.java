@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.serving;
 
 /** One client has more requests in flight than MAX_CLIENT_REQUESTS allows. */
 public class ClientLimitException extends RuntimeException {

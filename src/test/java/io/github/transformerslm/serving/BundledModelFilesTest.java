@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.serving;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

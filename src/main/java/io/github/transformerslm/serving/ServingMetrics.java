@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.serving;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;

@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.serving;
 
 import io.github.transformerslm.runtime.TorchRuntime;
 import ai.djl.ndarray.NDManager;

@@ -1,4 +1,4 @@
-package io.github.transformerslm.engine;
+package io.github.transformerslm.serving;
 
 import io.github.transformerslm.config.ServiceProperties;
 import org.slf4j.Logger;
