@@ -7,6 +7,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Norms;
+import io.github.transformerslm.model.nn.TokenEmbedding;
+import java.util.List;
 import java.util.function.UnaryOperator;
 
 /** What every decoder package shares: its shapes, its weights' manager, and the last step of a forward pass. */
@@ -16,11 +18,48 @@ public abstract class DecoderModel implements CausalLanguageModel {
     private final CacheShape cacheShape;
     private final DataType servingType;
 
-    protected DecoderModel(ModelWeights weights, ModelShape shape, CacheShape cacheShape) {
+    /** {@code modelType}: Hugging Face's name, as the service reports it; the shapes follow from {@code config}. */
+    protected DecoderModel(String modelType, DecoderConfig config, ModelWeights weights) {
         this.manager = weights.manager();
-        this.shape = shape;
-        this.cacheShape = cacheShape;
+        this.shape = new ModelShape(modelType, config.vocabSize(), config.maxPositionEmbeddings(),
+                config.numHiddenLayers(), weights.parameterCount(),
+                config.slidingWindow() != null ? config.slidingWindow() : 0);
+        this.cacheShape = new CacheShape(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim());
         this.servingType = weights.servingType();
+    }
+
+    /** The language-model head and the input embeddings, which are one matrix when they are tied. */
+    protected record HeadAndEmbeddings(Linear head, TokenEmbedding embeddings) {}
+
+    /**
+     * Ties the head to the embedding table when the config says so or the checkpoint has no
+     * {@code lm_head.weight} (transformers drops a tied head on save); else loads both.
+     *
+     * @param headBias whether the architecture's head has a bias ({@code lm_head.bias})
+     */
+    protected static HeadAndEmbeddings headAndEmbeddings(ModelWeights w, NDArray embeddingTable, boolean tieWordEmbeddings,
+            boolean headBias) {
+        if (tieWordEmbeddings || !w.contains("lm_head.weight")) {
+            Linear head = w.tiedHead(embeddingTable, headBias ? w.optionalBias("lm_head.bias") : null);
+            return new HeadAndEmbeddings(head, head);
+        }
+        return new HeadAndEmbeddings(w.head("lm_head", headBias), w.embeddings(embeddingTable));
+    }
+
+    /** One decoder layer: {@code x} [batch, seq, hidden] in, the same shape out. */
+    @FunctionalInterface
+    protected interface LayerStep<L> {
+        NDArray apply(L layer, NDArray x, int index);
+    }
+
+    /** Runs {@code x} through every layer in order, each in {@link #inLayerScope its own memory scope}. */
+    protected static <L> NDArray throughLayers(NDArray x, List<L> layers, LayerStep<L> step) {
+        for (int i = 0; i < layers.size(); i++) {
+            L layer = layers.get(i);
+            int index = i;
+            x = inLayerScope(x, h -> step.apply(layer, h, index));
+        }
+        return x;
     }
 
     @Override
@@ -45,7 +84,7 @@ public abstract class DecoderModel implements CausalLanguageModel {
      * time: measured on GPT-2 small, 16 prompts of 48 tokens peaked 1.1 GB above what was resident before
      * the step with every layer's kept to its end (0.1-0.2 GB this way). The result belongs to the caller's scope.
      */
-    protected static NDArray inLayerScope(NDArray x, UnaryOperator<NDArray> layer) {
+    private static NDArray inLayerScope(NDArray x, UnaryOperator<NDArray> layer) {
         NDArray out;
         try (NDScope scope = new NDScope()) {
             out = layer.apply(x); // [batch, seq, hidden]

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
+import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.Quantization;
 import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.weights.Checkpoint;
@@ -102,6 +103,16 @@ public final class ModelWeights {
     /** A one-dimensional parameter used by float32 arithmetic (norm weights and biases). */
     public NDArray vector(String name) {
         return checkpoint.load(require(name), manager, DataType.FLOAT32);
+    }
+
+    /** A LayerNorm stored as {@code prefix.weight} and {@code prefix.bias}. */
+    public Norms.Norm layerNorm(String prefix, float eps) {
+        return Norms.layerNorm(vector(prefix + ".weight"), vector(prefix + ".bias"), eps);
+    }
+
+    /** An RMSNorm stored as {@code prefix.weight}. */
+    public Norms.Norm rmsNorm(String prefix, float eps) {
+        return Norms.rmsNorm(vector(prefix + ".weight"), eps);
     }
 
     /** A bias added inside a product: it must share the matrix's dtype. */

@@ -2,20 +2,20 @@ package io.github.transformerslm.model.bloom;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ConfigJson;
+import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Alibi;
 import io.github.transformerslm.model.nn.Attention;
-import io.github.transformerslm.model.nn.Configs;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.databind.JsonNode;
@@ -50,35 +50,30 @@ public final class BloomModel extends DecoderModel {
     private final Norms.Norm lnF;
     private final Linear lmHead;
 
-    private BloomModel(BloomConfig c, ModelWeights w) {
-        super(w, new ModelShape("bloom", c.vocabSize(), c.seqLength(), c.nLayer(), w.parameterCount()),
-                new CacheShape(c.nLayer(), c.nHead(), c.headDim()));
+    private BloomModel(DecoderConfig d, BloomConfig c, ModelWeights w) {
+        super("bloom", d, w);
         this.config = c;
-        float eps = c.layerNormEpsilon().floatValue();
-        NDArray embeddingTable = w.matrix("word_embeddings.weight");
-        this.embeddingNorm = norm(w, "word_embeddings_layernorm", eps);
-        this.alibi = new Alibi(manager, c.nHead());
-        for (int i = 0; i < c.nLayer(); i++) {
+        float eps = d.normEps().floatValue();
+        this.embeddingNorm = w.layerNorm("word_embeddings_layernorm", eps);
+        this.alibi = new Alibi(manager, d.numAttentionHeads());
+        for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "h." + i + ".";
-            blocks.add(new Block(norm(w, p + "input_layernorm", eps),
+            blocks.add(new Block(w.layerNorm(p + "input_layernorm", eps),
                     new SelfAttention(w.linear(p + "self_attention.query_key_value", true),
-                            w.linear(p + "self_attention.dense", true), c.nHead(), c.headDim()),
-                    norm(w, p + "post_attention_layernorm", eps),
+                            w.linear(p + "self_attention.dense", true), d.numAttentionHeads(), d.headDim()),
+                    w.layerNorm(p + "post_attention_layernorm", eps),
                     new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true),
                             Activations.byName("gelu_new"))));
         }
-        this.lnF = norm(w, "ln_f", eps);
-        boolean tiedHead = !w.contains("lm_head.weight");
-        this.lmHead = tiedHead ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
-        this.wordEmbeddings = tiedHead ? lmHead : w.embeddings(embeddingTable);
-    }
-
-    private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {
-        return Norms.layerNorm(w.vector(prefix + ".weight"), w.vector(prefix + ".bias"), eps);
+        this.lnF = w.layerNorm("ln_f", eps);
+        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("word_embeddings.weight"), false, false);
+        this.lmHead = tied.head();
+        this.wordEmbeddings = tied.embeddings();
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new BloomModel(Configs.bind(json, BloomConfig.class, BloomConfig.DEFAULTS), weights.withPrefixes(List.of("transformer.", "")));
+        ConfigJson config = ConfigJson.of("bloom", json);
+        return new BloomModel(config.decoder(), config.bind(BloomConfig.class), weights.withPrefixes(List.of("transformer.", "")));
     }
 
     @Override
@@ -86,16 +81,12 @@ public final class BloomModel extends DecoderModel {
         NDArray x = embeddingNorm.apply(wordEmbeddings.lookup(input.inputIds())); // [batch, seq, hidden]
         NDArray bias = alibi.bias(input.keyPositions()); // [batch, heads, 1, total]
         boolean postNormResidual = config.applyResidualConnectionPostLayernorm();
-        for (int i = 0; i < blocks.size(); i++) {
-            Block b = blocks.get(i);
-            int layer = i;
-            x = inLayerScope(x, h -> {
-                NDArray ln1 = b.inputNorm().apply(h);
-                NDArray attn = b.attn().apply(ln1, input.attentionMask(), bias, cache, layer).add(postNormResidual ? ln1 : h);
-                NDArray ln2 = b.postNorm().apply(attn);
-                return b.mlp().apply(ln2).add(postNormResidual ? ln2 : attn);
-            });
-        }
+        x = throughLayers(x, blocks, (b, h, layer) -> {
+            NDArray ln1 = b.inputNorm().apply(h);
+            NDArray attn = b.attn().apply(ln1, input.attentionMask(), bias, cache, layer).add(postNormResidual ? ln1 : h);
+            NDArray ln2 = b.postNorm().apply(attn);
+            return b.mlp().apply(ln2).add(postNormResidual ? ln2 : attn);
+        });
         return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 

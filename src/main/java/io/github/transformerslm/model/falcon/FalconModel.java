@@ -2,22 +2,22 @@ package io.github.transformerslm.model.falcon;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ConfigJson;
+import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Alibi;
 import io.github.transformerslm.model.nn.Attention;
-import io.github.transformerslm.model.nn.Configs;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -29,14 +29,14 @@ import tools.jackson.databind.JsonNode;
  */
 public final class FalconModel extends DecoderModel {
 
-    private record SelfAttention(Linear qkv, Linear dense, FalconConfig c) {
+    private record SelfAttention(Linear qkv, Linear dense, FalconConfig c, DecoderConfig d) {
         NDArray apply(NDArray x, ForwardInput in, NDArray[] cosSin, RotaryEmbedding rotary, NDArray alibi,
                 AttentionCache cache, int layer) {
             long b = x.getShape().get(0);
             long s = x.getShape().get(1);
-            int heads = c.numAttentionHeads();
-            int d = c.headDim();
-            int kvHeads = c.kvHeads();
+            int heads = this.d.numAttentionHeads();
+            int d = this.d.headDim();
+            int kvHeads = this.d.numKeyValueHeads();
             NDArray fused = qkv.apply(x); // [batch, seq, (heads + 2*kvHeads) * headDim]
             NDArray q;
             NDArray k;
@@ -83,46 +83,43 @@ public final class FalconModel extends DecoderModel {
     private final Norms.Norm lnF;
     private final Linear lmHead;
 
-    private FalconModel(FalconConfig c, ModelWeights w) {
-        super(w, new ModelShape("falcon", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
-                w.parameterCount()),
-                new CacheShape(c.numHiddenLayers(), c.kvHeads(), c.headDim()));
+    private FalconModel(DecoderConfig d, FalconConfig c, ModelWeights w) {
+        super("falcon", d, w);
         this.config = c;
-        float eps = c.layerNormEpsilon().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(c.activation());
-        NDArray embeddingTable = w.matrix("word_embeddings.weight");
-        this.rotary = c.alibi() ? null : new RotaryEmbedding(c.headDim(), RotaryEmbedding.Layout.HALF,
-                RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.headDim(), c.maxPositionEmbeddings(), 0));
-        this.alibi = c.alibi() ? new Alibi(manager, c.numAttentionHeads()) : null;
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
+        float eps = d.normEps().floatValue();
+        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
+        this.rotary = c.alibi() ? null : new RotaryEmbedding(d.headDim(), RotaryEmbedding.Layout.HALF,
+                RopeScaling.fromConfig(d.ropeScaling(), d.ropeTheta(), d.headDim(), d.maxPositionEmbeddings(), 0));
+        this.alibi = c.alibi() ? new Alibi(manager, d.numAttentionHeads()) : null;
+        for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "h." + i + ".";
             Norms.Norm attnNorm;
             Norms.Norm mlpNorm;
             if (c.newDecoderArchitecture() && c.numLnInParallelAttn() == 2) {
-                attnNorm = norm(w, p + "ln_attn", eps);
-                mlpNorm = norm(w, p + "ln_mlp", eps);
+                attnNorm = w.layerNorm(p + "ln_attn", eps);
+                mlpNorm = w.layerNorm(p + "ln_mlp", eps);
             } else {
-                attnNorm = norm(w, p + "input_layernorm", eps);
-                mlpNorm = c.parallelAttn() || c.newDecoderArchitecture() ? null : norm(w, p + "post_attention_layernorm", eps);
+                attnNorm = w.layerNorm(p + "input_layernorm", eps);
+                mlpNorm = c.parallelAttn() || c.newDecoderArchitecture() ? null : w.layerNorm(p + "post_attention_layernorm", eps);
             }
             layers.add(new Layer(attnNorm,
                     new SelfAttention(w.linear(p + "self_attention.query_key_value", c.bias()),
-                            w.linear(p + "self_attention.dense", c.bias()), c),
+                            w.linear(p + "self_attention.dense", c.bias()), c, d),
                     mlpNorm,
                     new Mlp(w.linear(p + "mlp.dense_h_to_4h", c.bias()), w.linear(p + "mlp.dense_4h_to_h", c.bias()), act)));
         }
-        this.lnF = norm(w, "ln_f", eps);
-        boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = tied ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
-        this.wordEmbeddings = tied ? lmHead : w.embeddings(embeddingTable);
-    }
-
-    private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {
-        return Norms.layerNorm(w.vector(prefix + ".weight"), w.vector(prefix + ".bias"), eps);
+        this.lnF = w.layerNorm("ln_f", eps);
+        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("word_embeddings.weight"), d.tieWordEmbeddings(), false);
+        this.lmHead = tied.head();
+        this.wordEmbeddings = tied.embeddings();
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new FalconModel(Configs.bind(json, FalconConfig.class, FalconConfig.DEFAULTS), weights.withPrefixes(List.of("transformer.", "")));
+        ConfigJson config = ConfigJson.of("falcon", json);
+        FalconConfig falcon = config.bind(FalconConfig.class);
+        DecoderConfig decoder = config.decoder();
+        return new FalconModel(decoder.withKeyValueHeads(falcon.kvHeads(decoder)), falcon,
+                weights.withPrefixes(List.of("transformer.", "")));
     }
 
     @Override
@@ -132,20 +129,16 @@ public final class FalconModel extends DecoderModel {
         // transformers 4.47's eager Falcon adds ALiBi twice: to the scores before they are scaled, and again,
         // divided by sqrt(head_dim), through the causal mask it builds. (scores + 2 * bias) * scale is both.
         NDArray bias = alibi != null ? alibi.bfloat16Bias(input.keyPositions()).mul(2f) : null; // [batch, heads, 1, total]
-        for (int i = 0; i < layers.size(); i++) {
-            Layer l = layers.get(i);
-            int layer = i;
-            x = inLayerScope(x, in -> {
-                NDArray h = l.attnNorm().apply(in);
-                NDArray attn = l.attn().apply(h, input, cosSin, rotary, bias, cache, layer);
-                if (config.newDecoderArchitecture() || config.parallelAttn()) {
-                    NDArray mlpIn = l.mlpNorm() != null ? l.mlpNorm().apply(in) : h;
-                    return in.add(attn).add(l.mlp().apply(mlpIn));
-                }
-                NDArray a = in.add(attn);
-                return a.add(l.mlp().apply(l.mlpNorm().apply(a)));
-            });
-        }
+        x = throughLayers(x, layers, (l, in, layer) -> {
+            NDArray h = l.attnNorm().apply(in);
+            NDArray attn = l.attn().apply(h, input, cosSin, rotary, bias, cache, layer);
+            if (config.newDecoderArchitecture() || config.parallelAttn()) {
+                NDArray mlpIn = l.mlpNorm() != null ? l.mlpNorm().apply(in) : h;
+                return in.add(attn).add(l.mlp().apply(mlpIn));
+            }
+            NDArray a = in.add(attn);
+            return a.add(l.mlp().apply(l.mlpNorm().apply(a)));
+        });
         return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 

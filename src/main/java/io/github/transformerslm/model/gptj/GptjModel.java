@@ -1,22 +1,21 @@
 package io.github.transformerslm.model.gptj;
 
 import ai.djl.ndarray.NDArray;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ConfigJson;
+import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
-import io.github.transformerslm.model.nn.Attention;
-import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
-import io.github.transformerslm.model.nn.SelfAttention;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
+import io.github.transformerslm.model.nn.SelfAttention;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -36,43 +35,39 @@ public final class GptjModel extends DecoderModel {
     private final Norms.Norm lnF;
     private final Linear lmHead;
 
-    private GptjModel(GptjConfig c, ModelWeights w) {
-        super(w, new ModelShape("gptj", c.vocabSize(), c.nPositions(), c.nLayer(), w.parameterCount()),
-                new CacheShape(c.nLayer(), c.nHead(), c.headDim()));
-        float eps = c.layerNormEpsilon().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(c.activationFunction());
+    private GptjModel(DecoderConfig d, GptjConfig c, ModelWeights w) {
+        super("gptj", d, w);
+        float eps = d.normEps().floatValue();
+        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
         this.wte = w.matrix("transformer.wte.weight");
-        this.rotary = new RotaryEmbedding(c.rotaryDim(), RotaryEmbedding.Layout.INTERLEAVED,
-                RopeScaling.none(10000.0, c.rotaryDim()));
-        for (int i = 0; i < c.nLayer(); i++) {
+        // modeling_gptj.py fixes the rotary base at 10000, whatever the config says.
+        this.rotary = new RotaryEmbedding(c.rotaryDim(d), RotaryEmbedding.Layout.INTERLEAVED,
+                RopeScaling.none(10000.0, c.rotaryDim(d)));
+        for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "transformer.h." + i + ".";
-            blocks.add(new Block(
-                    Norms.layerNorm(w.vector(p + "ln_1.weight"), w.vector(p + "ln_1.bias"), eps),
+            blocks.add(new Block(w.layerNorm(p + "ln_1", eps),
                     new SelfAttention(w.linear(p + "attn.q_proj", false), w.linear(p + "attn.k_proj", false),
-                            w.linear(p + "attn.v_proj", false), w.linear(p + "attn.out_proj", false), c.nHead(),
-                            c.nHead(), c.headDim(), rotary),
+                            w.linear(p + "attn.v_proj", false), w.linear(p + "attn.out_proj", false),
+                            d.numAttentionHeads(), d.numKeyValueHeads(), d.headDim(), rotary),
                     new Mlp(w.linear(p + "mlp.fc_in", true), w.linear(p + "mlp.fc_out", true), act)));
         }
-        this.lnF = Norms.layerNorm(w.vector("transformer.ln_f.weight"), w.vector("transformer.ln_f.bias"), eps);
+        this.lnF = w.layerNorm("transformer.ln_f", eps);
         this.lmHead = w.head("lm_head", w.contains("lm_head.bias"));
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new GptjModel(Configs.bind(json, GptjConfig.class, GptjConfig.DEFAULTS), weights);
+        ConfigJson config = ConfigJson.of("gptj", json);
+        return new GptjModel(config.decoder(), config.bind(GptjConfig.class), weights);
     }
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = Embeddings.lookup(wte, input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
-        for (int i = 0; i < blocks.size(); i++) {
-            Block b = blocks.get(i);
-            int layer = i;
-            x = inLayerScope(x, in -> {
-                NDArray h = b.ln1().apply(in);
-                return in.add(b.attn().apply(h, cosSin, input.attentionMask(), cache, layer)).add(b.mlp().apply(h));
-            });
-        }
+        x = throughLayers(x, blocks, (b, in, layer) -> {
+            NDArray h = b.ln1().apply(in);
+            return in.add(b.attn().apply(h, cosSin, input.attentionMask(), cache, layer)).add(b.mlp().apply(h));
+        });
         return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 

@@ -2,21 +2,21 @@ package io.github.transformerslm.model.gptneox;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ConfigJson;
+import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
-import io.github.transformerslm.model.nn.Configs;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -50,55 +50,49 @@ public final class GptNeoxModel extends DecoderModel {
     private final Norms.Norm finalNorm;
     private final Linear embedOut;
 
-    private GptNeoxModel(GptNeoxConfig c, ModelWeights w) {
-        super(w, new ModelShape("gpt_neox", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
-                w.parameterCount()),
-                new CacheShape(c.numHiddenLayers(), c.numAttentionHeads(), c.headDim()));
+    private GptNeoxModel(DecoderConfig d, GptNeoxConfig c, ModelWeights w) {
+        super("gpt_neox", d, w);
         this.config = c;
-        float eps = c.layerNormEps().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
-        NDArray embeddingTable = w.matrix("gpt_neox.embed_in.weight");
-        this.rotary = new RotaryEmbedding(c.rotaryDim(), RotaryEmbedding.Layout.HALF,
-                RopeScaling.fromConfig(c.ropeScaling(), c.ropeTheta(), c.rotaryDim(), c.maxPositionEmbeddings(), 0));
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
+        float eps = d.normEps().floatValue();
+        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
+        int rotaryDim = c.rotaryDim(d);
+        this.rotary = new RotaryEmbedding(rotaryDim, RotaryEmbedding.Layout.HALF,
+                RopeScaling.fromConfig(d.ropeScaling(), d.ropeTheta(), rotaryDim, d.maxPositionEmbeddings(), 0));
+        for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "gpt_neox.layers." + i + ".";
-            layers.add(new Layer(
-                    Norms.layerNorm(w.vector(p + "input_layernorm.weight"), w.vector(p + "input_layernorm.bias"), eps),
+            layers.add(new Layer(w.layerNorm(p + "input_layernorm", eps),
                     new SelfAttention(w.linear(p + "attention.query_key_value", c.attentionBias()),
-                            w.linear(p + "attention.dense", c.attentionBias()), c.numAttentionHeads(), c.headDim()),
-                    Norms.layerNorm(w.vector(p + "post_attention_layernorm.weight"),
-                            w.vector(p + "post_attention_layernorm.bias"), eps),
+                            w.linear(p + "attention.dense", c.attentionBias()), d.numAttentionHeads(), d.headDim()),
+                    w.layerNorm(p + "post_attention_layernorm", eps),
                     new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true), act)));
         }
-        this.finalNorm = Norms.layerNorm(w.vector("gpt_neox.final_layer_norm.weight"),
-                w.vector("gpt_neox.final_layer_norm.bias"), eps);
-        boolean tied = c.tieWordEmbeddings() || !w.contains("embed_out.weight");
+        this.finalNorm = w.layerNorm("gpt_neox.final_layer_norm", eps);
+        // GPT-NeoX names its head embed_out.
+        boolean tied = d.tieWordEmbeddings() || !w.contains("embed_out.weight");
+        NDArray embeddingTable = w.matrix("gpt_neox.embed_in.weight");
         this.embedOut = tied ? w.tiedHead(embeddingTable, null) : w.head("embed_out", false);
         this.embedIn = tied ? embedOut : w.embeddings(embeddingTable);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new GptNeoxModel(Configs.bind(json, GptNeoxConfig.class, GptNeoxConfig.DEFAULTS), weights);
+        ConfigJson config = ConfigJson.of("gpt_neox", json);
+        return new GptNeoxModel(config.decoder(), config.bind(GptNeoxConfig.class), weights);
     }
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = embedIn.lookup(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
-        for (int i = 0; i < layers.size(); i++) {
-            Layer l = layers.get(i);
-            int layer = i;
-            x = inLayerScope(x, in -> {
-                NDArray attn = l.attn().apply(l.inputNorm().apply(in), cosSin, rotary, input.attentionMask(), cache, layer);
-                if (config.useParallelResidual()) {
-                    // x = x + attn(ln1(x)) + mlp(ln2(x))
-                    return in.add(attn).add(l.mlp().apply(l.postNorm().apply(in)));
-                }
-                // x = x + attn(ln1(x)); x = x + mlp(ln2(x))
-                NDArray a = in.add(attn);
-                return a.add(l.mlp().apply(l.postNorm().apply(a)));
-            });
-        }
+        x = throughLayers(x, layers, (l, in, layer) -> {
+            NDArray attn = l.attn().apply(l.inputNorm().apply(in), cosSin, rotary, input.attentionMask(), cache, layer);
+            if (config.useParallelResidual()) {
+                // x = x + attn(ln1(x)) + mlp(ln2(x))
+                return in.add(attn).add(l.mlp().apply(l.postNorm().apply(in)));
+            }
+            // x = x + attn(ln1(x)); x = x + mlp(ln2(x))
+            NDArray a = in.add(attn);
+            return a.add(l.mlp().apply(l.postNorm().apply(a)));
+        });
         return lastLogits(x, finalNorm, embedOut, cache, input.sequenceLength()); // [batch, vocab]
     }
 

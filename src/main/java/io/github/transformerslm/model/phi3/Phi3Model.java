@@ -2,20 +2,20 @@ package io.github.transformerslm.model.phi3;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ConfigJson;
+import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
-import io.github.transformerslm.model.nn.Configs;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -58,47 +58,40 @@ public final class Phi3Model extends DecoderModel {
     private final Norms.Norm norm;
     private final Linear lmHead;
 
-    private Phi3Model(Phi3Config c, ModelWeights w) {
-        super(w, new ModelShape("phi3", c.vocabSize(), c.maxPositionEmbeddings(), c.numHiddenLayers(),
-                w.parameterCount(), c.slidingWindow() != null ? c.slidingWindow() : 0),
-                new CacheShape(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim()));
-        float eps = c.rmsNormEps().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(c.hiddenAct());
-        NDArray embeddingTable = w.matrix("model.embed_tokens.weight");
-        this.rotary = new RotaryEmbedding(c.headDim(), RotaryEmbedding.Layout.HALF, RopeScaling.fromConfig(
-                c.ropeScaling(), c.ropeTheta(), c.headDim(), c.maxPositionEmbeddings(), c.originalMaxPositionEmbeddings()));
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
+    private Phi3Model(DecoderConfig d, Phi3Config c, ModelWeights w) {
+        super("phi3", d, w);
+        float eps = d.normEps().floatValue();
+        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
+        this.rotary = new RotaryEmbedding(d.headDim(), RotaryEmbedding.Layout.HALF, RopeScaling.fromConfig(
+                d.ropeScaling(), d.ropeTheta(), d.headDim(), d.maxPositionEmbeddings(), c.originalMaxPositions(d)));
+        for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
-            layers.add(new Layer(
-                    Norms.rmsNorm(w.vector(p + "input_layernorm.weight"), eps),
+            layers.add(new Layer(w.rmsNorm(p + "input_layernorm", eps),
                     new SelfAttention(w.linear(p + "self_attn.qkv_proj", false), w.linear(p + "self_attn.o_proj", false),
-                            c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim()),
-                    Norms.rmsNorm(w.vector(p + "post_attention_layernorm.weight"), eps),
+                            d.numAttentionHeads(), d.numKeyValueHeads(), d.headDim()),
+                    w.rmsNorm(p + "post_attention_layernorm", eps),
                     new Mlp(w.linear(p + "mlp.gate_up_proj", false), w.linear(p + "mlp.down_proj", false), act,
-                            c.intermediateSize())));
+                            d.intermediateSize())));
         }
-        this.norm = Norms.rmsNorm(w.vector("model.norm.weight"), eps);
-        boolean tied = c.tieWordEmbeddings() || !w.contains("lm_head.weight");
-        this.lmHead = tied ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
-        this.embedTokens = tied ? lmHead : w.embeddings(embeddingTable);
+        this.norm = w.rmsNorm("model.norm", eps);
+        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("model.embed_tokens.weight"), d.tieWordEmbeddings(), false);
+        this.lmHead = tied.head();
+        this.embedTokens = tied.embeddings();
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new Phi3Model(Configs.bind(json, Phi3Config.class, Phi3Config.DEFAULTS), weights);
+        ConfigJson config = ConfigJson.of("phi3", json);
+        return new Phi3Model(config.decoder(), config.bind(Phi3Config.class), weights);
     }
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = embedTokens.lookup(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
-        for (int i = 0; i < layers.size(); i++) {
-            Layer l = layers.get(i);
-            int layer = i;
-            x = inLayerScope(x, h -> {
-                NDArray a = h.add(l.attn().apply(l.inputNorm().apply(h), cosSin, rotary, input.attentionMask(), cache, layer));
-                return a.add(l.mlp().apply(l.postNorm().apply(a)));
-            });
-        }
+        x = throughLayers(x, layers, (l, h, layer) -> {
+            NDArray a = h.add(l.attn().apply(l.inputNorm().apply(h), cosSin, rotary, input.attentionMask(), cache, layer));
+            return a.add(l.mlp().apply(l.postNorm().apply(a)));
+        });
         return lastLogits(x, norm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 

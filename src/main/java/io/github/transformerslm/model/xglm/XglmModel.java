@@ -3,21 +3,20 @@ package io.github.transformerslm.model.xglm;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.github.transformerslm.model.AttentionCache;
 import io.github.transformerslm.model.CausalLanguageModel;
+import io.github.transformerslm.model.ConfigJson;
+import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
-import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
-import io.github.transformerslm.model.nn.Attention;
-import io.github.transformerslm.model.nn.Configs;
 import io.github.transformerslm.model.nn.Embeddings;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
-import io.github.transformerslm.model.nn.SelfAttention;
 import io.github.transformerslm.model.nn.Norms;
+import io.github.transformerslm.model.nn.SelfAttention;
+import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -40,27 +39,25 @@ public final class XglmModel extends DecoderModel {
     private final Norms.Norm layerNorm;
     private final Linear lmHead;
 
-    private XglmModel(XglmConfig c, ModelWeights w) {
-        super(w, new ModelShape("xglm", c.vocabSize(), c.maxPositionEmbeddings(), c.numLayers(), w.parameterCount()),
-                new CacheShape(c.numLayers(), c.attentionHeads(), c.headDim()));
-        UnaryOperator<NDArray> act = Activations.byName(c.activationFunction());
-        NDArray embeddingTable = w.matrix("model.embed_tokens.weight");
-        this.positions = sinusoids(manager, c.maxPositionEmbeddings() + POSITION_OFFSET, c.dModel(), c.padTokenId());
-        this.embedScale = c.scaleEmbedding() ? (float) Math.sqrt(c.dModel()) : 1f;
-        float eps = 1e-5f;
-        for (int i = 0; i < c.numLayers(); i++) {
+    private XglmModel(DecoderConfig d, XglmConfig c, ModelWeights w) {
+        super("xglm", d, w);
+        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
+        this.positions = sinusoids(manager, d.maxPositionEmbeddings() + POSITION_OFFSET, d.hiddenSize(), c.padTokenId());
+        this.embedScale = c.scaleEmbedding() ? (float) Math.sqrt(d.hiddenSize()) : 1f;
+        float eps = d.normEps().floatValue();
+        for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
-            layers.add(new Layer(norm(w, p + "self_attn_layer_norm", eps),
+            layers.add(new Layer(w.layerNorm(p + "self_attn_layer_norm", eps),
                     new SelfAttention(w.linear(p + "self_attn.q_proj", true), w.linear(p + "self_attn.k_proj", true),
                             w.linear(p + "self_attn.v_proj", true), w.linear(p + "self_attn.out_proj", true),
-                            c.attentionHeads(), c.attentionHeads(), c.headDim(), null),
-                    norm(w, p + "final_layer_norm", eps),
+                            d.numAttentionHeads(), d.numKeyValueHeads(), d.headDim(), null),
+                    w.layerNorm(p + "final_layer_norm", eps),
                     new Mlp(w.linear(p + "fc1", true), w.linear(p + "fc2", true), act)));
         }
-        this.layerNorm = norm(w, "model.layer_norm", eps);
-        boolean tiedHead = !w.contains("lm_head.weight");
-        this.lmHead = tiedHead ? w.tiedHead(embeddingTable, null) : w.head("lm_head", false);
-        this.embedTokens = tiedHead ? lmHead : w.embeddings(embeddingTable);
+        this.layerNorm = w.layerNorm("model.layer_norm", eps);
+        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("model.embed_tokens.weight"), false, false);
+        this.lmHead = tied.head();
+        this.embedTokens = tied.embeddings();
     }
 
     /** fairseq's table: [sin | cos] of pos · 10000^(-i / (half - 1)), the padding row zeroed. */
@@ -82,26 +79,19 @@ public final class XglmModel extends DecoderModel {
         return manager.create(table, new Shape(rows, dim));
     }
 
-    private static Norms.Norm norm(ModelWeights w, String prefix, float eps) {
-        return Norms.layerNorm(w.vector(prefix + ".weight"), w.vector(prefix + ".bias"), eps);
-    }
-
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        return new XglmModel(Configs.bind(json, XglmConfig.class, XglmConfig.DEFAULTS), weights);
+        ConfigJson config = ConfigJson.of("xglm", json);
+        return new XglmModel(config.decoder(), config.bind(XglmConfig.class), weights);
     }
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = embedTokens.lookup(input.inputIds()).mul(embedScale)
                 .add(Embeddings.lookup(positions, input.positionIds().add(POSITION_OFFSET))); // [batch, seq, hidden]
-        for (int i = 0; i < layers.size(); i++) {
-            Layer l = layers.get(i);
-            int layer = i;
-            x = inLayerScope(x, h -> {
-                NDArray a = h.add(l.attn().apply(l.attnNorm().apply(h), null, input.attentionMask(), cache, layer));
-                return a.add(l.mlp().apply(l.finalNorm().apply(a)));
-            });
-        }
+        x = throughLayers(x, layers, (l, h, layer) -> {
+            NDArray a = h.add(l.attn().apply(l.attnNorm().apply(h), null, input.attentionMask(), cache, layer));
+            return a.add(l.mlp().apply(l.finalNorm().apply(a)));
+        });
         return lastLogits(x, layerNorm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
     }
 
