@@ -17,6 +17,9 @@ public abstract class DecoderModel implements CausalLanguageModel {
     private final ModelShape shape;
     private final CacheShape cacheShape;
     private final DataType servingType;
+    private Norms.Norm finalNorm;
+    private Linear head;
+    private TokenEmbedding embeddings;
 
     /** {@code modelType}: Hugging Face's name, as the service reports it; the shapes follow from {@code config}. */
     protected DecoderModel(String modelType, DecoderConfig config, ModelWeights weights) {
@@ -28,22 +31,35 @@ public abstract class DecoderModel implements CausalLanguageModel {
         this.servingType = weights.servingType();
     }
 
-    /** The language-model head and the input embeddings, which are one matrix when they are tied. */
-    protected record HeadAndEmbeddings(Linear head, TokenEmbedding embeddings) {}
+    /**
+     * The final norm, the language-model head and the input embeddings, which every constructor ends by
+     * setting: the embeddings begin a forward pass and the other two end it.
+     */
+    protected final void outputs(Norms.Norm finalNorm, Linear head, TokenEmbedding embeddings) {
+        this.finalNorm = finalNorm;
+        this.head = head;
+        this.embeddings = embeddings;
+    }
 
     /**
-     * Ties the head to the embedding table when the config says so or the checkpoint has no
-     * {@code lm_head.weight} (transformers drops a tied head on save); else loads both.
+     * {@link #outputs} with the head tied to the embedding table when the config says so or the checkpoint
+     * has no {@code headName.weight} (transformers drops a tied head on save); else both are loaded.
      *
-     * @param headBias whether the architecture's head has a bias ({@code lm_head.bias})
+     * @param headBias whether the architecture's head has a bias ({@code headName.bias})
      */
-    protected static HeadAndEmbeddings headAndEmbeddings(ModelWeights w, NDArray embeddingTable, boolean tieWordEmbeddings,
-            boolean headBias) {
-        if (tieWordEmbeddings || !w.contains("lm_head.weight")) {
-            Linear head = w.tiedHead(embeddingTable, headBias ? w.optionalBias("lm_head.bias") : null);
-            return new HeadAndEmbeddings(head, head);
+    protected final void outputs(ModelWeights w, Norms.Norm finalNorm, NDArray embeddingTable, String headName,
+            boolean tieWordEmbeddings, boolean headBias) {
+        if (tieWordEmbeddings || !w.contains(headName + ".weight")) {
+            Linear tied = w.tiedHead(embeddingTable, headBias ? w.optionalBias(headName + ".bias") : null);
+            outputs(finalNorm, tied, tied);
+        } else {
+            outputs(finalNorm, w.head(headName, headBias), w.embeddings(embeddingTable));
         }
-        return new HeadAndEmbeddings(w.head("lm_head", headBias), w.embeddings(embeddingTable));
+    }
+
+    /** ids: [batch, seq] → [batch, seq, hidden]. */
+    protected final NDArray embed(NDArray ids) {
+        return embeddings.lookup(ids);
     }
 
     /** One decoder layer: {@code x} [batch, seq, hidden] in, the same shape out. */
@@ -99,7 +115,7 @@ public abstract class DecoderModel implements CausalLanguageModel {
      * Ends a forward pass: the step's tokens are in the cache, and the last position of every row goes
      * through the final norm and the LM head. x: [batch, seq, hidden] → [batch, vocab].
      */
-    protected static NDArray lastLogits(NDArray x, Norms.Norm finalNorm, Linear head, AttentionCache cache, int seq) {
+    protected final NDArray lastLogits(NDArray x, AttentionCache cache, int seq) {
         cache.advance(seq);
         return head.apply(finalNorm.apply(x.get(new NDIndex(":, -1, :"))));
     }

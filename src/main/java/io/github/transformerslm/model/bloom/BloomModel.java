@@ -15,7 +15,6 @@ import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.databind.JsonNode;
@@ -43,12 +42,9 @@ public final class BloomModel extends DecoderModel {
     private record Block(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
 
     private final BloomConfig config;
-    private final TokenEmbedding wordEmbeddings; // [vocab, hidden]: a table, or the tied head's weights
     private final Norms.Norm embeddingNorm;
     private final Alibi alibi;
     private final List<Block> blocks = new ArrayList<>();
-    private final Norms.Norm lnF;
-    private final Linear lmHead;
 
     private BloomModel(DecoderConfig d, BloomConfig c, ModelWeights w) {
         super("bloom", d, w);
@@ -65,10 +61,7 @@ public final class BloomModel extends DecoderModel {
                     new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true),
                             Activations.byName("gelu_new"))));
         }
-        this.lnF = w.layerNorm("ln_f", eps);
-        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("word_embeddings.weight"), false, false);
-        this.lmHead = tied.head();
-        this.wordEmbeddings = tied.embeddings();
+        outputs(w, w.layerNorm("ln_f", eps), w.matrix("word_embeddings.weight"), "lm_head", false, false);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
@@ -78,7 +71,7 @@ public final class BloomModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = embeddingNorm.apply(wordEmbeddings.lookup(input.inputIds())); // [batch, seq, hidden]
+        NDArray x = embeddingNorm.apply(embed(input.inputIds())); // [batch, seq, hidden]
         NDArray bias = alibi.bias(input.keyPositions()); // [batch, heads, 1, total]
         boolean postNormResidual = config.applyResidualConnectionPostLayernorm();
         x = throughLayers(x, blocks, (b, h, layer) -> {
@@ -87,7 +80,7 @@ public final class BloomModel extends DecoderModel {
             NDArray ln2 = b.postNorm().apply(attn);
             return b.mlp().apply(ln2).add(postNormResidual ? ln2 : attn);
         });
-        return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
+        return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 
 }

@@ -17,7 +17,6 @@ import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -76,12 +75,9 @@ public final class FalconModel extends DecoderModel {
     private record Layer(Norms.Norm attnNorm, SelfAttention attn, Norms.Norm mlpNorm, Mlp mlp) {}
 
     private final FalconConfig config;
-    private final TokenEmbedding wordEmbeddings; // [vocab, hidden]: a table, or the tied head's weights
     private final RotaryEmbedding rotary;
     private final Alibi alibi;
     private final List<Layer> layers = new ArrayList<>();
-    private final Norms.Norm lnF;
-    private final Linear lmHead;
 
     private FalconModel(DecoderConfig d, FalconConfig c, ModelWeights w) {
         super("falcon", d, w);
@@ -108,10 +104,7 @@ public final class FalconModel extends DecoderModel {
                     mlpNorm,
                     new Mlp(w.linear(p + "mlp.dense_h_to_4h", c.bias()), w.linear(p + "mlp.dense_4h_to_h", c.bias()), act)));
         }
-        this.lnF = w.layerNorm("ln_f", eps);
-        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("word_embeddings.weight"), d.tieWordEmbeddings(), false);
-        this.lmHead = tied.head();
-        this.wordEmbeddings = tied.embeddings();
+        outputs(w, w.layerNorm("ln_f", eps), w.matrix("word_embeddings.weight"), "lm_head", d.tieWordEmbeddings(), false);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
@@ -124,7 +117,7 @@ public final class FalconModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = wordEmbeddings.lookup(input.inputIds()); // [batch, seq, hidden]
+        NDArray x = embed(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary != null ? rotary.at(manager, input.positionIds()) : null;
         // transformers 4.47's eager Falcon adds ALiBi twice: to the scores before they are scaled, and again,
         // divided by sqrt(head_dim), through the causal mask it builds. (scores + 2 * bias) * scale is both.
@@ -139,7 +132,7 @@ public final class FalconModel extends DecoderModel {
             NDArray a = in.add(attn);
             return a.add(l.mlp().apply(l.mlpNorm().apply(a)));
         });
-        return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
+        return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 
 }

@@ -13,7 +13,6 @@ import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -35,11 +34,8 @@ public final class Gpt2Model extends DecoderModel {
 
     private record Block(Norms.Norm ln1, SelfAttention attn, Norms.Norm ln2, Mlp mlp) {}
 
-    private final TokenEmbedding wte; // [vocab, hidden]: a table, or the tied head's weights
     private final NDArray wpe; // [positions, hidden]
     private final List<Block> blocks = new ArrayList<>();
-    private final Norms.Norm lnF;
-    private final Linear lmHead;
 
     private Gpt2Model(DecoderConfig d, Gpt2Config c, ModelWeights w) {
         super("gpt2", d, w);
@@ -58,10 +54,7 @@ public final class Gpt2Model extends DecoderModel {
                     w.layerNorm(p + "ln_2", eps),
                     new Mlp(w.conv1d(p + "mlp.c_fc"), w.conv1d(p + "mlp.c_proj"), act)));
         }
-        this.lnF = w.layerNorm("ln_f", eps);
-        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("wte.weight"), false, false);
-        this.lmHead = tied.head();
-        this.wte = tied.embeddings();
+        outputs(w, w.layerNorm("ln_f", eps), w.matrix("wte.weight"), "lm_head", false, false);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
@@ -71,12 +64,12 @@ public final class Gpt2Model extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = wte.lookup(input.inputIds()).add(Embeddings.lookup(wpe, input.positionIds())); // [batch, seq, hidden]
+        NDArray x = embed(input.inputIds()).add(Embeddings.lookup(wpe, input.positionIds())); // [batch, seq, hidden]
         x = throughLayers(x, blocks, (b, h, layer) -> {
             NDArray a = h.add(b.attn().apply(b.ln1().apply(h), input.attentionMask(), cache, layer));
             return a.add(b.mlp().apply(b.ln2().apply(a)));
         });
-        return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
+        return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 
 }

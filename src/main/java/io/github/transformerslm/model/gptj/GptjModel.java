@@ -9,8 +9,6 @@ import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
-import io.github.transformerslm.model.nn.Embeddings;
-import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
@@ -29,17 +27,13 @@ public final class GptjModel extends DecoderModel {
 
     private record Block(Norms.Norm ln1, SelfAttention attn, Mlp mlp) {}
 
-    private final NDArray wte; // [vocab, hidden]
     private final RotaryEmbedding rotary;
     private final List<Block> blocks = new ArrayList<>();
-    private final Norms.Norm lnF;
-    private final Linear lmHead;
 
     private GptjModel(DecoderConfig d, GptjConfig c, ModelWeights w) {
         super("gptj", d, w);
         float eps = d.normEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
-        this.wte = w.matrix("transformer.wte.weight");
         // modeling_gptj.py fixes the rotary base at 10000, whatever the config says.
         this.rotary = new RotaryEmbedding(c.rotaryDim(d), RotaryEmbedding.Layout.INTERLEAVED,
                 RopeScaling.none(10000.0, c.rotaryDim(d)));
@@ -51,8 +45,9 @@ public final class GptjModel extends DecoderModel {
                             d.numAttentionHeads(), d.numKeyValueHeads(), d.headDim(), rotary),
                     new Mlp(w.linear(p + "mlp.fc_in", true), w.linear(p + "mlp.fc_out", true), act)));
         }
-        this.lnF = w.layerNorm("transformer.ln_f", eps);
-        this.lmHead = w.head("lm_head", w.contains("lm_head.bias"));
+        // Never tied: GPT-J's head has a bias and a matrix of its own.
+        outputs(w.layerNorm("transformer.ln_f", eps), w.head("lm_head", w.contains("lm_head.bias")),
+                w.embeddings(w.matrix("transformer.wte.weight")));
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
@@ -62,13 +57,13 @@ public final class GptjModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = Embeddings.lookup(wte, input.inputIds()); // [batch, seq, hidden]
+        NDArray x = embed(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
         x = throughLayers(x, blocks, (b, in, layer) -> {
             NDArray h = b.ln1().apply(in);
             return in.add(b.attn().apply(h, cosSin, input.attentionMask(), cache, layer)).add(b.mlp().apply(h));
         });
-        return lastLogits(x, lnF, lmHead, cache, input.sequenceLength()); // [batch, vocab]
+        return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 
 }

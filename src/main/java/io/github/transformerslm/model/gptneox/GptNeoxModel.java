@@ -16,7 +16,6 @@ import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -44,11 +43,8 @@ public final class GptNeoxModel extends DecoderModel {
     private record Layer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
 
     private final GptNeoxConfig config;
-    private final TokenEmbedding embedIn; // [vocab, hidden]: a table, or the tied head's weights
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
-    private final Norms.Norm finalNorm;
-    private final Linear embedOut;
 
     private GptNeoxModel(DecoderConfig d, GptNeoxConfig c, ModelWeights w) {
         super("gpt_neox", d, w);
@@ -66,12 +62,8 @@ public final class GptNeoxModel extends DecoderModel {
                     w.layerNorm(p + "post_attention_layernorm", eps),
                     new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true), act)));
         }
-        this.finalNorm = w.layerNorm("gpt_neox.final_layer_norm", eps);
-        // GPT-NeoX names its head embed_out.
-        boolean tied = d.tieWordEmbeddings() || !w.contains("embed_out.weight");
-        NDArray embeddingTable = w.matrix("gpt_neox.embed_in.weight");
-        this.embedOut = tied ? w.tiedHead(embeddingTable, null) : w.head("embed_out", false);
-        this.embedIn = tied ? embedOut : w.embeddings(embeddingTable);
+        outputs(w, w.layerNorm("gpt_neox.final_layer_norm", eps), w.matrix("gpt_neox.embed_in.weight"), "embed_out",
+                d.tieWordEmbeddings(), false);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
@@ -81,7 +73,7 @@ public final class GptNeoxModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = embedIn.lookup(input.inputIds()); // [batch, seq, hidden]
+        NDArray x = embed(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
         x = throughLayers(x, layers, (l, in, layer) -> {
             NDArray attn = l.attn().apply(l.inputNorm().apply(in), cosSin, rotary, input.attentionMask(), cache, layer);
@@ -93,7 +85,7 @@ public final class GptNeoxModel extends DecoderModel {
             NDArray a = in.add(attn);
             return a.add(l.mlp().apply(l.postNorm().apply(a)));
         });
-        return lastLogits(x, finalNorm, embedOut, cache, input.sequenceLength()); // [batch, vocab]
+        return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 
 }

@@ -10,12 +10,10 @@ import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.GatedMlp;
-import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
 import io.github.transformerslm.model.nn.SelfAttention;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
@@ -32,11 +30,8 @@ public final class LlamaModel extends DecoderModel {
 
     private record DecoderLayer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, GatedMlp mlp) {}
 
-    private final TokenEmbedding embedTokens; // [vocab, hidden]: a table, or the tied head's weights
     private final RotaryEmbedding rotary;
     private final List<DecoderLayer> layers = new ArrayList<>();
-    private final Norms.Norm norm;
-    private final Linear lmHead;
 
     private LlamaModel(String modelType, DecoderConfig d, LlamaConfig c, ModelWeights w) {
         super(modelType, d, w);
@@ -64,10 +59,7 @@ public final class LlamaModel extends DecoderModel {
                     new GatedMlp(w.linear(p + "mlp.gate_proj", c.mlpBias()), w.linear(p + "mlp.up_proj", c.mlpBias()),
                             w.linear(p + "mlp.down_proj", c.mlpBias()), act)));
         }
-        this.norm = w.rmsNorm("model.norm", eps);
-        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("model.embed_tokens.weight"), d.tieWordEmbeddings(), false);
-        this.lmHead = tied.head();
-        this.embedTokens = tied.embeddings();
+        outputs(w, w.rmsNorm("model.norm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), false);
     }
 
     public static CausalLanguageModel loadLlama(JsonNode json, ModelWeights w) {
@@ -87,13 +79,13 @@ public final class LlamaModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = embedTokens.lookup(input.inputIds()); // [batch, seq, hidden]
+        NDArray x = embed(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
         x = throughLayers(x, layers, (l, h, layer) -> {
             NDArray a = h.add(l.attn().apply(l.inputNorm().apply(h), cosSin, input.attentionMask(), cache, layer));
             return a.add(l.mlp().apply(l.postNorm().apply(a)));
         });
-        return lastLogits(x, norm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
+        return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 
 }

@@ -9,13 +9,11 @@ import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
-import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
 import io.github.transformerslm.model.nn.SelfAttention;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import io.github.transformerslm.weights.CheckpointException;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,11 +28,8 @@ public final class PhiModel extends DecoderModel {
 
     private record Layer(Norms.Norm norm, SelfAttention attn, Mlp mlp) {}
 
-    private final TokenEmbedding embedTokens; // [vocab, hidden]: a table, or the tied head's weights
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
-    private final Norms.Norm finalNorm;
-    private final Linear lmHead;
 
     private PhiModel(DecoderConfig d, PhiConfig c, ModelWeights w) {
         super("phi", d, w);
@@ -54,11 +49,7 @@ public final class PhiModel extends DecoderModel {
                             d.numAttentionHeads(), d.numKeyValueHeads(), d.headDim(), rotary),
                     new Mlp(w.linear(p + "mlp.fc1", true), w.linear(p + "mlp.fc2", true), act)));
         }
-        this.finalNorm = w.layerNorm("model.final_layernorm", eps);
-        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("model.embed_tokens.weight"), d.tieWordEmbeddings(),
-                w.contains("lm_head.bias"));
-        this.lmHead = tied.head();
-        this.embedTokens = tied.embeddings();
+        outputs(w, w.layerNorm("model.final_layernorm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), w.contains("lm_head.bias"));
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
@@ -68,13 +59,13 @@ public final class PhiModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = embedTokens.lookup(input.inputIds()); // [batch, seq, hidden]
+        NDArray x = embed(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, rotaryDim] × 2
         x = throughLayers(x, layers, (l, in, layer) -> {
             NDArray h = l.norm().apply(in);
             return in.add(l.attn().apply(h, cosSin, input.attentionMask(), cache, layer)).add(l.mlp().apply(h));
         });
-        return lastLogits(x, finalNorm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
+        return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 
 }

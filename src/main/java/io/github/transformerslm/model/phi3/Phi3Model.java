@@ -15,7 +15,6 @@ import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -52,11 +51,8 @@ public final class Phi3Model extends DecoderModel {
 
     private record Layer(Norms.Norm inputNorm, SelfAttention attn, Norms.Norm postNorm, Mlp mlp) {}
 
-    private final TokenEmbedding embedTokens; // [vocab, hidden]: a table, or the tied head's weights
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
-    private final Norms.Norm norm;
-    private final Linear lmHead;
 
     private Phi3Model(DecoderConfig d, Phi3Config c, ModelWeights w) {
         super("phi3", d, w);
@@ -73,10 +69,7 @@ public final class Phi3Model extends DecoderModel {
                     new Mlp(w.linear(p + "mlp.gate_up_proj", false), w.linear(p + "mlp.down_proj", false), act,
                             d.intermediateSize())));
         }
-        this.norm = w.rmsNorm("model.norm", eps);
-        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("model.embed_tokens.weight"), d.tieWordEmbeddings(), false);
-        this.lmHead = tied.head();
-        this.embedTokens = tied.embeddings();
+        outputs(w, w.rmsNorm("model.norm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), false);
     }
 
     public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
@@ -86,13 +79,13 @@ public final class Phi3Model extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = embedTokens.lookup(input.inputIds()); // [batch, seq, hidden]
+        NDArray x = embed(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
         x = throughLayers(x, layers, (l, h, layer) -> {
             NDArray a = h.add(l.attn().apply(l.inputNorm().apply(h), cosSin, rotary, input.attentionMask(), cache, layer));
             return a.add(l.mlp().apply(l.postNorm().apply(a)));
         });
-        return lastLogits(x, norm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
+        return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 
 }

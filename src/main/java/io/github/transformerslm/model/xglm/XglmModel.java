@@ -12,11 +12,9 @@ import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
 import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Embeddings;
-import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.SelfAttention;
-import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -32,12 +30,9 @@ public final class XglmModel extends DecoderModel {
 
     private record Layer(Norms.Norm attnNorm, SelfAttention attn, Norms.Norm finalNorm, Mlp mlp) {}
 
-    private final TokenEmbedding embedTokens; // [vocab, hidden]: a table, or the tied head's weights
     private final NDArray positions; // [maxPositions + offset, hidden]
     private final float embedScale;
     private final List<Layer> layers = new ArrayList<>();
-    private final Norms.Norm layerNorm;
-    private final Linear lmHead;
 
     private XglmModel(DecoderConfig d, XglmConfig c, ModelWeights w) {
         super("xglm", d, w);
@@ -54,10 +49,7 @@ public final class XglmModel extends DecoderModel {
                     w.layerNorm(p + "final_layer_norm", eps),
                     new Mlp(w.linear(p + "fc1", true), w.linear(p + "fc2", true), act)));
         }
-        this.layerNorm = w.layerNorm("model.layer_norm", eps);
-        HeadAndEmbeddings tied = headAndEmbeddings(w, w.matrix("model.embed_tokens.weight"), false, false);
-        this.lmHead = tied.head();
-        this.embedTokens = tied.embeddings();
+        outputs(w, w.layerNorm("model.layer_norm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", false, false);
     }
 
     /** fairseq's table: [sin | cos] of pos · 10000^(-i / (half - 1)), the padding row zeroed. */
@@ -86,13 +78,13 @@ public final class XglmModel extends DecoderModel {
 
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
-        NDArray x = embedTokens.lookup(input.inputIds()).mul(embedScale)
+        NDArray x = embed(input.inputIds()).mul(embedScale)
                 .add(Embeddings.lookup(positions, input.positionIds().add(POSITION_OFFSET))); // [batch, seq, hidden]
         x = throughLayers(x, layers, (l, h, layer) -> {
             NDArray a = h.add(l.attn().apply(l.attnNorm().apply(h), null, input.attentionMask(), cache, layer));
             return a.add(l.mlp().apply(l.finalNorm().apply(a)));
         });
-        return lastLogits(x, layerNorm, lmHead, cache, input.sequenceLength()); // [batch, vocab]
+        return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 
 }
