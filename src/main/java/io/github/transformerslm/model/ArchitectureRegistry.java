@@ -22,31 +22,39 @@ public final class ArchitectureRegistry {
         CausalLanguageModel load(JsonNode config, ModelWeights weights);
     }
 
-    private static final Map<String, Loader> LOADERS = new TreeMap<>(Map.ofEntries(
-            Map.entry("bloom", BloomModel::load),
-            Map.entry("falcon", FalconModel::load),
-            Map.entry("gpt2", Gpt2Model::load),
-            Map.entry("gpt_neox", GptNeoxModel::load),
-            Map.entry("gptj", GptjModel::load),
-            Map.entry("llama", LlamaModel::loadLlama),
-            Map.entry("mistral", LlamaModel::loadMistral),
-            Map.entry("phi", PhiModel::load),
-            Map.entry("phi3", Phi3Model::load),
-            Map.entry("qwen2", LlamaModel::loadQwen2),
-            Map.entry("xglm", XglmModel::load)));
+    /** An architecture builds its model from config.json read with {@code defaults}' entry of config-defaults.json. */
+    private record Architecture(String defaults, Builder builder) {}
+
+    @FunctionalInterface
+    private interface Builder {
+        CausalLanguageModel build(ConfigJson config, ModelWeights weights);
+    }
+
+    private static final Map<String, Architecture> ARCHITECTURES = new TreeMap<>(Map.ofEntries(
+            Map.entry("bloom", new Architecture("bloom", BloomModel::load)),
+            Map.entry("falcon", new Architecture("falcon", FalconModel::load)),
+            Map.entry("gpt2", new Architecture("gpt2", Gpt2Model::load)),
+            Map.entry("gpt_neox", new Architecture("gpt_neox", GptNeoxModel::load)),
+            Map.entry("gptj", new Architecture("gptj", GptjModel::load)),
+            Map.entry("llama", new Architecture("llama", LlamaModel::loadLlama)),
+            Map.entry("mistral", new Architecture("llama", LlamaModel::loadMistral)),
+            Map.entry("phi", new Architecture("phi", PhiModel::load)),
+            Map.entry("phi3", new Architecture("phi3", Phi3Model::load)),
+            Map.entry("qwen2", new Architecture("llama", LlamaModel::loadQwen2)),
+            Map.entry("xglm", new Architecture("xglm", XglmModel::load))));
 
     private ArchitectureRegistry() {}
 
     public static Loader loader(String modelType) {
-        Loader loader = LOADERS.get(modelType);
-        if (loader == null) {
+        Architecture architecture = ARCHITECTURES.get(modelType);
+        if (architecture == null) {
             throw new CheckpointException("config.json: model_type '" + modelType + "' is not supported (supported: "
-                    + String.join(", ", LOADERS.keySet()) + ")");
+                    + String.join(", ", ARCHITECTURES.keySet()) + ")");
         }
-        return loader;
+        return (config, weights) -> architecture.builder().build(ConfigJson.of(architecture.defaults(), config), weights);
     }
 
     public static java.util.Set<String> supported() {
-        return LOADERS.keySet();
+        return ARCHITECTURES.keySet();
     }
 }

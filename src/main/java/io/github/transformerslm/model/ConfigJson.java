@@ -28,7 +28,7 @@ public final class ConfigJson {
     }
 
     /** {@code family}: the entry of config-defaults.json (Mistral and Qwen2 read Llama's). */
-    public static ConfigJson of(String family, JsonNode config) {
+    static ConfigJson of(String family, JsonNode config) {
         JsonNode entry = ARCHITECTURES.get(family);
         if (entry == null) {
             throw new IllegalArgumentException("no defaults for " + family);

@@ -17,7 +17,6 @@ import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import java.util.ArrayList;
 import java.util.List;
-import tools.jackson.databind.JsonNode;
 
 /**
  * BLOOM ({@code modeling_bloom.py}): ALiBi instead of positions, a LayerNorm on the embeddings, fused
@@ -64,8 +63,7 @@ public final class BloomModel extends DecoderModel {
         outputs(w, w.layerNorm("ln_f", eps), w.matrix("word_embeddings.weight"), "lm_head", false, false);
     }
 
-    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        ConfigJson config = ConfigJson.of("bloom", json);
+    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
         return new BloomModel(config.decoder(), config.bind(BloomConfig.class), weights.withPrefixes(List.of("transformer.", "")));
     }
 

@@ -20,7 +20,6 @@ import io.github.transformerslm.model.nn.RotaryEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-import tools.jackson.databind.JsonNode;
 
 /**
  * Falcon ({@code modeling_falcon.py}): fused QKV in three layouts (multi-query, per head, grouped for
@@ -107,8 +106,7 @@ public final class FalconModel extends DecoderModel {
         outputs(w, w.layerNorm("ln_f", eps), w.matrix("word_embeddings.weight"), "lm_head", d.tieWordEmbeddings(), false);
     }
 
-    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        ConfigJson config = ConfigJson.of("falcon", json);
+    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
         FalconConfig falcon = config.bind(FalconConfig.class);
         DecoderConfig decoder = config.decoder();
         return new FalconModel(decoder.withKeyValueHeads(falcon.kvHeads(decoder)), falcon,

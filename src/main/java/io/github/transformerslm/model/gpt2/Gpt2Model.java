@@ -16,7 +16,6 @@ import io.github.transformerslm.model.nn.Norms;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-import tools.jackson.databind.JsonNode;
 
 /**
  * GPT-2 ({@code modeling_gpt2.py}): learned positions, pre-LayerNorm blocks, fused QKV, Conv1D weights
@@ -57,8 +56,7 @@ public final class Gpt2Model extends DecoderModel {
         outputs(w, w.layerNorm("ln_f", eps), w.matrix("wte.weight"), "lm_head", false, false);
     }
 
-    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        ConfigJson config = ConfigJson.of("gpt2", json);
+    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
         return new Gpt2Model(config.decoder(), config.bind(Gpt2Config.class), weights.withPrefixes(List.of("transformer.", "")));
     }
 

@@ -17,7 +17,6 @@ import io.github.transformerslm.model.nn.SelfAttention;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-import tools.jackson.databind.JsonNode;
 
 /**
  * GPT-J ({@code modeling_gptj.py}): interleaved rotary on the first rotary_dim dimensions, attention and
@@ -50,8 +49,7 @@ public final class GptjModel extends DecoderModel {
                 w.embeddings(w.matrix("transformer.wte.weight")));
     }
 
-    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        ConfigJson config = ConfigJson.of("gptj", json);
+    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
         return new GptjModel(config.decoder(), config.bind(GptjConfig.class), weights);
     }
 

@@ -19,7 +19,6 @@ import io.github.transformerslm.model.nn.RotaryEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-import tools.jackson.databind.JsonNode;
 
 /**
  * GPT-NeoX ({@code modeling_gpt_neox.py}): fused query_key_value laid out per head as [q | k | v],
@@ -66,8 +65,7 @@ public final class GptNeoxModel extends DecoderModel {
                 d.tieWordEmbeddings(), false);
     }
 
-    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        ConfigJson config = ConfigJson.of("gpt_neox", json);
+    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
         return new GptNeoxModel(config.decoder(), config.bind(GptNeoxConfig.class), weights);
     }
 

@@ -19,7 +19,6 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-import tools.jackson.databind.JsonNode;
 
 /**
  * Llama ({@code modeling_llama.py}), which also serves Mistral and Qwen2: RMSNorm, rotary positions,
@@ -62,18 +61,15 @@ public final class LlamaModel extends DecoderModel {
         outputs(w, w.rmsNorm("model.norm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), false);
     }
 
-    public static CausalLanguageModel loadLlama(JsonNode json, ModelWeights w) {
-        ConfigJson config = ConfigJson.of("llama", json);
+    public static CausalLanguageModel loadLlama(ConfigJson config, ModelWeights w) {
         return new LlamaModel("llama", config.decoder(), config.bind(LlamaConfig.class), w);
     }
 
-    public static CausalLanguageModel loadMistral(JsonNode json, ModelWeights w) {
-        ConfigJson config = ConfigJson.of("llama", json);
+    public static CausalLanguageModel loadMistral(ConfigJson config, ModelWeights w) {
         return new LlamaModel("mistral", config.decoder(), config.bind(LlamaConfig.class).asMistral(), w);
     }
 
-    public static CausalLanguageModel loadQwen2(JsonNode json, ModelWeights w) {
-        ConfigJson config = ConfigJson.of("llama", json);
+    public static CausalLanguageModel loadQwen2(ConfigJson config, ModelWeights w) {
         return new LlamaModel("qwen2", config.decoder().withoutSlidingWindow(), config.bind(LlamaConfig.class).asQwen2(), w);
     }
 

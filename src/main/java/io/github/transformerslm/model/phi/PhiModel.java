@@ -18,7 +18,6 @@ import io.github.transformerslm.weights.CheckpointException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-import tools.jackson.databind.JsonNode;
 
 /**
  * Phi ({@code modeling_phi.py}, phi-2): partial rotary, attention and MLP in parallel off one LayerNorm,
@@ -52,8 +51,7 @@ public final class PhiModel extends DecoderModel {
         outputs(w, w.layerNorm("model.final_layernorm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), w.contains("lm_head.bias"));
     }
 
-    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        ConfigJson config = ConfigJson.of("phi", json);
+    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
         return new PhiModel(config.decoder(), config.bind(PhiConfig.class), weights);
     }
 

@@ -18,7 +18,6 @@ import io.github.transformerslm.model.nn.RotaryEmbedding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-import tools.jackson.databind.JsonNode;
 
 /**
  * Phi-3 ({@code modeling_phi3.py}): Llama's block with fused projections, qkv_proj laid out
@@ -72,8 +71,7 @@ public final class Phi3Model extends DecoderModel {
         outputs(w, w.rmsNorm("model.norm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), false);
     }
 
-    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        ConfigJson config = ConfigJson.of("phi3", json);
+    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
         return new Phi3Model(config.decoder(), config.bind(Phi3Config.class), weights);
     }
 

@@ -18,7 +18,6 @@ import io.github.transformerslm.model.nn.SelfAttention;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-import tools.jackson.databind.JsonNode;
 
 /**
  * XGLM ({@code modeling_xglm.py}): fairseq-style sinusoidal positions offset by 2, embeddings scaled by
@@ -71,8 +70,7 @@ public final class XglmModel extends DecoderModel {
         return manager.create(table, new Shape(rows, dim));
     }
 
-    public static CausalLanguageModel load(JsonNode json, ModelWeights weights) {
-        ConfigJson config = ConfigJson.of("xglm", json);
+    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
         return new XglmModel(config.decoder(), config.bind(XglmConfig.class), weights);
     }
 
