@@ -3,8 +3,6 @@ package io.github.transformerslm.model.bloom;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.CausalLanguageModel;
-import io.github.transformerslm.model.ConfigJson;
 import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
@@ -45,8 +43,10 @@ public final class BloomModel extends DecoderModel {
     private final Alibi alibi;
     private final List<Block> blocks = new ArrayList<>();
 
-    private BloomModel(DecoderConfig d, BloomConfig c, ModelWeights w) {
-        super("bloom", d, w);
+    public BloomModel(DecoderConfig d, BloomConfig c, ModelWeights checkpoint) {
+        super("bloom", d, checkpoint);
+        // A checkpoint of the LM-head model names its weights transformer.*; one of the bare model does not.
+        ModelWeights w = checkpoint.withPrefixes(List.of("transformer.", ""));
         this.config = c;
         float eps = d.normEps().floatValue();
         this.embeddingNorm = w.layerNorm("word_embeddings_layernorm", eps);
@@ -61,10 +61,6 @@ public final class BloomModel extends DecoderModel {
                             Activations.byName("gelu_new"))));
         }
         outputs(w, w.layerNorm("ln_f", eps), w.matrix("word_embeddings.weight"), "lm_head", false, false);
-    }
-
-    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
-        return new BloomModel(config.decoder(), config.bind(BloomConfig.class), weights.withPrefixes(List.of("transformer.", "")));
     }
 
     @Override

@@ -3,8 +3,6 @@ package io.github.transformerslm.model.falcon;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.CausalLanguageModel;
-import io.github.transformerslm.model.ConfigJson;
 import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
@@ -34,7 +32,7 @@ public final class FalconModel extends DecoderModel {
             long s = x.getShape().get(1);
             int heads = this.d.numAttentionHeads();
             int d = this.d.headDim();
-            int kvHeads = this.d.numKeyValueHeads();
+            int kvHeads = c.kvHeads(this.d);
             NDArray fused = qkv.apply(x); // [batch, seq, (heads + 2*kvHeads) * headDim]
             NDArray q;
             NDArray k;
@@ -78,8 +76,10 @@ public final class FalconModel extends DecoderModel {
     private final Alibi alibi;
     private final List<Layer> layers = new ArrayList<>();
 
-    private FalconModel(DecoderConfig d, FalconConfig c, ModelWeights w) {
-        super("falcon", d, w);
+    public FalconModel(DecoderConfig d, FalconConfig c, ModelWeights checkpoint) {
+        super("falcon", d.withKeyValueHeads(c.kvHeads(d)), checkpoint);
+        // A checkpoint of the LM-head model names its weights transformer.*; one of the bare model does not.
+        ModelWeights w = checkpoint.withPrefixes(List.of("transformer.", ""));
         this.config = c;
         float eps = d.normEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
@@ -104,13 +104,6 @@ public final class FalconModel extends DecoderModel {
                     new Mlp(w.linear(p + "mlp.dense_h_to_4h", c.bias()), w.linear(p + "mlp.dense_4h_to_h", c.bias()), act)));
         }
         outputs(w, w.layerNorm("ln_f", eps), w.matrix("word_embeddings.weight"), "lm_head", d.tieWordEmbeddings(), false);
-    }
-
-    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
-        FalconConfig falcon = config.bind(FalconConfig.class);
-        DecoderConfig decoder = config.decoder();
-        return new FalconModel(decoder.withKeyValueHeads(falcon.kvHeads(decoder)), falcon,
-                weights.withPrefixes(List.of("transformer.", "")));
     }
 
     @Override

@@ -2,8 +2,6 @@ package io.github.transformerslm.model.gpt2;
 
 import ai.djl.ndarray.NDArray;
 import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.CausalLanguageModel;
-import io.github.transformerslm.model.ConfigJson;
 import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
@@ -36,8 +34,10 @@ public final class Gpt2Model extends DecoderModel {
     private final NDArray wpe; // [positions, hidden]
     private final List<Block> blocks = new ArrayList<>();
 
-    private Gpt2Model(DecoderConfig d, Gpt2Config c, ModelWeights w) {
-        super("gpt2", d, w);
+    public Gpt2Model(DecoderConfig d, Gpt2Config c, ModelWeights checkpoint) {
+        super("gpt2", d, checkpoint);
+        // A checkpoint of the LM-head model names its weights transformer.*; one of the bare model does not.
+        ModelWeights w = checkpoint.withPrefixes(List.of("transformer.", ""));
         float eps = d.normEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
         this.wpe = w.matrix("wpe.weight");
@@ -54,10 +54,6 @@ public final class Gpt2Model extends DecoderModel {
                     new Mlp(w.conv1d(p + "mlp.c_fc"), w.conv1d(p + "mlp.c_proj"), act)));
         }
         outputs(w, w.layerNorm("ln_f", eps), w.matrix("wte.weight"), "lm_head", false, false);
-    }
-
-    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
-        return new Gpt2Model(config.decoder(), config.bind(Gpt2Config.class), weights.withPrefixes(List.of("transformer.", "")));
     }
 
     @Override

@@ -2,8 +2,6 @@ package io.github.transformerslm.model.gptj;
 
 import ai.djl.ndarray.NDArray;
 import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.CausalLanguageModel;
-import io.github.transformerslm.model.ConfigJson;
 import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
@@ -29,7 +27,7 @@ public final class GptjModel extends DecoderModel {
     private final RotaryEmbedding rotary;
     private final List<Block> blocks = new ArrayList<>();
 
-    private GptjModel(DecoderConfig d, GptjConfig c, ModelWeights w) {
+    public GptjModel(DecoderConfig d, GptjConfig c, ModelWeights w) {
         super("gptj", d, w);
         float eps = d.normEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
@@ -47,10 +45,6 @@ public final class GptjModel extends DecoderModel {
         // Never tied: GPT-J's head has a bias and a matrix of its own.
         outputs(w.layerNorm("transformer.ln_f", eps), w.head("lm_head", w.contains("lm_head.bias")),
                 w.embeddings(w.matrix("transformer.wte.weight")));
-    }
-
-    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
-        return new GptjModel(config.decoder(), config.bind(GptjConfig.class), weights);
     }
 
     @Override

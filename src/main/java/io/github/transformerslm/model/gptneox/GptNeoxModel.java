@@ -3,8 +3,6 @@ package io.github.transformerslm.model.gptneox;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.CausalLanguageModel;
-import io.github.transformerslm.model.ConfigJson;
 import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
@@ -45,7 +43,7 @@ public final class GptNeoxModel extends DecoderModel {
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
 
-    private GptNeoxModel(DecoderConfig d, GptNeoxConfig c, ModelWeights w) {
+    public GptNeoxModel(DecoderConfig d, GptNeoxConfig c, ModelWeights w) {
         super("gpt_neox", d, w);
         this.config = c;
         float eps = d.normEps().floatValue();
@@ -63,10 +61,6 @@ public final class GptNeoxModel extends DecoderModel {
         }
         outputs(w, w.layerNorm("gpt_neox.final_layer_norm", eps), w.matrix("gpt_neox.embed_in.weight"), "embed_out",
                 d.tieWordEmbeddings(), false);
-    }
-
-    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
-        return new GptNeoxModel(config.decoder(), config.bind(GptNeoxConfig.class), weights);
     }
 
     @Override

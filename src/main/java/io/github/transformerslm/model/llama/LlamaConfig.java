@@ -19,12 +19,12 @@ public record LlamaConfig(
     }
 
     /** Qwen2 puts biases on q, k and v but never on o, whatever attention_bias says. */
-    LlamaConfig asQwen2() {
+    public LlamaConfig asQwen2() {
         return new LlamaConfig(true, mlpBias, false);
     }
 
     /** Mistral has no biases. */
-    LlamaConfig asMistral() {
+    public LlamaConfig asMistral() {
         return new LlamaConfig(false, false, false);
     }
 }

@@ -2,8 +2,6 @@ package io.github.transformerslm.model.llama;
 
 import ai.djl.ndarray.NDArray;
 import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.CausalLanguageModel;
-import io.github.transformerslm.model.ConfigJson;
 import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
@@ -32,7 +30,7 @@ public final class LlamaModel extends DecoderModel {
     private final RotaryEmbedding rotary;
     private final List<DecoderLayer> layers = new ArrayList<>();
 
-    private LlamaModel(String modelType, DecoderConfig d, LlamaConfig c, ModelWeights w) {
+    public LlamaModel(String modelType, DecoderConfig d, LlamaConfig c, ModelWeights w) {
         super(modelType, d, w);
         float eps = d.normEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
@@ -59,18 +57,6 @@ public final class LlamaModel extends DecoderModel {
                             w.linear(p + "mlp.down_proj", c.mlpBias()), act)));
         }
         outputs(w, w.rmsNorm("model.norm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), false);
-    }
-
-    public static CausalLanguageModel loadLlama(ConfigJson config, ModelWeights w) {
-        return new LlamaModel("llama", config.decoder(), config.bind(LlamaConfig.class), w);
-    }
-
-    public static CausalLanguageModel loadMistral(ConfigJson config, ModelWeights w) {
-        return new LlamaModel("mistral", config.decoder(), config.bind(LlamaConfig.class).asMistral(), w);
-    }
-
-    public static CausalLanguageModel loadQwen2(ConfigJson config, ModelWeights w) {
-        return new LlamaModel("qwen2", config.decoder().withoutSlidingWindow(), config.bind(LlamaConfig.class).asQwen2(), w);
     }
 
     @Override

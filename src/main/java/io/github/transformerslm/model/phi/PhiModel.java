@@ -2,8 +2,6 @@ package io.github.transformerslm.model.phi;
 
 import ai.djl.ndarray.NDArray;
 import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.CausalLanguageModel;
-import io.github.transformerslm.model.ConfigJson;
 import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
@@ -30,7 +28,7 @@ public final class PhiModel extends DecoderModel {
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
 
-    private PhiModel(DecoderConfig d, PhiConfig c, ModelWeights w) {
+    public PhiModel(DecoderConfig d, PhiConfig c, ModelWeights w) {
         super("phi", d, w);
         if (c.qkLayernorm()) {
             throw new CheckpointException("config.json: phi with qk_layernorm is not supported");
@@ -49,10 +47,6 @@ public final class PhiModel extends DecoderModel {
                     new Mlp(w.linear(p + "mlp.fc1", true), w.linear(p + "mlp.fc2", true), act)));
         }
         outputs(w, w.layerNorm("model.final_layernorm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), w.contains("lm_head.bias"));
-    }
-
-    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
-        return new PhiModel(config.decoder(), config.bind(PhiConfig.class), weights);
     }
 
     @Override

@@ -3,8 +3,6 @@ package io.github.transformerslm.model.phi3;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.CausalLanguageModel;
-import io.github.transformerslm.model.ConfigJson;
 import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
@@ -53,7 +51,7 @@ public final class Phi3Model extends DecoderModel {
     private final RotaryEmbedding rotary;
     private final List<Layer> layers = new ArrayList<>();
 
-    private Phi3Model(DecoderConfig d, Phi3Config c, ModelWeights w) {
+    public Phi3Model(DecoderConfig d, Phi3Config c, ModelWeights w) {
         super("phi3", d, w);
         float eps = d.normEps().floatValue();
         UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
@@ -69,10 +67,6 @@ public final class Phi3Model extends DecoderModel {
                             d.intermediateSize())));
         }
         outputs(w, w.rmsNorm("model.norm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), false);
-    }
-
-    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
-        return new Phi3Model(config.decoder(), config.bind(Phi3Config.class), weights);
     }
 
     @Override

@@ -4,8 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.model.AttentionCache;
-import io.github.transformerslm.model.CausalLanguageModel;
-import io.github.transformerslm.model.ConfigJson;
 import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
@@ -33,7 +31,7 @@ public final class XglmModel extends DecoderModel {
     private final float embedScale;
     private final List<Layer> layers = new ArrayList<>();
 
-    private XglmModel(DecoderConfig d, XglmConfig c, ModelWeights w) {
+    public XglmModel(DecoderConfig d, XglmConfig c, ModelWeights w) {
         super("xglm", d, w);
         UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
         this.positions = sinusoids(manager, d.maxPositionEmbeddings() + POSITION_OFFSET, d.hiddenSize(), c.padTokenId());
@@ -68,10 +66,6 @@ public final class XglmModel extends DecoderModel {
             }
         }
         return manager.create(table, new Shape(rows, dim));
-    }
-
-    public static CausalLanguageModel load(ConfigJson config, ModelWeights weights) {
-        return new XglmModel(config.decoder(), config.bind(XglmConfig.class), weights);
     }
 
     @Override
