@@ -1,15 +1,10 @@
 package io.github.transformerslm.chat;
 
+import io.github.transformerslm.generation.RequestFieldException;
+
 /** The chat template refused the conversation (its raise_exception): the client's messages are at fault. */
-public final class ConversationRejectedException extends RuntimeException {
-    private final String field;
-
+public final class ConversationRejectedException extends RequestFieldException {
     public ConversationRejectedException(String field, String message) {
-        super(message);
-        this.field = field;
-    }
-
-    public String field() {
-        return field;
+        super(field, message);
     }
 }

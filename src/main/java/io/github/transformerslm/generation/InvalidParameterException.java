@@ -1,15 +1,8 @@
 package io.github.transformerslm.generation;
 
-/** A generation parameter with a value the service refuses; {@link #parameter()} names the key. */
-public class InvalidParameterException extends RuntimeException {
-    private final String parameter;
-
+/** A generation parameter with a value the service refuses; {@link #field()} names the key. */
+public class InvalidParameterException extends RequestFieldException {
     public InvalidParameterException(String parameter, String message) {
-        super(message);
-        this.parameter = parameter;
-    }
-
-    public String parameter() {
-        return parameter;
+        super(parameter, message);
     }
 }

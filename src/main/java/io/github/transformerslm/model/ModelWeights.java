@@ -15,24 +15,13 @@ import java.util.List;
  * The checkpoint as an architecture sees it: tensors by their Hugging Face names, whichever of the
  * usual prefixes ({@code transformer.}, {@code model.}, none) the file was saved with. Matrices come
  * in the serving dtype, norm parameters in float32.
+ *
+ * @param prefixes the name prefixes tried in order
+ * @param quantization how projections are held
+ * @param headQuantization how the language-model head and the embeddings tied to it are held
  */
-public final class ModelWeights {
-    private final Checkpoint checkpoint;
-    private final NDManager manager;
-    private final DataType servingType;
-    private final List<String> prefixes;
-    private final Quantization quantization;
-    private final Quantization headQuantization;
-
-    public ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType, List<String> prefixes,
-            Quantization quantization, Quantization headQuantization) {
-        this.checkpoint = checkpoint;
-        this.manager = manager;
-        this.servingType = servingType;
-        this.prefixes = prefixes;
-        this.quantization = quantization;
-        this.headQuantization = headQuantization;
-    }
+public record ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType, List<String> prefixes,
+        Quantization quantization, Quantization headQuantization) {
 
     /**
      * Projections held as {@code quantization} says, the language-model head (and the embeddings tied to it)
@@ -50,14 +39,6 @@ public final class ModelWeights {
     /** The same weights, looked up under these prefixes in order. */
     public ModelWeights withPrefixes(List<String> candidates) {
         return new ModelWeights(checkpoint, manager, servingType, candidates, quantization, headQuantization);
-    }
-
-    public NDManager manager() {
-        return manager;
-    }
-
-    public DataType servingType() {
-        return servingType;
     }
 
     public boolean contains(String name) {

@@ -40,7 +40,7 @@ class OpenAiErrorHandler {
         Object sent = request.getAttribute(SamplingParameters.SENT_KEYS);
         java.util.Set<String> keys = sent instanceof java.util.Set<?> set
                 ? set.stream().map(String::valueOf).collect(java.util.stream.Collectors.toSet()) : java.util.Set.of();
-        String ours = e.parameter();
+        String ours = e.field();
         String theirs = SamplingParameters.openAiName(ours, keys);
         String message = ours.equals(theirs) ? e.getMessage()
                 : e.getMessage().replaceAll("\\b" + java.util.regex.Pattern.quote(ours) + "\\b", theirs);

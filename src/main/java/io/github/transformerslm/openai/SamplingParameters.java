@@ -50,7 +50,7 @@ final class SamplingParameters {
         try {
             request = GenerationConfigParser.parse(hf);
         } catch (InvalidParameterException e) {
-            throw new OpenAiException(400, openAiName(e.parameter()), "invalid_value", e.getMessage());
+            throw new OpenAiException(400, openAiName(e.field()), "invalid_value", e.getMessage());
         }
         // Sampling follows temperature (OpenAI's default 1.0), not the model's do_sample.
         GenerationConfig merged = modelDefaults.overlay(request);

@@ -236,7 +236,7 @@ class RespondController {
         try {
             return GenerationConfigParser.parse(config);
         } catch (InvalidParameterException e) {
-            String field = "configs[" + index + "]." + e.parameter();
+            String field = "configs[" + index + "]." + e.field();
             if (e instanceof io.github.transformerslm.generation.UnknownParameterException) {
                 throw new io.github.transformerslm.generation.UnknownParameterException(field, e.getMessage());
             }

@@ -129,7 +129,7 @@ public class CompletionService {
                     maxNew = GenerationPlan.resolve(p.config(), 0, Integer.MAX_VALUE, host.limits(), ServiceStops.NONE)
                             .maxNewTokens();
                 } catch (InvalidParameterException invalid) {
-                    throw new InvalidParameterException(paramPrefix + invalid.parameter(), invalid.getMessage());
+                    throw new InvalidParameterException(paramPrefix + invalid.field(), invalid.getMessage());
                 }
                 throw new InvalidParameterException(paramPrefix + "max_new_tokens", "the prompt's " + e.atLeast()
                         + " or more tokens plus max_new_tokens " + maxNew + " exceed the model's context of " + context
@@ -176,7 +176,7 @@ public class CompletionService {
             }
             plan = GenerationPlan.resolve(p.config(), ids.length, context, host.limits(), stops);
         } catch (InvalidParameterException e) {
-            throw new InvalidParameterException(paramPrefix + e.parameter(), e.getMessage());
+            throw new InvalidParameterException(paramPrefix + e.field(), e.getMessage());
         }
         GenerationRow row = new GenerationRow(ids, plan, new SplittableRandom(plan.seed()), p.topLogprobs());
         if (row.rows() > properties.maxBatchSize()) {

@@ -183,7 +183,7 @@ class GenerateController {
     }
 
     private static InvalidParameterException prefixed(InvalidParameterException e) {
-        String field = "parameters." + e.parameter();
+        String field = "parameters." + e.field();
         return e instanceof UnknownParameterException
                 ? new UnknownParameterException(field, e.getMessage())
                 : new InvalidParameterException(field, e.getMessage());

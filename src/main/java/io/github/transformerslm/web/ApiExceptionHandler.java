@@ -42,7 +42,7 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
         HttpStatus status = unknown ? HttpStatus.BAD_REQUEST : HttpStatus.UNPROCESSABLE_CONTENT;
         ProblemDetail p = problem(status, unknown ? "Unknown generation parameter" : "Invalid generation parameter",
                 e.getMessage(), unknown ? "unknown-parameter" : "invalid-parameter");
-        p.setProperty("field", e.parameter());
+        p.setProperty("field", e.field());
         return ResponseEntity.status(status).body(p);
     }
 

@@ -32,7 +32,7 @@ class GenerationConfigTest {
     @Test
     void unknownKeysAreRefusedByName() {
         assertThatThrownBy(() -> parse("{\"temprature\": 0.5}")).isInstanceOf(UnknownParameterException.class)
-                .satisfies(e -> assertThat(((InvalidParameterException) e).parameter()).isEqualTo("temprature"));
+                .satisfies(e -> assertThat(((InvalidParameterException) e).field()).isEqualTo("temprature"));
     }
 
     @Test
@@ -98,6 +98,6 @@ class GenerationConfigTest {
         assertThatThrownBy(() -> GenerationPlan.resolve(GenerationConfig.TRANSFORMERS_DEFAULTS.overlay(parse(json)), 5,
                 1024, LIMITS, ServiceStops.NONE))
                 .isInstanceOf(InvalidParameterException.class)
-                .satisfies(e -> assertThat(((InvalidParameterException) e).parameter()).isEqualTo(key));
+                .satisfies(e -> assertThat(((InvalidParameterException) e).field()).isEqualTo(key));
     }
 }

@@ -4,16 +4,11 @@ import io.github.transformerslm.generation.InvalidParameterException;
 import io.github.transformerslm.generation.SequenceState;
 
 /** Truncation sampling: removes tokens whose probability is below epsilon. */
-public final class EpsilonCutoffProcessor implements LogitsProcessor {
-    private final double epsilon;
-    private final int minTokensToKeep;
-
-    public EpsilonCutoffProcessor(double epsilon, int minTokensToKeep) {
+public record EpsilonCutoffProcessor(double epsilon, int minTokensToKeep) implements LogitsProcessor {
+    public EpsilonCutoffProcessor {
         if (!(epsilon > 0 && epsilon < 1)) {
             throw new InvalidParameterException("epsilon_cutoff", "epsilon_cutoff must be in (0, 1), got " + epsilon);
         }
-        this.epsilon = epsilon;
-        this.minTokensToKeep = minTokensToKeep;
     }
 
     @Override

@@ -4,16 +4,11 @@ import io.github.transformerslm.generation.InvalidParameterException;
 import io.github.transformerslm.generation.SequenceState;
 
 /** Removes tokens less likely than min_p times the most likely one. */
-public final class MinPProcessor implements LogitsProcessor {
-    private final double minP;
-    private final int minTokensToKeep;
-
-    public MinPProcessor(double minP, int minTokensToKeep) {
+public record MinPProcessor(double minP, int minTokensToKeep) implements LogitsProcessor {
+    public MinPProcessor {
         if (!(minP >= 0 && minP <= 1)) {
             throw new InvalidParameterException("min_p", "min_p must be in [0, 1], got " + minP);
         }
-        this.minP = minP;
-        this.minTokensToKeep = minTokensToKeep;
     }
 
     @Override

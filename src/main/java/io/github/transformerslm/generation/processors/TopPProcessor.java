@@ -8,16 +8,11 @@ import io.github.transformerslm.generation.SequenceState;
  * than {@code top_p}, and at least {@code minTokensToKeep}. Same rule as transformers: sorted
  * ascending, a token is removed when the cumulative probability up to it is at most 1 - top_p.
  */
-public final class TopPProcessor implements LogitsProcessor {
-    private final double topP;
-    private final int minTokensToKeep;
-
-    public TopPProcessor(double topP, int minTokensToKeep) {
+public record TopPProcessor(double topP, int minTokensToKeep) implements LogitsProcessor {
+    public TopPProcessor {
         if (!(topP > 0 && topP <= 1)) {
             throw new InvalidParameterException("top_p", "top_p must be in (0, 1], got " + topP);
         }
-        this.topP = topP;
-        this.minTokensToKeep = minTokensToKeep;
     }
 
     @Override

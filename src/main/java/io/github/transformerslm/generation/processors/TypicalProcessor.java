@@ -7,16 +7,11 @@ import io.github.transformerslm.generation.SequenceState;
  * Locally typical sampling: keeps the tokens whose surprise is closest to the distribution's entropy,
  * up to a probability mass of typical_p (transformers' TypicalLogitsWarper).
  */
-public final class TypicalProcessor implements LogitsProcessor {
-    private final double mass;
-    private final int minTokensToKeep;
-
-    public TypicalProcessor(double mass, int minTokensToKeep) {
+public record TypicalProcessor(double mass, int minTokensToKeep) implements LogitsProcessor {
+    public TypicalProcessor {
         if (!(mass > 0 && mass < 1)) {
             throw new InvalidParameterException("typical_p", "typical_p must be in (0, 1), got " + mass);
         }
-        this.mass = mass;
-        this.minTokensToKeep = minTokensToKeep;
     }
 
     @Override
