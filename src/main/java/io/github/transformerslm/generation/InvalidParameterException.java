@@ -5,4 +5,11 @@ public class InvalidParameterException extends RequestFieldException {
     public InvalidParameterException(String parameter, String message) {
         super(parameter, message);
     }
+
+    /** Refuses {@code parameter} with {@code message} unless {@code valid}: a processor's check of its argument. */
+    public static void require(boolean valid, String parameter, String message) {
+        if (!valid) {
+            throw new InvalidParameterException(parameter, message);
+        }
+    }
 }

@@ -1,8 +1,11 @@
 package io.github.transformerslm.model;
 
+import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.weights.CheckpointException;
+import java.util.function.UnaryOperator;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -54,6 +57,16 @@ public record DecoderConfig(
         normEps = normEps != null ? normEps : 1e-5;
         ropeTheta = ropeTheta != null ? ropeTheta : 10000.0;
         tieWordEmbeddings = tieWordEmbeddings != null && tieWordEmbeddings;
+    }
+
+    /** The norms' epsilon, in the float32 they compute in. */
+    public float eps() {
+        return normEps.floatValue();
+    }
+
+    /** The MLP's activation, named by hidden_act. */
+    public UnaryOperator<NDArray> activation() {
+        return Activations.byName(hiddenAct);
     }
 
     private static void positive(String field, int value) {

@@ -7,6 +7,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Norms;
+import io.github.transformerslm.model.nn.RopeScaling;
+import io.github.transformerslm.model.nn.RotaryEmbedding;
 import io.github.transformerslm.model.nn.TokenEmbedding;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -55,6 +57,15 @@ public abstract class DecoderModel implements CausalLanguageModel {
         } else {
             outputs(finalNorm, w.head(headName, headBias), w.embeddings(embeddingTable));
         }
+    }
+
+    /**
+     * Rotary positions over the first {@code dim} dimensions of each head, rotate_half layout, with the
+     * config's rope_theta and rope_scaling ({@code originalMaxPositions}: LongRoPE's, else 0).
+     */
+    protected static RotaryEmbedding rotary(DecoderConfig d, int dim, int originalMaxPositions) {
+        return new RotaryEmbedding(dim, RotaryEmbedding.Layout.HALF, RopeScaling.fromConfig(d.ropeScaling(), d.ropeTheta(),
+                dim, d.maxPositionEmbeddings(), originalMaxPositions));
     }
 
     /** ids: [batch, seq] → [batch, seq, hidden]. */

@@ -6,9 +6,8 @@ import io.github.transformerslm.generation.SequenceState;
 /** Truncation sampling: removes tokens whose probability is below epsilon. */
 public record EpsilonCutoffProcessor(double epsilon, int minTokensToKeep) implements LogitsProcessor {
     public EpsilonCutoffProcessor {
-        if (!(epsilon > 0 && epsilon < 1)) {
-            throw new InvalidParameterException("epsilon_cutoff", "epsilon_cutoff must be in (0, 1), got " + epsilon);
-        }
+        InvalidParameterException.require(epsilon > 0 && epsilon < 1, "epsilon_cutoff",
+                "epsilon_cutoff must be in (0, 1), got " + epsilon);
     }
 
     @Override

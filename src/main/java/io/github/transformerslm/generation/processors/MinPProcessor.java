@@ -6,9 +6,7 @@ import io.github.transformerslm.generation.SequenceState;
 /** Removes tokens less likely than min_p times the most likely one. */
 public record MinPProcessor(double minP, int minTokensToKeep) implements LogitsProcessor {
     public MinPProcessor {
-        if (!(minP >= 0 && minP <= 1)) {
-            throw new InvalidParameterException("min_p", "min_p must be in [0, 1], got " + minP);
-        }
+        InvalidParameterException.require(minP >= 0 && minP <= 1, "min_p", "min_p must be in [0, 1], got " + minP);
     }
 
     @Override

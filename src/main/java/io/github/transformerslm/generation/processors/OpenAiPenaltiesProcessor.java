@@ -14,12 +14,10 @@ public final class OpenAiPenaltiesProcessor implements LogitsProcessor {
     private final float frequency;
 
     public OpenAiPenaltiesProcessor(double presence, double frequency) {
-        if (!(presence >= -2 && presence <= 2)) {
-            throw new InvalidParameterException("presence_penalty", "presence_penalty must be in [-2, 2], got " + presence);
-        }
-        if (!(frequency >= -2 && frequency <= 2)) {
-            throw new InvalidParameterException("frequency_penalty", "frequency_penalty must be in [-2, 2], got " + frequency);
-        }
+        InvalidParameterException.require(presence >= -2 && presence <= 2, "presence_penalty",
+                "presence_penalty must be in [-2, 2], got " + presence);
+        InvalidParameterException.require(frequency >= -2 && frequency <= 2, "frequency_penalty",
+                "frequency_penalty must be in [-2, 2], got " + frequency);
         this.presence = (float) presence;
         this.frequency = (float) frequency;
     }

@@ -7,19 +7,15 @@ import io.github.transformerslm.generation.SequenceState;
  * Makes every token already present (prompt included) less likely: a positive score is divided by the
  * penalty, a negative one multiplied (CTRL paper, as transformers implements it).
  */
-public final class RepetitionPenaltyProcessor implements LogitsProcessor {
-    private final float penalty;
-
-    public RepetitionPenaltyProcessor(double penalty) {
-        if (!(penalty > 0) || Double.isInfinite(penalty)) {
-            throw new InvalidParameterException("repetition_penalty",
-                    "repetition_penalty must be a strictly positive number, got " + penalty);
-        }
-        this.penalty = (float) penalty;
+public record RepetitionPenaltyProcessor(double penalty) implements LogitsProcessor {
+    public RepetitionPenaltyProcessor {
+        InvalidParameterException.require(penalty > 0 && !Double.isInfinite(penalty), "repetition_penalty",
+                "repetition_penalty must be a strictly positive number, got " + penalty);
     }
 
     @Override
     public void process(SequenceState sequence, float[] scores) {
+        float penalty = (float) this.penalty;
         int[] tokens = sequence.tokens();
         boolean[] seen = new boolean[scores.length];
         for (int i = 0; i < sequence.length(); i++) {

@@ -10,9 +10,7 @@ import io.github.transformerslm.generation.SequenceState;
  */
 public record TopPProcessor(double topP, int minTokensToKeep) implements LogitsProcessor {
     public TopPProcessor {
-        if (!(topP > 0 && topP <= 1)) {
-            throw new InvalidParameterException("top_p", "top_p must be in (0, 1], got " + topP);
-        }
+        InvalidParameterException.require(topP > 0 && topP <= 1, "top_p", "top_p must be in (0, 1], got " + topP);
     }
 
     @Override

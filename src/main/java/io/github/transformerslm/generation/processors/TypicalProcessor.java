@@ -9,9 +9,8 @@ import io.github.transformerslm.generation.SequenceState;
  */
 public record TypicalProcessor(double mass, int minTokensToKeep) implements LogitsProcessor {
     public TypicalProcessor {
-        if (!(mass > 0 && mass < 1)) {
-            throw new InvalidParameterException("typical_p", "typical_p must be in (0, 1), got " + mass);
-        }
+        InvalidParameterException.require(mass > 0 && mass < 1, "typical_p",
+                "typical_p must be in (0, 1), got " + mass);
     }
 
     @Override

@@ -48,19 +48,18 @@ public final class BloomModel extends DecoderModel {
         // A checkpoint of the LM-head model names its weights transformer.*; one of the bare model does not.
         ModelWeights w = checkpoint.withPrefixes(List.of("transformer.", ""));
         this.config = c;
-        float eps = d.normEps().floatValue();
-        this.embeddingNorm = w.layerNorm("word_embeddings_layernorm", eps);
+        this.embeddingNorm = w.layerNorm("word_embeddings_layernorm", d.eps());
         this.alibi = new Alibi(manager, d.numAttentionHeads());
         for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "h." + i + ".";
-            blocks.add(new Block(w.layerNorm(p + "input_layernorm", eps),
+            blocks.add(new Block(w.layerNorm(p + "input_layernorm", d.eps()),
                     new SelfAttention(w.linear(p + "self_attention.query_key_value", true),
                             w.linear(p + "self_attention.dense", true), d.numAttentionHeads(), d.headDim()),
-                    w.layerNorm(p + "post_attention_layernorm", eps),
+                    w.layerNorm(p + "post_attention_layernorm", d.eps()),
                     new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true),
                             Activations.byName("gelu_new"))));
         }
-        outputs(w, w.layerNorm("ln_f", eps), w.matrix("word_embeddings.weight"), "lm_head", false, false);
+        outputs(w, w.layerNorm("ln_f", d.eps()), w.matrix("word_embeddings.weight"), "lm_head", false, false);
     }
 
     @Override

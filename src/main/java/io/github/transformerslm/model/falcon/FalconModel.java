@@ -7,17 +7,14 @@ import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
-import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Alibi;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
-import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 /**
  * Falcon ({@code modeling_falcon.py}): fused QKV in three layouts (multi-query, per head, grouped for
@@ -81,29 +78,26 @@ public final class FalconModel extends DecoderModel {
         // A checkpoint of the LM-head model names its weights transformer.*; one of the bare model does not.
         ModelWeights w = checkpoint.withPrefixes(List.of("transformer.", ""));
         this.config = c;
-        float eps = d.normEps().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
-        this.rotary = c.alibi() ? null : new RotaryEmbedding(d.headDim(), RotaryEmbedding.Layout.HALF,
-                RopeScaling.fromConfig(d.ropeScaling(), d.ropeTheta(), d.headDim(), d.maxPositionEmbeddings(), 0));
+        this.rotary = c.alibi() ? null : rotary(d, d.headDim(), 0);
         this.alibi = c.alibi() ? new Alibi(manager, d.numAttentionHeads()) : null;
         for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "h." + i + ".";
             Norms.Norm attnNorm;
             Norms.Norm mlpNorm;
             if (c.newDecoderArchitecture() && c.numLnInParallelAttn() == 2) {
-                attnNorm = w.layerNorm(p + "ln_attn", eps);
-                mlpNorm = w.layerNorm(p + "ln_mlp", eps);
+                attnNorm = w.layerNorm(p + "ln_attn", d.eps());
+                mlpNorm = w.layerNorm(p + "ln_mlp", d.eps());
             } else {
-                attnNorm = w.layerNorm(p + "input_layernorm", eps);
-                mlpNorm = c.parallelAttn() || c.newDecoderArchitecture() ? null : w.layerNorm(p + "post_attention_layernorm", eps);
+                attnNorm = w.layerNorm(p + "input_layernorm", d.eps());
+                mlpNorm = c.parallelAttn() || c.newDecoderArchitecture() ? null : w.layerNorm(p + "post_attention_layernorm", d.eps());
             }
             layers.add(new Layer(attnNorm,
                     new SelfAttention(w.linear(p + "self_attention.query_key_value", c.bias()),
                             w.linear(p + "self_attention.dense", c.bias()), c, d),
                     mlpNorm,
-                    new Mlp(w.linear(p + "mlp.dense_h_to_4h", c.bias()), w.linear(p + "mlp.dense_4h_to_h", c.bias()), act)));
+                    new Mlp(w.linear(p + "mlp.dense_h_to_4h", c.bias()), w.linear(p + "mlp.dense_4h_to_h", c.bias()), d.activation())));
         }
-        outputs(w, w.layerNorm("ln_f", eps), w.matrix("word_embeddings.weight"), "lm_head", d.tieWordEmbeddings(), false);
+        outputs(w, w.layerNorm("ln_f", d.eps()), w.matrix("word_embeddings.weight"), "lm_head", d.tieWordEmbeddings(), false);
     }
 
     @Override

@@ -6,14 +6,12 @@ import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
-import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 /**
  * GPT-2 ({@code modeling_gpt2.py}): learned positions, pre-LayerNorm blocks, fused QKV, Conv1D weights
@@ -38,8 +36,6 @@ public final class Gpt2Model extends DecoderModel {
         super("gpt2", d, checkpoint);
         // A checkpoint of the LM-head model names its weights transformer.*; one of the bare model does not.
         ModelWeights w = checkpoint.withPrefixes(List.of("transformer.", ""));
-        float eps = d.normEps().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
         this.wpe = w.matrix("wpe.weight");
         for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "h." + i + ".";
@@ -47,13 +43,13 @@ public final class Gpt2Model extends DecoderModel {
             if (c.scaleAttnByInverseLayerIdx()) {
                 scale /= (i + 1);
             }
-            blocks.add(new Block(w.layerNorm(p + "ln_1", eps),
+            blocks.add(new Block(w.layerNorm(p + "ln_1", d.eps()),
                     new SelfAttention(w.conv1d(p + "attn.c_attn"), w.conv1d(p + "attn.c_proj"),
                             d.numAttentionHeads(), d.headDim(), scale),
-                    w.layerNorm(p + "ln_2", eps),
-                    new Mlp(w.conv1d(p + "mlp.c_fc"), w.conv1d(p + "mlp.c_proj"), act)));
+                    w.layerNorm(p + "ln_2", d.eps()),
+                    new Mlp(w.conv1d(p + "mlp.c_fc"), w.conv1d(p + "mlp.c_proj"), d.activation())));
         }
-        outputs(w, w.layerNorm("ln_f", eps), w.matrix("wte.weight"), "lm_head", false, false);
+        outputs(w, w.layerNorm("ln_f", d.eps()), w.matrix("wte.weight"), "lm_head", false, false);
     }
 
     @Override

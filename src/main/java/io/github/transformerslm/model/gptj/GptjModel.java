@@ -6,7 +6,6 @@ import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
-import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
@@ -14,7 +13,6 @@ import io.github.transformerslm.model.nn.RotaryEmbedding;
 import io.github.transformerslm.model.nn.SelfAttention;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 /**
  * GPT-J ({@code modeling_gptj.py}): interleaved rotary on the first rotary_dim dimensions, attention and
@@ -29,21 +27,19 @@ public final class GptjModel extends DecoderModel {
 
     public GptjModel(DecoderConfig d, GptjConfig c, ModelWeights w) {
         super("gptj", d, w);
-        float eps = d.normEps().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
         // modeling_gptj.py fixes the rotary base at 10000, whatever the config says.
         this.rotary = new RotaryEmbedding(c.rotaryDim(d), RotaryEmbedding.Layout.INTERLEAVED,
                 RopeScaling.none(10000.0, c.rotaryDim(d)));
         for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "transformer.h." + i + ".";
-            blocks.add(new Block(w.layerNorm(p + "ln_1", eps),
+            blocks.add(new Block(w.layerNorm(p + "ln_1", d.eps()),
                     new SelfAttention(w.linear(p + "attn.q_proj", false), w.linear(p + "attn.k_proj", false),
                             w.linear(p + "attn.v_proj", false), w.linear(p + "attn.out_proj", false),
                             d.numAttentionHeads(), d.numKeyValueHeads(), d.headDim(), rotary),
-                    new Mlp(w.linear(p + "mlp.fc_in", true), w.linear(p + "mlp.fc_out", true), act)));
+                    new Mlp(w.linear(p + "mlp.fc_in", true), w.linear(p + "mlp.fc_out", true), d.activation())));
         }
         // Never tied: GPT-J's head has a bias and a matrix of its own.
-        outputs(w.layerNorm("transformer.ln_f", eps), w.head("lm_head", w.contains("lm_head.bias")),
+        outputs(w.layerNorm("transformer.ln_f", d.eps()), w.head("lm_head", w.contains("lm_head.bias")),
                 w.embeddings(w.matrix("transformer.wte.weight")));
     }
 

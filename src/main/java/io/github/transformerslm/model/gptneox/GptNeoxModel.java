@@ -7,16 +7,13 @@ import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
-import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
-import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 /**
  * GPT-NeoX ({@code modeling_gpt_neox.py}): fused query_key_value laid out per head as [q | k | v],
@@ -46,20 +43,16 @@ public final class GptNeoxModel extends DecoderModel {
     public GptNeoxModel(DecoderConfig d, GptNeoxConfig c, ModelWeights w) {
         super("gpt_neox", d, w);
         this.config = c;
-        float eps = d.normEps().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
-        int rotaryDim = c.rotaryDim(d);
-        this.rotary = new RotaryEmbedding(rotaryDim, RotaryEmbedding.Layout.HALF,
-                RopeScaling.fromConfig(d.ropeScaling(), d.ropeTheta(), rotaryDim, d.maxPositionEmbeddings(), 0));
+        this.rotary = rotary(d, c.rotaryDim(d), 0);
         for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "gpt_neox.layers." + i + ".";
-            layers.add(new Layer(w.layerNorm(p + "input_layernorm", eps),
+            layers.add(new Layer(w.layerNorm(p + "input_layernorm", d.eps()),
                     new SelfAttention(w.linear(p + "attention.query_key_value", c.attentionBias()),
                             w.linear(p + "attention.dense", c.attentionBias()), d.numAttentionHeads(), d.headDim()),
-                    w.layerNorm(p + "post_attention_layernorm", eps),
-                    new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true), act)));
+                    w.layerNorm(p + "post_attention_layernorm", d.eps()),
+                    new Mlp(w.linear(p + "mlp.dense_h_to_4h", true), w.linear(p + "mlp.dense_4h_to_h", true), d.activation())));
         }
-        outputs(w, w.layerNorm("gpt_neox.final_layer_norm", eps), w.matrix("gpt_neox.embed_in.weight"), "embed_out",
+        outputs(w, w.layerNorm("gpt_neox.final_layer_norm", d.eps()), w.matrix("gpt_neox.embed_in.weight"), "embed_out",
                 d.tieWordEmbeddings(), false);
     }
 

@@ -6,7 +6,6 @@ import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
-import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.GatedMlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.RopeScaling;
@@ -16,7 +15,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 /**
  * Llama ({@code modeling_llama.py}), which also serves Mistral and Qwen2: RMSNorm, rotary positions,
@@ -32,31 +30,28 @@ public final class LlamaModel extends DecoderModel {
 
     public LlamaModel(String modelType, DecoderConfig d, LlamaConfig c, ModelWeights w) {
         super(modelType, d, w);
-        float eps = d.normEps().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
-        this.rotary = new RotaryEmbedding(d.headDim(), RotaryEmbedding.Layout.HALF,
-                modelType.equals("mistral")
-                        // transformers 4.47's MistralRotaryEmbedding takes only the base and the dimension:
-                        // a Mistral config's rope_scaling changes nothing there, so it changes nothing here.
-                        ? RopeScaling.none(d.ropeTheta(), d.headDim())
-                        : RopeScaling.fromConfig(d.ropeScaling(), d.ropeTheta(), d.headDim(), d.maxPositionEmbeddings(), 0));
+        // transformers 4.47's MistralRotaryEmbedding takes only the base and the dimension: a Mistral
+        // config's rope_scaling changes nothing there, so it changes nothing here.
+        this.rotary = modelType.equals("mistral")
+                ? new RotaryEmbedding(d.headDim(), RotaryEmbedding.Layout.HALF, RopeScaling.none(d.ropeTheta(), d.headDim()))
+                : rotary(d, d.headDim(), 0);
         if (modelType.equals("mistral") && d.ropeScaling() != null && !d.ropeScaling().isNull()) {
             log.warn("config.json: rope_scaling {} is ignored for mistral, as transformers 4.47 ignores it", d.ropeScaling());
         }
         for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
-            layers.add(new DecoderLayer(w.rmsNorm(p + "input_layernorm", eps),
+            layers.add(new DecoderLayer(w.rmsNorm(p + "input_layernorm", d.eps()),
                     new SelfAttention(
                             w.linear(p + "self_attn.q_proj", c.attentionBias()),
                             w.linear(p + "self_attn.k_proj", c.attentionBias()),
                             w.linear(p + "self_attn.v_proj", c.attentionBias()),
                             w.linear(p + "self_attn.o_proj", c.outputBias()),
                             d.numAttentionHeads(), d.numKeyValueHeads(), d.headDim(), rotary),
-                    w.rmsNorm(p + "post_attention_layernorm", eps),
+                    w.rmsNorm(p + "post_attention_layernorm", d.eps()),
                     new GatedMlp(w.linear(p + "mlp.gate_proj", c.mlpBias()), w.linear(p + "mlp.up_proj", c.mlpBias()),
-                            w.linear(p + "mlp.down_proj", c.mlpBias()), act)));
+                            w.linear(p + "mlp.down_proj", c.mlpBias()), d.activation())));
         }
-        outputs(w, w.rmsNorm("model.norm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), false);
+        outputs(w, w.rmsNorm("model.norm", d.eps()), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), false);
     }
 
     @Override

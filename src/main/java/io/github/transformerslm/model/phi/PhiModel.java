@@ -6,16 +6,13 @@ import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
-import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
-import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
 import io.github.transformerslm.model.nn.SelfAttention;
 import io.github.transformerslm.weights.CheckpointException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 /**
  * Phi ({@code modeling_phi.py}, phi-2): partial rotary, attention and MLP in parallel off one LayerNorm,
@@ -33,20 +30,16 @@ public final class PhiModel extends DecoderModel {
         if (c.qkLayernorm()) {
             throw new CheckpointException("config.json: phi with qk_layernorm is not supported");
         }
-        float eps = d.normEps().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
-        int rotaryDim = c.rotaryDim(d);
-        this.rotary = new RotaryEmbedding(rotaryDim, RotaryEmbedding.Layout.HALF,
-                RopeScaling.fromConfig(d.ropeScaling(), d.ropeTheta(), rotaryDim, d.maxPositionEmbeddings(), 0));
+        this.rotary = rotary(d, c.rotaryDim(d), 0);
         for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
-            layers.add(new Layer(w.layerNorm(p + "input_layernorm", eps),
+            layers.add(new Layer(w.layerNorm(p + "input_layernorm", d.eps()),
                     new SelfAttention(w.linear(p + "self_attn.q_proj", true), w.linear(p + "self_attn.k_proj", true),
                             w.linear(p + "self_attn.v_proj", true), w.linear(p + "self_attn.dense", true),
                             d.numAttentionHeads(), d.numKeyValueHeads(), d.headDim(), rotary),
-                    new Mlp(w.linear(p + "mlp.fc1", true), w.linear(p + "mlp.fc2", true), act)));
+                    new Mlp(w.linear(p + "mlp.fc1", true), w.linear(p + "mlp.fc2", true), d.activation())));
         }
-        outputs(w, w.layerNorm("model.final_layernorm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), w.contains("lm_head.bias"));
+        outputs(w, w.layerNorm("model.final_layernorm", d.eps()), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), w.contains("lm_head.bias"));
     }
 
     @Override

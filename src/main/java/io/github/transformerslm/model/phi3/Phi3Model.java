@@ -7,11 +7,9 @@ import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
-import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Norms;
-import io.github.transformerslm.model.nn.RopeScaling;
 import io.github.transformerslm.model.nn.RotaryEmbedding;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,20 +51,17 @@ public final class Phi3Model extends DecoderModel {
 
     public Phi3Model(DecoderConfig d, Phi3Config c, ModelWeights w) {
         super("phi3", d, w);
-        float eps = d.normEps().floatValue();
-        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
-        this.rotary = new RotaryEmbedding(d.headDim(), RotaryEmbedding.Layout.HALF, RopeScaling.fromConfig(
-                d.ropeScaling(), d.ropeTheta(), d.headDim(), d.maxPositionEmbeddings(), c.originalMaxPositions(d)));
+        this.rotary = rotary(d, d.headDim(), c.originalMaxPositions(d));
         for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
-            layers.add(new Layer(w.rmsNorm(p + "input_layernorm", eps),
+            layers.add(new Layer(w.rmsNorm(p + "input_layernorm", d.eps()),
                     new SelfAttention(w.linear(p + "self_attn.qkv_proj", false), w.linear(p + "self_attn.o_proj", false),
                             d.numAttentionHeads(), d.numKeyValueHeads(), d.headDim()),
-                    w.rmsNorm(p + "post_attention_layernorm", eps),
-                    new Mlp(w.linear(p + "mlp.gate_up_proj", false), w.linear(p + "mlp.down_proj", false), act,
+                    w.rmsNorm(p + "post_attention_layernorm", d.eps()),
+                    new Mlp(w.linear(p + "mlp.gate_up_proj", false), w.linear(p + "mlp.down_proj", false), d.activation(),
                             d.intermediateSize())));
         }
-        outputs(w, w.rmsNorm("model.norm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), false);
+        outputs(w, w.rmsNorm("model.norm", d.eps()), w.matrix("model.embed_tokens.weight"), "lm_head", d.tieWordEmbeddings(), false);
     }
 
     @Override

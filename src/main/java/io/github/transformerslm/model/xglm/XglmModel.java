@@ -8,14 +8,12 @@ import io.github.transformerslm.model.DecoderConfig;
 import io.github.transformerslm.model.DecoderModel;
 import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.ModelWeights;
-import io.github.transformerslm.model.nn.Activations;
 import io.github.transformerslm.model.nn.Embeddings;
 import io.github.transformerslm.model.nn.Mlp;
 import io.github.transformerslm.model.nn.Norms;
 import io.github.transformerslm.model.nn.SelfAttention;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 /**
  * XGLM ({@code modeling_xglm.py}): fairseq-style sinusoidal positions offset by 2, embeddings scaled by
@@ -33,20 +31,18 @@ public final class XglmModel extends DecoderModel {
 
     public XglmModel(DecoderConfig d, XglmConfig c, ModelWeights w) {
         super("xglm", d, w);
-        UnaryOperator<NDArray> act = Activations.byName(d.hiddenAct());
         this.positions = sinusoids(manager, d.maxPositionEmbeddings() + POSITION_OFFSET, d.hiddenSize(), c.padTokenId());
         this.embedScale = c.scaleEmbedding() ? (float) Math.sqrt(d.hiddenSize()) : 1f;
-        float eps = d.normEps().floatValue();
         for (int i = 0; i < d.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
-            layers.add(new Layer(w.layerNorm(p + "self_attn_layer_norm", eps),
+            layers.add(new Layer(w.layerNorm(p + "self_attn_layer_norm", d.eps()),
                     new SelfAttention(w.linear(p + "self_attn.q_proj", true), w.linear(p + "self_attn.k_proj", true),
                             w.linear(p + "self_attn.v_proj", true), w.linear(p + "self_attn.out_proj", true),
                             d.numAttentionHeads(), d.numKeyValueHeads(), d.headDim(), null),
-                    w.layerNorm(p + "final_layer_norm", eps),
-                    new Mlp(w.linear(p + "fc1", true), w.linear(p + "fc2", true), act)));
+                    w.layerNorm(p + "final_layer_norm", d.eps()),
+                    new Mlp(w.linear(p + "fc1", true), w.linear(p + "fc2", true), d.activation())));
         }
-        outputs(w, w.layerNorm("model.layer_norm", eps), w.matrix("model.embed_tokens.weight"), "lm_head", false, false);
+        outputs(w, w.layerNorm("model.layer_norm", d.eps()), w.matrix("model.embed_tokens.weight"), "lm_head", false, false);
     }
 
     /** fairseq's table: [sin | cos] of pos · 10000^(-i / (half - 1)), the padding row zeroed. */
