@@ -101,71 +101,47 @@ class ChatCompletionsController {
         }
         Prompt prompt = new Prompt(rendered.text(), ids, config, false, logprobs ? Math.max(1, top) : 0);
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
-        Map<String, Object> envelope = OpenAiStreams.envelope(id, "chat.completion.chunk",
+        OpenAiBodies.Envelope envelope = new OpenAiBodies.Envelope(id, "chat.completion.chunk",
                 System.currentTimeMillis() / 1000, CompletionsController.modelId(properties, model));
         if (stream) {
             CompletionService.Prepared prepared = completions.prepare(prompt, "", true);
             return OpenAiStreams.stream(completions, model, prepared, ctx, envelope, SamplingParameters.includeUsage(body),
-                    (i, text) -> choice(i, Map.of("content", text), null),
-                    i -> choice(i, Map.of("role", "assistant", "content", ""), null),
-                    (i, s) -> choice(i, Map.of(), OpenAiStreams.finishReason(s.finishReason())));
+                    (i, text) -> new OpenAiBodies.ChatChunkChoice(i, new OpenAiBodies.Delta(null, text), null, null),
+                    i -> new OpenAiBodies.ChatChunkChoice(i, new OpenAiBodies.Delta("assistant", ""), null, null),
+                    (i, s) -> new OpenAiBodies.ChatChunkChoice(i, new OpenAiBodies.Delta(null, null), null,
+                            OpenAiStreams.finishReason(s.finishReason())));
         }
         Completion c = completions.complete(List.of(prompt), List.of(""), true, ctx).get(0);
-        List<Map<String, Object>> choices = new ArrayList<>();
+        List<OpenAiBodies.ChatChoice> choices = new ArrayList<>();
         int completionTokens = 0;
         for (GeneratedSequence s : c.sequences()) {
             String content = rendered.transcript() ? Hypotheses.cutAtSpeaker(s.text()) : s.text();
-            Map<String, Object> message = new LinkedHashMap<>();
-            message.put("role", "assistant");
-            message.put("content", content);
-            Map<String, Object> choice = choice(choices.size(), null, OpenAiStreams.finishReason(s.finishReason()));
-            choice.remove("delta");
-            choice.put("message", message);
-            if (logprobs) {
-                choice.put("logprobs", Map.of("content", tokenLogprobs(model, s, top)));
-            }
-            choices.add(choice);
+            choices.add(new OpenAiBodies.ChatChoice(choices.size(), new OpenAiBodies.Message("assistant", content),
+                    logprobs ? new OpenAiBodies.ChatLogprobs(tokenLogprobs(model, s, top)) : null,
+                    OpenAiStreams.finishReason(s.finishReason())));
             completionTokens += s.tokens().length;
         }
-        Map<String, Object> out = new LinkedHashMap<>(envelope);
-        out.put("object", "chat.completion");
-        out.put("choices", choices);
-        out.put("usage", OpenAiStreams.usage(c.promptTokens(), completionTokens));
-        return out;
+        return envelope.as("chat.completion").with(choices, new OpenAiBodies.Usage(c.promptTokens(), completionTokens));
     }
 
-    private static Map<String, Object> choice(int index, Map<String, Object> delta, String finishReason) {
-        Map<String, Object> c = new LinkedHashMap<>();
-        c.put("index", index);
-        c.put("delta", delta);
-        c.put("logprobs", null);
-        c.put("finish_reason", finishReason);
-        return c;
-    }
-
-    private static List<Map<String, Object>> tokenLogprobs(LoadedModel model, GeneratedSequence s, int top) {
-        List<Map<String, Object>> out = new ArrayList<>();
+    private static List<OpenAiBodies.TokenLogprob> tokenLogprobs(LoadedModel model, GeneratedSequence s, int top) {
+        List<OpenAiBodies.TokenLogprob> out = new ArrayList<>();
         for (int i = 0; i < s.tokens().length; i++) {
-            Map<String, Object> t = entry(model, s.tokens()[i], s.logprobs()[i]);
-            List<Map<String, Object>> alternatives = new ArrayList<>();
+            List<OpenAiBodies.TokenLogprob> alternatives = new ArrayList<>();
             if (i < s.topLogprobs().size()) {
                 for (TokenLogprob alt : s.topLogprobs().get(i).subList(0, Math.min(top, s.topLogprobs().get(i).size()))) {
-                    alternatives.add(entry(model, alt.token(), alt.logprob()));
+                    alternatives.add(entry(model, alt.token(), alt.logprob(), null));
                 }
             }
-            t.put("top_logprobs", alternatives);
-            out.add(t);
+            out.add(entry(model, s.tokens()[i], s.logprobs()[i], alternatives));
         }
         return out;
     }
 
-    private static Map<String, Object> entry(LoadedModel model, int token, float logprob) {
+    private static OpenAiBodies.TokenLogprob entry(LoadedModel model, int token, float logprob,
+            List<OpenAiBodies.TokenLogprob> alternatives) {
         String text = model.tokenizer().decode(new int[] {token}, false);
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("token", text);
-        m.put("logprob", logprob);
-        m.put("bytes", OpenAiStreams.bytes(text));
-        return m;
+        return new OpenAiBodies.TokenLogprob(text, logprob, OpenAiStreams.bytes(text), alternatives);
     }
 
     /** OpenAI messages: a role and content that is a string or a list of text parts. */

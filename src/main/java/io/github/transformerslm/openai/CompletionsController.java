@@ -51,15 +51,10 @@ class CompletionsController {
     @io.swagger.v3.oas.annotations.tags.Tag(name = "OpenAI")
     @io.swagger.v3.oas.annotations.Operation(summary = "The one model this service serves")
     @GetMapping(path = "/v1/models", produces = "application/json")
-    Map<String, Object> models() {
+    OpenAiBodies.ModelList models() {
         LoadedModel model = host.model();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", modelId(properties, model));
-        m.put("object", "model");
-        m.put("created", 0);
-        m.put("owned_by", "transformers-lm");
-        m.put("max_model_len", completions.contextLength());
-        return Map.of("object", "list", "data", List.of(m));
+        return new OpenAiBodies.ModelList("list", List.of(new OpenAiBodies.ModelCard(modelId(properties, model), "model", 0,
+                "transformers-lm", completions.contextLength())));
     }
 
     @io.swagger.v3.oas.annotations.tags.Tag(name = "OpenAI")
@@ -110,7 +105,7 @@ class CompletionsController {
         }
         String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = System.currentTimeMillis() / 1000;
-        Map<String, Object> envelope = OpenAiStreams.envelope(id, "text_completion", created, modelId(properties, model));
+        OpenAiBodies.Envelope envelope = new OpenAiBodies.Envelope(id, "text_completion", created, modelId(properties, model));
         if (stream) {
             if (prompts.size() != 1) {
                 throw new OpenAiException(400, "prompt", "unsupported", "streaming takes one prompt");
@@ -118,11 +113,12 @@ class CompletionsController {
             CompletionService.Prepared prepared = completions.prepare(prompts.get(0), "", false);
             String echoed = echo ? promptText(model, prompts.get(0), prepared.promptIds()) : "";
             return OpenAiStreams.stream(completions, model, prepared, ctx, envelope, SamplingParameters.includeUsage(body),
-                    (i, text) -> choice(i, text, null), echo ? i -> choice(i, echoed, null) : null,
-                    (i, s) -> choice(i, "", OpenAiStreams.finishReason(s.finishReason())));
+                    (i, text) -> new OpenAiBodies.TextChoice(text, i, null, null),
+                    echo ? i -> new OpenAiBodies.TextChoice(echoed, i, null, null) : null,
+                    (i, s) -> new OpenAiBodies.TextChoice("", i, null, OpenAiStreams.finishReason(s.finishReason())));
         }
         List<Completion> results = completions.complete(prompts, prefixes, false, ctx);
-        List<Map<String, Object>> choices = new ArrayList<>();
+        List<OpenAiBodies.TextChoice> choices = new ArrayList<>();
         int promptTokens = 0;
         int completionTokens = 0;
         for (int p = 0; p < results.size(); p++) {
@@ -130,36 +126,21 @@ class CompletionsController {
             promptTokens += c.promptTokens();
             String prefix = echo ? promptText(model, prompts.get(p), c.promptIds()) : "";
             for (GeneratedSequence s : c.sequences()) {
-                Map<String, Object> choice = choice(choices.size(), prefix + s.text(),
-                        OpenAiStreams.finishReason(s.finishReason()));
-                if (logprobs > 0) {
-                    choice.put("logprobs", logprobs(model, s, logprobs - 1, prefix.length()));
-                }
-                choices.add(choice);
+                choices.add(new OpenAiBodies.TextChoice(prefix + s.text(), choices.size(),
+                        logprobs > 0 ? logprobs(model, s, logprobs - 1, prefix.length()) : null,
+                        OpenAiStreams.finishReason(s.finishReason())));
                 completionTokens += s.tokens().length;
             }
         }
-        Map<String, Object> out = new LinkedHashMap<>(envelope);
-        out.put("choices", choices);
-        out.put("usage", OpenAiStreams.usage(promptTokens, completionTokens));
-        return out;
+        return envelope.with(choices, new OpenAiBodies.Usage(promptTokens, completionTokens));
     }
 
     private static String promptText(LoadedModel model, Prompt prompt, int[] ids) {
         return prompt.text() != null ? prompt.text() : model.tokenizer().decode(ids, false);
     }
 
-    private static Map<String, Object> choice(int index, String text, String finishReason) {
-        Map<String, Object> c = new LinkedHashMap<>();
-        c.put("text", text);
-        c.put("index", index);
-        c.put("logprobs", null);
-        c.put("finish_reason", finishReason);
-        return c;
-    }
-
     /** OpenAI's legacy logprobs: tokens, their logprobs, the top alternatives and text offsets. */
-    private static Map<String, Object> logprobs(LoadedModel model, GeneratedSequence s, int top, int offset) {
+    private static OpenAiBodies.LegacyLogprobs logprobs(LoadedModel model, GeneratedSequence s, int top, int offset) {
         List<String> tokens = new ArrayList<>();
         List<Float> tokenLogprobs = new ArrayList<>();
         List<Map<String, Float>> tops = new ArrayList<>();
@@ -179,12 +160,7 @@ class CompletionsController {
             }
             tops.add(alternatives);
         }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("tokens", tokens);
-        out.put("token_logprobs", tokenLogprobs);
-        out.put("top_logprobs", tops);
-        out.put("text_offset", offsets);
-        return out;
+        return new OpenAiBodies.LegacyLogprobs(tokens, tokenLogprobs, tops, offsets);
     }
 
     /** A string, a list of strings, a list of token ids, or a list of such lists. */

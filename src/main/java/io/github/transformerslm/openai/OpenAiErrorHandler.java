@@ -7,8 +7,6 @@ import io.github.transformerslm.serving.QueueFullException;
 import io.github.transformerslm.serving.RequestTimeoutException;
 import io.github.transformerslm.generation.InvalidParameterException;
 import io.github.transformerslm.web.InvalidRequestException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.Ordered;
@@ -30,13 +28,13 @@ class OpenAiErrorHandler {
     private static final Logger log = LoggerFactory.getLogger(OpenAiErrorHandler.class);
 
     @ExceptionHandler(OpenAiException.class)
-    ResponseEntity<Map<String, Object>> openAi(OpenAiException e) {
+    ResponseEntity<OpenAiBodies.ErrorBody> openAi(OpenAiException e) {
         return error(e.status(), e.getMessage(), "invalid_request_error", e.param(), e.code());
     }
 
     /** Named as the client named it: n, not num_return_sequences; max_tokens or max_completion_tokens. */
     @ExceptionHandler(InvalidParameterException.class)
-    ResponseEntity<Map<String, Object>> invalidParameter(InvalidParameterException e, jakarta.servlet.http.HttpServletRequest request) {
+    ResponseEntity<OpenAiBodies.ErrorBody> invalidParameter(InvalidParameterException e, jakarta.servlet.http.HttpServletRequest request) {
         Object sent = request.getAttribute(SamplingParameters.SENT_KEYS);
         java.util.Set<String> keys = sent instanceof java.util.Set<?> set
                 ? set.stream().map(String::valueOf).collect(java.util.stream.Collectors.toSet()) : java.util.Set.of();
@@ -49,44 +47,44 @@ class OpenAiErrorHandler {
 
     @ExceptionHandler({org.springframework.web.HttpMediaTypeNotAcceptableException.class,
             org.springframework.http.InvalidMediaTypeException.class})
-    ResponseEntity<Map<String, Object>> notAcceptable(Exception e) {
+    ResponseEntity<OpenAiBodies.ErrorBody> notAcceptable(Exception e) {
         return error(406, "this endpoint answers application/json (and text/event-stream when streaming); the Accept"
                 + " header allows neither", "invalid_request_error", null, "not_acceptable");
     }
 
     @ExceptionHandler(io.github.transformerslm.chat.ConversationRejectedException.class)
-    ResponseEntity<Map<String, Object>> conversationRejected(io.github.transformerslm.chat.ConversationRejectedException e) {
+    ResponseEntity<OpenAiBodies.ErrorBody> conversationRejected(io.github.transformerslm.chat.ConversationRejectedException e) {
         return error(400, e.getMessage(), "invalid_request_error", e.field(), null);
     }
 
     @ExceptionHandler(InvalidRequestException.class)
-    ResponseEntity<Map<String, Object>> invalidRequest(InvalidRequestException e) {
+    ResponseEntity<OpenAiBodies.ErrorBody> invalidRequest(InvalidRequestException e) {
         return error(400, e.getMessage(), "invalid_request_error", e.field(), null);
     }
 
     @ExceptionHandler(HttpMessageNotReadableException.class)
-    ResponseEntity<Map<String, Object>> unreadable(HttpMessageNotReadableException e) {
+    ResponseEntity<OpenAiBodies.ErrorBody> unreadable(HttpMessageNotReadableException e) {
         return error(400, "the request body is not valid JSON", "invalid_request_error", null, null);
     }
 
     @ExceptionHandler({ModelNotReadyException.class, QueueFullException.class})
-    ResponseEntity<Map<String, Object>> unavailable(RuntimeException e) {
+    ResponseEntity<OpenAiBodies.ErrorBody> unavailable(RuntimeException e) {
         return withRetry(error(503, e.getMessage(), "server_error", null, "service_unavailable"));
     }
 
     @ExceptionHandler(ClientLimitException.class)
-    ResponseEntity<Map<String, Object>> clientLimit(ClientLimitException e) {
+    ResponseEntity<OpenAiBodies.ErrorBody> clientLimit(ClientLimitException e) {
         return withRetry(error(429, e.getMessage(), "rate_limit_error", null, "rate_limit_exceeded"));
     }
 
     @ExceptionHandler(RequestTimeoutException.class)
-    ResponseEntity<Map<String, Object>> timeout(RequestTimeoutException e) {
+    ResponseEntity<OpenAiBodies.ErrorBody> timeout(RequestTimeoutException e) {
         return error(504, e.getMessage(), "server_error", null, "timeout");
     }
 
     /** Nobody reads this answer; 499 is what nginx logs for a client that closed its request. */
     @ExceptionHandler(ClientDisconnectedException.class)
-    ResponseEntity<Map<String, Object>> clientGone(ClientDisconnectedException e, jakarta.servlet.http.HttpServletRequest request) {
+    ResponseEntity<OpenAiBodies.ErrorBody> clientGone(ClientDisconnectedException e, jakarta.servlet.http.HttpServletRequest request) {
         log.info("499 {} {}: the client closed the connection; its generation was cancelled", request.getMethod(),
                 request.getRequestURI());
         return error(499, e.getMessage(), "server_error", null, "client_closed_request");
@@ -101,25 +99,21 @@ class OpenAiErrorHandler {
 
     /** Our own bug: logged whole under an id; the client gets the id, no class name or internal message. */
     @ExceptionHandler(Exception.class)
-    ResponseEntity<Map<String, Object>> internal(Exception e) {
+    ResponseEntity<OpenAiBodies.ErrorBody> internal(Exception e) {
         String id = io.github.transformerslm.web.InternalErrors.id();
         log.error("OpenAI request failed (error {})", id, e);
         return error(500, "the service failed to answer; the service log has the details under error " + id,
                 "server_error", null, null);
     }
 
-    private static ResponseEntity<Map<String, Object>> withRetry(ResponseEntity<Map<String, Object>> r) {
+    private static ResponseEntity<OpenAiBodies.ErrorBody> withRetry(ResponseEntity<OpenAiBodies.ErrorBody> r) {
         return ResponseEntity.status(r.getStatusCode()).header(HttpHeaders.RETRY_AFTER, "5")
                 .contentType(MediaType.APPLICATION_JSON).body(r.getBody());
     }
 
-    static ResponseEntity<Map<String, Object>> error(int status, String message, String type, String param,
+    static ResponseEntity<OpenAiBodies.ErrorBody> error(int status, String message, String type, String param,
             String code) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("message", message);
-        body.put("type", type);
-        body.put("param", param);
-        body.put("code", code);
-        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON).body(Map.of("error", body));
+        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON)
+                .body(new OpenAiBodies.ErrorBody(new OpenAiBodies.Error(message, type, param, code)));
     }
 }

@@ -13,9 +13,7 @@ import io.github.transformerslm.stream.SseChannel;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
@@ -33,31 +31,14 @@ final class OpenAiStreams {
         return reason == FinishReason.LENGTH ? "length" : "stop";
     }
 
-    static Map<String, Object> usage(int prompt, int completion) {
-        Map<String, Object> u = new LinkedHashMap<>();
-        u.put("prompt_tokens", prompt);
-        u.put("completion_tokens", completion);
-        u.put("total_tokens", prompt + completion);
-        return u;
-    }
-
-    static Map<String, Object> envelope(String id, String object, long created, String model) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", id);
-        m.put("object", object);
-        m.put("created", created);
-        m.put("model", model);
-        return m;
-    }
-
     /**
      * Streams one prompt's {@code n} choices as chunks: {@code delta} builds a choice's chunk from its text
      * delta; {@code finalChunk} its closing chunk from the finished sequence. Ends with a usage chunk when
      * asked for, then [DONE].
      */
     static SseEmitter stream(CompletionService completions, LoadedModel model, Prepared prepared, RequestContext ctx,
-            Map<String, Object> envelope, boolean includeUsage, BiFunction<Integer, String, Map<String, Object>> delta,
-            Function<Integer, Map<String, Object>> first, BiFunction<Integer, GeneratedSequence, Map<String, Object>> finalChunk) {
+            OpenAiBodies.Envelope envelope, boolean includeUsage, BiFunction<Integer, String, Object> delta,
+            Function<Integer, Object> first, BiFunction<Integer, GeneratedSequence, Object> finalChunk) {
         int n = prepared.plan().numReturnSequences();
         AtomicReference<Submission> submission = new AtomicReference<>();
         long timeout = Math.max(1000, Duration.between(Instant.now(), ctx.deadline()).toMillis()) + 5000;
@@ -96,10 +77,8 @@ final class OpenAiStreams {
                     completion += s.tokens().length;
                 }
                 if (includeUsage) {
-                    Map<String, Object> u = new LinkedHashMap<>(envelope);
-                    u.put("choices", List.of());
-                    u.put("usage", usage(prepared.promptIds().length, completion));
-                    channel.send(JSON.writeValueAsString(u));
+                    OpenAiBodies.Usage usage = new OpenAiBodies.Usage(prepared.promptIds().length, completion);
+                    channel.send(JSON.writeValueAsString(envelope.with(List.of(), usage)));
                 }
                 channel.send("[DONE]");
                 channel.complete();
@@ -107,22 +86,17 @@ final class OpenAiStreams {
 
             @Override
             public void onError(Throwable error) {
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("message", String.valueOf(error.getMessage()));
-                e.put("type", "server_error");
-                e.put("param", null);
-                e.put("code", error instanceof io.github.transformerslm.serving.RequestTimeoutException ? "timeout" : null);
-                channel.send(JSON.writeValueAsString(Map.of("error", e)));
+                String code = error instanceof io.github.transformerslm.serving.RequestTimeoutException ? "timeout" : null;
+                channel.send(JSON.writeValueAsString(new OpenAiBodies.ErrorBody(
+                        new OpenAiBodies.Error(String.valueOf(error.getMessage()), "server_error", null, code))));
                 channel.complete();
             }
         }, ctx));
         return channel.emitter();
     }
 
-    private static String chunk(Map<String, Object> envelope, Map<String, Object> choice) {
-        Map<String, Object> c = new LinkedHashMap<>(envelope);
-        c.put("choices", List.of(choice));
-        return JSON.writeValueAsString(c);
+    private static String chunk(OpenAiBodies.Envelope envelope, Object choice) {
+        return JSON.writeValueAsString(envelope.with(List.of(choice), null));
     }
 
     static List<Integer> bytes(String s) {
