@@ -79,6 +79,16 @@ public abstract class DecoderModel implements CausalLanguageModel {
         NDArray apply(L layer, NDArray x, int index);
     }
 
+    /**
+     * The pre-norm block of GPT-2, Llama and most decoders since: {@code a = x + attention(norm1(x))}, then
+     * {@code a + mlp(norm2(a))}. x: [batch, seq, hidden], and so is the result.
+     */
+    protected static NDArray preNormBlock(NDArray x, Norms.Norm attentionNorm, UnaryOperator<NDArray> attention,
+            Norms.Norm mlpNorm, UnaryOperator<NDArray> mlp) {
+        NDArray a = x.add(attention.apply(attentionNorm.apply(x)));
+        return a.add(mlp.apply(mlpNorm.apply(a)));
+    }
+
     /** Runs {@code x} through every layer in order, each in {@link #inLayerScope its own memory scope}. */
     protected static <L> NDArray throughLayers(NDArray x, List<L> layers, LayerStep<L> step) {
         for (int i = 0; i < layers.size(); i++) {

@@ -52,9 +52,7 @@ class ChatCompletionsController {
     @PostMapping(path = "/v1/chat/completions", consumes = "application/json")
     Object chat(@RequestBody JsonNode body, HttpServletRequest http) {
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
-        if (body == null || !body.isObject()) {
-            throw new OpenAiException(400, null, "invalid_request", "the request body must be a JSON object");
-        }
+        OpenAiException.requireObject(body);
         LoadedModel model = host.model();
         List<Map<String, Object>> messages = messages(body.get("messages"));
         checkResponseFormat(body.get("response_format"));

@@ -62,9 +62,7 @@ class CompletionsController {
     @PostMapping(path = "/v1/completions", consumes = "application/json")
     Object complete(@RequestBody JsonNode body, HttpServletRequest http) {
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
-        if (body == null || !body.isObject()) {
-            throw new OpenAiException(400, null, "invalid_request", "the request body must be a JSON object");
-        }
+        OpenAiException.requireObject(body);
         LoadedModel model = host.model();
         List<int[]> tokenPrompts = new ArrayList<>();
         List<String> textPrompts = new ArrayList<>();

@@ -13,6 +13,13 @@ class OpenAiException extends RuntimeException {
         this.code = code;
     }
 
+    /** OpenAI's endpoints take a JSON object and nothing else. */
+    static void requireObject(tools.jackson.databind.JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw new OpenAiException(400, null, "invalid_request", "the request body must be a JSON object");
+        }
+    }
+
     int status() {
         return status;
     }

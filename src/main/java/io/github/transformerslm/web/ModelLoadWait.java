@@ -2,7 +2,6 @@ package io.github.transformerslm.web;
 
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.serving.ModelHost;
-import io.github.transformerslm.serving.RequestContext;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.context.annotation.Configuration;
@@ -17,17 +16,11 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
  */
 @Configuration
 class ModelLoadWait implements WebMvcConfigurer {
-    private final ModelHost host;
-    private final ServiceProperties properties;
+    /** Holds a request to the model while it loads, until the request's own deadline. */
+    private final HandlerInterceptor waitForModel;
 
     ModelLoadWait(ModelHost host, ServiceProperties properties) {
-        this.host = host;
-        this.properties = properties;
-    }
-
-    @Override
-    public void addInterceptors(InterceptorRegistry registry) {
-        registry.addInterceptor(new HandlerInterceptor() {
+        this.waitForModel = new HandlerInterceptor() {
             @Override
             public boolean preHandle(HttpServletRequest request, HttpServletResponse response, Object handler) {
                 if (host.state() == ModelHost.State.LOADING) {
@@ -35,6 +28,12 @@ class ModelLoadWait implements WebMvcConfigurer {
                 }
                 return true;
             }
-        }).addPathPatterns("/respond", "/generate_goals", "/generate", "/generate_stream", "/v1/**");
+        };
+    }
+
+    @Override
+    public void addInterceptors(InterceptorRegistry registry) {
+        registry.addInterceptor(waitForModel)
+                .addPathPatterns("/respond", "/generate_goals", "/generate", "/generate_stream", "/v1/**");
     }
 }

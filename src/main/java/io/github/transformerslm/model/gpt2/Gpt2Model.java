@@ -55,10 +55,9 @@ public final class Gpt2Model extends DecoderModel {
     @Override
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = embed(input.inputIds()).add(Embeddings.lookup(wpe, input.positionIds())); // [batch, seq, hidden]
-        x = throughLayers(x, blocks, (b, h, layer) -> {
-            NDArray a = h.add(b.attn().apply(b.ln1().apply(h), input.attentionMask(), cache, layer));
-            return a.add(b.mlp().apply(b.ln2().apply(a)));
-        });
+        x = throughLayers(x, blocks, (b, h, layer) -> preNormBlock(h,
+                b.ln1(), n -> b.attn().apply(n, input.attentionMask(), cache, layer),
+                b.ln2(), b.mlp()::apply));
         return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 

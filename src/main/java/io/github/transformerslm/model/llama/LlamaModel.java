@@ -58,10 +58,9 @@ public final class LlamaModel extends DecoderModel {
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = embed(input.inputIds()); // [batch, seq, hidden]
         NDArray[] cosSin = rotary.at(manager, input.positionIds()); // [batch, 1, seq, headDim] × 2
-        x = throughLayers(x, layers, (l, h, layer) -> {
-            NDArray a = h.add(l.attn().apply(l.inputNorm().apply(h), cosSin, input.attentionMask(), cache, layer));
-            return a.add(l.mlp().apply(l.postNorm().apply(a)));
-        });
+        x = throughLayers(x, layers, (l, h, layer) -> preNormBlock(h,
+                l.inputNorm(), n -> l.attn().apply(n, cosSin, input.attentionMask(), cache, layer),
+                l.postNorm(), l.mlp()::apply));
         return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 

@@ -68,10 +68,9 @@ public final class XglmModel extends DecoderModel {
     public NDArray forward(ForwardInput input, AttentionCache cache) {
         NDArray x = embed(input.inputIds()).mul(embedScale)
                 .add(Embeddings.lookup(positions, input.positionIds().add(POSITION_OFFSET))); // [batch, seq, hidden]
-        x = throughLayers(x, layers, (l, h, layer) -> {
-            NDArray a = h.add(l.attn().apply(l.attnNorm().apply(h), null, input.attentionMask(), cache, layer));
-            return a.add(l.mlp().apply(l.finalNorm().apply(a)));
-        });
+        x = throughLayers(x, layers, (l, h, layer) -> preNormBlock(h,
+                l.attnNorm(), n -> l.attn().apply(n, null, input.attentionMask(), cache, layer),
+                l.finalNorm(), l.mlp()::apply));
         return lastLogits(x, cache, input.sequenceLength()); // [batch, vocab]
     }
 
