@@ -10,6 +10,7 @@ import io.github.transformerslm.model.nn.Float16Bits;
 import io.github.transformerslm.model.nn.HostCopies;
 import io.github.transformerslm.model.nn.Linear;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Arrays;
 
 /**
@@ -328,6 +329,19 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
     /** Native memory the keys and values hold now: every layer's [rows, kvHeads, columns, headDim], twice. */
     public long bytes() {
         return 2L * keys.length * rows * kvHeads * columns * headDim * storage.getNumOfBytes();
+    }
+
+    /**
+     * The keys' and values' memory of every layer, where decode attends in Java (none elsewhere): what
+     * SlotKvCacheMemoryTest counts the resident pages of.
+     */
+    List<ByteBuffer> javaMemory() {
+        List<ByteBuffer> memory = new java.util.ArrayList<>();
+        if (keyMemory != null) {
+            memory.addAll(List.of(keyMemory));
+            memory.addAll(List.of(valueMemory));
+        }
+        return memory;
     }
 
     /** Positions each row can hold before the cache grows. */
