@@ -16,7 +16,7 @@ import io.github.transformerslm.generation.GenerationRow;
 import io.github.transformerslm.generation.Generator;
 import io.github.transformerslm.generation.SequenceListener;
 import io.github.transformerslm.generation.ServiceStops;
-import io.github.transformerslm.model.nn.MatmulPool;
+import io.github.transformerslm.runtime.MatmulPool;
 import io.github.transformerslm.model.nn.Quantization;
 import io.github.transformerslm.model.nn.VectorBoundsChecks;
 import io.github.transformerslm.weights.SafetensorsWriter;
@@ -52,6 +52,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class Benchmark {
     static int runs = 5;
     static int newTokens = 128;
+    /** Threads each loaded model's matmul pool runs on (-Dsplit). */
+    static int split = 1;
     static boolean decodeOnly;
     static boolean prefillOnly; // prefill and time to first token only
     static int[] batches = {1, 8, 32};
@@ -88,7 +90,7 @@ public final class Benchmark {
         int split = Integer.parseInt(System.getProperty("split", String.valueOf(Runtime.getRuntime().availableProcessors())));
         TorchRuntime.start(threads);
         TorchRuntime.prepareInferenceThread();
-        io.github.transformerslm.model.nn.MatmulPool.configure(split);
+        Benchmark.split = split;
         System.out.printf("machine: %d cores, torch threads %d, matmul split %d, OMP_WAIT_POLICY=%s%n",
                 Runtime.getRuntime().availableProcessors(), threads, split, System.getenv("OMP_WAIT_POLICY"));
         double bandwidth = bandwidthGBs();
@@ -148,7 +150,7 @@ public final class Benchmark {
         // starts from a small heap.
         System.gc();
         long start = System.nanoTime();
-        try (LoadedModel model = ModelLoader.load(dir, dtype, mode.quantization(), mode.head())) {
+        try (LoadedModel model = ModelLoader.load(dir, dtype, mode.quantization(), mode.head(), new MatmulPool(split))) {
             double loadMs = (System.nanoTime() - start) / 1e6;
             long params = model.model().shape().parameterCount();
             double weightBytes = params * mode.bytesPerWeight();
@@ -162,7 +164,7 @@ public final class Benchmark {
                 // against its own bound.
                 List<double[]> paired = new ArrayList<>(); // {bandwidth GB/s, tokens/s}
                 Stats s;
-                try (Bandwidth probe = batch == 1 ? new Bandwidth() : null) {
+                try (Bandwidth probe = batch == 1 ? new Bandwidth(model.model().pool()) : null) {
                     s = repeat(() -> {
                         double before = probe == null ? 0 : probe.measure(3);
                         long t0 = System.nanoTime();
@@ -252,7 +254,7 @@ public final class Benchmark {
                 continue;
             }
             System.gc();
-            try (LoadedModel model = ModelLoader.load(modelDir, mode.dtype(), mode.quantization(), mode.head())) {
+            try (LoadedModel model = ModelLoader.load(modelDir, mode.dtype(), mode.quantization(), mode.head(), new MatmulPool(split))) {
                 int saved = runs;
                 runs = 3;
                 warmUp(model);
@@ -482,14 +484,20 @@ public final class Benchmark {
 
     /** A 512 MB tensor summed on all cores, the way a GEMV reads its weights; kept to measure again between runs. */
     static final class Bandwidth implements AutoCloseable {
+        private final MatmulPool pool;
         private final NDManager manager = NDManager.newBaseManager();
+
+        /** {@code pool}: the loaded model's, which sets libtorch's threads between its steps. */
+        Bandwidth(MatmulPool pool) {
+            this.pool = pool;
+        }
         private final NDArray data = manager.ones(new Shape(128L * 1024 * 1024), DataType.FLOAT32); // 512 MB
 
         /** The best of {@code sums} sums, in GB/s. */
         double measure(int sums) {
             // Decoding leaves libtorch on one thread (its products run on the matmul pool); announcing a
             // prefill-sized product gives it all cores back.
-            MatmulPool.prepareForRows(Long.MAX_VALUE);
+            pool.prepareForRows(Long.MAX_VALUE);
             double best = 0;
             for (int i = 0; i < sums; i++) {
                 long t0 = System.nanoTime();
@@ -508,7 +516,7 @@ public final class Benchmark {
     }
 
     static double bandwidthGBs() {
-        try (Bandwidth probe = new Bandwidth()) {
+        try (Bandwidth probe = new Bandwidth(MatmulPool.CALLER_ONLY)) {
             return probe.measure(7);
         }
     }

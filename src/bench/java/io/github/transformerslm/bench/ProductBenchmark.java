@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.model.nn.Linear;
-import io.github.transformerslm.model.nn.MatmulPool;
+import io.github.transformerslm.runtime.MatmulPool;
 import io.github.transformerslm.model.nn.Quantization;
 import io.github.transformerslm.model.nn.VectorBoundsChecks;
 import io.github.transformerslm.runtime.TorchRuntime;
@@ -22,7 +22,7 @@ public final class ProductBenchmark {
         int split = Integer.parseInt(System.getProperty("split", String.valueOf(Runtime.getRuntime().availableProcessors())));
         TorchRuntime.start(split);
         TorchRuntime.prepareInferenceThread();
-        MatmulPool.configure(split);
+        MatmulPool pool = new MatmulPool(split);
         int rows = Integer.parseInt(System.getProperty("rows", "1"));
         int[][] shapes = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}}; // {in, out} per layer, ×12, then the head
         String[] formats = args.length > 0 ? args : new String[] {"fp32", "fp16", "int8", "int4"};
@@ -33,9 +33,9 @@ public final class ProductBenchmark {
                 Linear[] layer = new Linear[shapes.length];
                 for (int i = 0; i < shapes.length; i++) {
                     layer[i] = new Linear(manager.randomNormal(0, 0.02f, new Shape(shapes[i][1], shapes[i][0]), DataType.FLOAT32)
-                            .toType(dtype, false), null, q);
+                            .toType(dtype, false), null, q, pool);
                 }
-                Linear head = new Linear(manager.randomNormal(0, 0.02f, new Shape(50257, 768), DataType.FLOAT32).toType(dtype, false), null, q);
+                Linear head = new Linear(manager.randomNormal(0, 0.02f, new Shape(50257, 768), DataType.FLOAT32).toType(dtype, false), null, q, pool);
                 NDArray x768 = manager.randomNormal(new Shape(1, rows, 768));
                 NDArray x3072 = manager.randomNormal(new Shape(1, rows, 3072));
                 double total = 0;

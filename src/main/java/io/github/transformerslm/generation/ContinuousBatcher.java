@@ -9,7 +9,6 @@ import io.github.transformerslm.model.ForwardInput;
 import io.github.transformerslm.model.KvCache;
 import io.github.transformerslm.model.SlotKvCache;
 import io.github.transformerslm.model.nn.HostCopies;
-import io.github.transformerslm.model.nn.MatmulPool;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -78,7 +77,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         this.manager = parent.newSubManager();
         this.limits = limits;
         this.window = model.shape().slidingWindow();
-        this.slots = new SlotKvCache(manager, model.cacheShape(), limits.maxBatchSize(), 64, model.servingType());
+        this.slots = new SlotKvCache(manager, model.cacheShape(), limits.maxBatchSize(), 64, model.servingType(), model.pool());
     }
 
     /** Queues a request; it joins the batch at a later step. Call from the thread that steps. */
@@ -254,7 +253,7 @@ public final class ContinuousBatcher implements AutoCloseable {
                 positions[b * longest + j] = real ? j - padding[b] : 0;
             }
         }
-        MatmulPool.prepareForRows((long) batch * longest);
+        model.pool().prepareForRows((long) batch * longest);
         try (KvCache cache = model.newCache(manager, batch, longest)) {
             float[] logits;
             try (NDScope scope = new NDScope()) {
@@ -285,7 +284,7 @@ public final class ContinuousBatcher implements AutoCloseable {
     private void decode() {
         slots.beginStep();
         int batch = slots.active();
-        MatmulPool.prepareForRows(batch);
+        model.pool().prepareForRows(batch);
         int total = slots.stepColumns();
         long[] ids = new long[batch];
         long[] positions = new long[batch];
@@ -327,7 +326,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         // Each unit reads its own rows of the logits and keeps its own state and random numbers, so the units
         // sample side by side on the product threads (top_p without top_k over GPT-2's vocabulary takes about
         // a millisecond a row); listeners hear of the tokens afterwards, in order, on this thread.
-        MatmulPool.forEach(units.size(), u -> units.get(u).unit().step(logits, offsets[u], vocab, unitTokens[u],
+        model.pool().forEach(units.size(), u -> units.get(u).unit().step(logits, offsets[u], vocab, unitTokens[u],
                 unitSources[u], decoder));
         int[] sources = new int[batch];
         for (int u = 0; u < units.size(); u++) {

@@ -1,5 +1,6 @@
 package io.github.transformerslm.model;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -27,6 +28,11 @@ public interface CausalLanguageModel extends AutoCloseable {
      * position of every row: [batch, vocab] float32.
      */
     NDArray forward(ForwardInput input, AttentionCache cache);
+
+    /** The threads the model's products and attention split across. */
+    default MatmulPool pool() {
+        return MatmulPool.CALLER_ONLY;
+    }
 
     /** Per position of the cache: {@code layers} × keys and values of [kvHeads, headDim]. */
     record CacheShape(int layers, int kvHeads, int headDim) {}

@@ -1,5 +1,6 @@
 package io.github.transformerslm.model;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -19,6 +20,7 @@ public abstract class DecoderModel implements CausalLanguageModel {
     private final ModelShape shape;
     private final CacheShape cacheShape;
     private final DataType servingType;
+    private final MatmulPool pool;
     private Norms.Norm finalNorm;
     private Linear head;
     private TokenEmbedding embeddings;
@@ -31,6 +33,7 @@ public abstract class DecoderModel implements CausalLanguageModel {
                 config.slidingWindow() != null ? config.slidingWindow() : 0);
         this.cacheShape = new CacheShape(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim());
         this.servingType = weights.servingType();
+        this.pool = weights.pool();
     }
 
     /**
@@ -102,6 +105,11 @@ public abstract class DecoderModel implements CausalLanguageModel {
     @Override
     public final DataType servingType() {
         return servingType;
+    }
+
+    @Override
+    public final MatmulPool pool() {
+        return pool;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.github.transformerslm.model;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -19,26 +20,28 @@ import java.util.List;
  * @param prefixes the name prefixes tried in order
  * @param quantization how projections are held
  * @param headQuantization how the language-model head and the embeddings tied to it are held
+ * @param pool the threads the model's large products and its attention split across
  */
 public record ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType, List<String> prefixes,
-        Quantization quantization, Quantization headQuantization) {
+        Quantization quantization, Quantization headQuantization, MatmulPool pool) {
 
     /**
      * Projections held as {@code quantization} says, the language-model head (and the embeddings tied to it)
      * as {@code headQuantization} says.
      */
     public ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType, Quantization quantization,
-            Quantization headQuantization) {
-        this(checkpoint, manager, servingType, List.of(""), quantization, headQuantization);
+            Quantization headQuantization, MatmulPool pool) {
+        this(checkpoint, manager, servingType, List.of(""), quantization, headQuantization, pool);
     }
 
+    /** Float weights, on the calling thread alone. */
     public ModelWeights(Checkpoint checkpoint, NDManager manager, DataType servingType) {
-        this(checkpoint, manager, servingType, Quantization.NONE, Quantization.NONE);
+        this(checkpoint, manager, servingType, Quantization.NONE, Quantization.NONE, MatmulPool.CALLER_ONLY);
     }
 
     /** The same weights, looked up under these prefixes in order. */
     public ModelWeights withPrefixes(List<String> candidates) {
-        return new ModelWeights(checkpoint, manager, servingType, candidates, quantization, headQuantization);
+        return new ModelWeights(checkpoint, manager, servingType, candidates, quantization, headQuantization, pool);
     }
 
     public boolean contains(String name) {
@@ -110,7 +113,7 @@ public record ModelWeights(Checkpoint checkpoint, NDManager manager, DataType se
      * else used as stored by libtorch (zero-copy from the mapped file when the dtypes match).
      */
     public Linear linear(String prefix, boolean withBias) {
-        return new Linear(matrix(prefix + ".weight"), withBias ? bias(prefix + ".bias") : null, quantization);
+        return new Linear(matrix(prefix + ".weight"), withBias ? bias(prefix + ".bias") : null, quantization, pool);
     }
 
     /**
@@ -118,7 +121,7 @@ public record ModelWeights(Checkpoint checkpoint, NDManager manager, DataType se
      * like every other projection; its rows then also serve the embedding lookup.
      */
     public Linear tiedHead(NDArray embeddingTable, NDArray bias) {
-        return new Linear(embeddingTable, bias, headQuantization);
+        return new Linear(embeddingTable, bias, headQuantization, pool);
     }
 
     /**
@@ -127,12 +130,12 @@ public record ModelWeights(Checkpoint checkpoint, NDManager manager, DataType se
      * are looked up; else held in the serving dtype.
      */
     public TokenEmbedding embeddings(NDArray table) {
-        return headQuantization == Quantization.NONE ? Embeddings.table(table) : new Linear(table, null, headQuantization);
+        return headQuantization == Quantization.NONE ? Embeddings.table(table) : new Linear(table, null, headQuantization, pool);
     }
 
     /** The language-model head stored as its own {@code [vocab, hidden]} matrix. */
     public Linear head(String prefix, boolean withBias) {
-        return new Linear(matrix(prefix + ".weight"), withBias ? bias(prefix + ".bias") : null, headQuantization);
+        return new Linear(matrix(prefix + ".weight"), withBias ? bias(prefix + ".bias") : null, headQuantization, pool);
     }
 
     /**
@@ -143,9 +146,9 @@ public record ModelWeights(Checkpoint checkpoint, NDManager manager, DataType se
     public Linear conv1d(String prefix) {
         NDArray b = bias(prefix + ".bias");
         if (servingType == DataType.FLOAT32 || Linear.vectorKernels()) {
-            return Linear.inputMajor(matrix(prefix + ".weight"), b, quantization);
+            return Linear.inputMajor(matrix(prefix + ".weight"), b, quantization, pool);
         }
-        return new Linear(transposedMatrix(prefix + ".weight"), b, quantization);
+        return new Linear(transposedMatrix(prefix + ".weight"), b, quantization, pool);
     }
 
     /** Counted from the checkpoint, so a tied embedding counts once. */

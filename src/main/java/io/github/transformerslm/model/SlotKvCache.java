@@ -1,5 +1,6 @@
 package io.github.transformerslm.model;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -48,22 +49,24 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
     private int columns;
     private int active;
     private int[] lengths;
+    private final MatmulPool pool; // the threads attention in Java splits across
     private int stepColumns; // columns the running step attends to
 
     /** A float32 cache: what a float32 model, and anything that attends through libtorch, keeps. */
     public SlotKvCache(NDManager parent, CausalLanguageModel.CacheShape shape, int rows, int initialColumns) {
-        this(parent, shape, rows, initialColumns, DataType.FLOAT32);
+        this(parent, shape, rows, initialColumns, DataType.FLOAT32, MatmulPool.CALLER_ONLY);
     }
 
     /**
      * A cache for a model served in {@code servingType}. A float16 model's keys and values are kept in
      * float16 where decode steps attend in Java, as Hugging Face keeps them in the model's dtype: half the
      * memory, and half the bytes each decode step reads (at batch 8 and a few hundred positions, more than
-     * the layer's weights). Elsewhere they stay float32.
+     * the layer's weights). Elsewhere they stay float32. Attention in Java splits across {@code pool}.
      */
     public SlotKvCache(NDManager parent, CausalLanguageModel.CacheShape shape, int rows, int initialColumns,
-            DataType servingType) {
+            DataType servingType, MatmulPool pool) {
         this.manager = parent.newSubManager();
+        this.pool = pool;
         this.rows = rows;
         this.kvHeads = shape.kvHeads();
         this.headDim = shape.headDim();
@@ -229,7 +232,8 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         }
         return attendedScratch = DecodeAttention.attend(keyMemory[layer], valueMemory[layer],
                 new DecodeAttention.CacheLayout(kvHeads, columns, headDim, storage == DataType.FLOAT16), heads, active, lengths, q, k, v,
-                stepMaskValues, stepColumns, bias == null ? null : stepBiasValues, scale, biasBeforeScale, attendedScratch);
+                stepMaskValues, stepColumns, bias == null ? null : stepBiasValues, scale, biasBeforeScale, attendedScratch,
+                pool);
     }
 
     @Override

@@ -29,6 +29,7 @@ public record LoadedModel(
     @Override
     public void close() {
         model.close();
+        model.pool().close();
         tokenizer.close();
         manager.close();
     }

@@ -1,5 +1,6 @@
 package io.github.transformerslm.serving;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.transformerslm.generation.GenerationConfig;
@@ -39,6 +40,25 @@ public final class ModelLoader {
      * {@code head} says (both NONE: the weights as stored, in {@code dtype}).
      */
     public static LoadedModel load(Path directory, DataType dtype, Quantization quantization, Quantization head) {
+        return load(directory, dtype, quantization, head, MatmulPool.CALLER_ONLY);
+    }
+
+    /**
+     * As {@link #load(Path, DataType, Quantization, Quantization)}, the model's products and attention split
+     * across {@code pool}, which the loaded model then owns: closing it stops the pool (also when loading fails).
+     */
+    public static LoadedModel load(Path directory, DataType dtype, Quantization quantization, Quantization head,
+            MatmulPool pool) {
+        try {
+            return loadOnto(directory, dtype, quantization, head, pool);
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
+        }
+    }
+
+    private static LoadedModel loadOnto(Path directory, DataType dtype, Quantization quantization, Quantization head,
+            MatmulPool pool) {
         long start = System.nanoTime();
         if (!Files.isDirectory(directory)) {
             throw new CheckpointException(directory + ": not a directory");
@@ -52,7 +72,7 @@ public final class ModelLoader {
         TextTokenizer tokenizer = TextTokenizer.load(directory);
         NDManager manager = NDManager.newBaseManager();
         try (Checkpoint checkpoint = Checkpoint.open(directory)) {
-            CausalLanguageModel model = loader.load(config, new ModelWeights(checkpoint, manager, dtype, quantization, head));
+            CausalLanguageModel model = loader.load(config, new ModelWeights(checkpoint, manager, dtype, quantization, head, pool));
             GenerationConfig defaults = generationDefaults(directory, config);
             return new LoadedModel(directory, model, tokenizer, defaults, dtype,
                     Duration.ofNanos(System.nanoTime() - start), manager);

@@ -16,7 +16,7 @@ import io.github.transformerslm.hub.HubModelResolver;
 import io.github.transformerslm.model.ModelShape;
 import io.github.transformerslm.model.nn.Linear;
 import io.github.transformerslm.model.nn.Quantization;
-import io.github.transformerslm.model.nn.MatmulPool;
+import io.github.transformerslm.runtime.MatmulPool;
 import io.github.transformerslm.model.nn.VectorBoundsChecks;
 import java.nio.file.Path;
 import java.util.List;
@@ -43,12 +43,11 @@ final class ModelLoading {
 
     /** Starts libtorch, resolves and loads the model, logs what was decided, and warms it up. */
     LoadedModel load() {
-        TorchRuntime.start(properties.threads());
+        TorchRuntime torch = TorchRuntime.start(properties.threads());
         // Before the load and the warm-up, so that they bring back the code pages serving runs and the
         // first requests do not fault them in (LibtorchCodePages).
         released = properties.releaseLibtorchCode() ? LibtorchCodePages.release() : Optional.empty();
         TorchRuntime.prepareInferenceThread();
-        MatmulPool.configure(properties.matmulSplit());
         boolean bundled = properties.model().isEmpty();
         Path dir = bundled ? BundledModel.materialize()
                 : new HubModelResolver(properties.hub()).resolve(properties.model()).toAbsolutePath();
@@ -65,7 +64,7 @@ final class ModelLoading {
                     Runtime.version().feature(), Linear.optimizingCompiler() ? "optimizing compiler on" : "optimizing compiler off");
         }
         DataType dtype = properties.halfPrecision() ? DataType.FLOAT16 : DataType.FLOAT32;
-        if (dtype == DataType.FLOAT16 && !Linear.vectorKernels() && !TorchRuntime.gpu()) {
+        if (dtype == DataType.FLOAT16 && !Linear.vectorKernels() && !torch.gpu()) {
             // libtorch's CPU float16 products are an order of magnitude slower than its float32 ones for
             // the few rows decoding multiplies: half precision would halve memory but cost most of the speed.
             log.warn("HALF_PRECISION=1 without the vector kernels on a CPU: serving float32 instead, because"
@@ -74,7 +73,7 @@ final class ModelLoading {
         }
         Quantization quantization = Quantization.parse(properties.quantize());
         Quantization head = Quantization.parse(properties.quantizeHead());
-        if (quantization != Quantization.NONE && TorchRuntime.gpu()) {
+        if (quantization != Quantization.NONE && torch.gpu()) {
             throw new StartupConfigurationException("QUANTIZE=" + quantization.label() + " runs on the CPU's vector"
                     + " kernels, not on a GPU: serve HALF_PRECISION=1 there, or unset QUANTIZE");
         }
@@ -82,7 +81,7 @@ final class ModelLoading {
             throw new StartupConfigurationException("QUANTIZE=" + quantization.label() + " needs the vector kernels,"
                     + " which this JVM cannot run (see the WARN above)");
         }
-        LoadedModel model = ModelLoader.load(dir, dtype, quantization, head);
+        LoadedModel model = ModelLoader.load(dir, dtype, quantization, head, new MatmulPool(properties.matmulSplit()));
         ModelShape shape = model.model().shape();
         log.info("Model loaded: path={} architecture={} parameters={} dtype={} quantize={} quantize_head={} device={}"
                         + " threads={} matmul_split={} decode_kernels={} context={} load_time={}ms java_heap_max={}MB",

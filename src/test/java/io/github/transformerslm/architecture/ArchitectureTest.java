@@ -1,5 +1,6 @@
 package io.github.transformerslm.architecture;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.fields;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
@@ -25,6 +26,15 @@ class ArchitectureTest {
     @Test
     void packagesHaveNoCycles() {
         slices().matching("io.github.transformerslm.(*)..").should().beFreeOfCycles().check(classes);
+    }
+
+    /**
+     * No mutable static state: what a component needs (the libtorch runtime, the matmul pool, configuration)
+     * is handed to it, so tests and a second model in one JVM cannot reconfigure it behind its back.
+     */
+    @Test
+    void staticFieldsAreFinal() {
+        fields().that().areStatic().should().beFinal().check(classes);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.github.transformerslm.generation;
 
+import io.github.transformerslm.model.nn.Quantization;
+import io.github.transformerslm.runtime.MatmulPool;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.types.DataType;
@@ -156,38 +158,34 @@ class ContinuousBatchingTest {
     void seededSamplingGivesTheSameTokensAloneAndAmongOthersSampledSideBySide() {
         // With two threads, a decode step's units sample side by side: each must still draw from its own
         // rows with its own random numbers, and each listener hear its own tokens in order.
-        io.github.transformerslm.model.nn.MatmulPool.configure(2);
-        try {
-            GoldenReference golden = GoldenReference.of("gpt2");
-            try (LoadedModel loaded = ModelLoader.load(golden.directory(), DataType.FLOAT32)) {
-                Collect alone = new Collect();
-                run(loaded, List.of(sampled(golden.inputIds(), 7)), List.of(alone));
-                List<GenerationRow> rows = new ArrayList<>();
-                List<Collect> listeners = new ArrayList<>();
-                SplittableRandom r = new SplittableRandom(3);
-                for (int i = 0; i < 7; i++) {
-                    int[] prompt = new int[1 + r.nextInt(20)];
-                    for (int j = 0; j < prompt.length; j++) {
-                        prompt[j] = 3 + r.nextInt(990);
-                    }
-                    rows.add(sampled(prompt, 100 + i));
-                    listeners.add(new Collect());
+        GoldenReference golden = GoldenReference.of("gpt2");
+        try (LoadedModel loaded = ModelLoader.load(golden.directory(), DataType.FLOAT32, Quantization.NONE,
+                Quantization.NONE, new MatmulPool(2))) {
+            Collect alone = new Collect();
+            run(loaded, List.of(sampled(golden.inputIds(), 7)), List.of(alone));
+            List<GenerationRow> rows = new ArrayList<>();
+            List<Collect> listeners = new ArrayList<>();
+            SplittableRandom r = new SplittableRandom(3);
+            for (int i = 0; i < 7; i++) {
+                int[] prompt = new int[1 + r.nextInt(20)];
+                for (int j = 0; j < prompt.length; j++) {
+                    prompt[j] = 3 + r.nextInt(990);
                 }
-                Collect watched = new Collect();
-                rows.add(3, sampled(golden.inputIds(), 7));
-                listeners.add(3, watched);
-
-                run(loaded, rows, listeners);
-
-                assertThat(alone.result.get(0).tokens()).hasSize(24);
-                assertThat(watched.result.get(0).tokens()).containsExactly(alone.result.get(0).tokens());
-                for (Collect c : listeners) {
-                    assertThat(c.streamed).containsExactly(java.util.Arrays.stream(c.result.get(0).tokens()).boxed()
-                            .toArray(Integer[]::new));
-                }
+                rows.add(sampled(prompt, 100 + i));
+                listeners.add(new Collect());
             }
-        } finally {
-            io.github.transformerslm.model.nn.MatmulPool.configure(1);
+            Collect watched = new Collect();
+            rows.add(3, sampled(golden.inputIds(), 7));
+            listeners.add(3, watched);
+
+            run(loaded, rows, listeners);
+
+            assertThat(alone.result.get(0).tokens()).hasSize(24);
+            assertThat(watched.result.get(0).tokens()).containsExactly(alone.result.get(0).tokens());
+            for (Collect c : listeners) {
+                assertThat(c.streamed).containsExactly(java.util.Arrays.stream(c.result.get(0).tokens()).boxed()
+                        .toArray(Integer[]::new));
+            }
         }
     }
 

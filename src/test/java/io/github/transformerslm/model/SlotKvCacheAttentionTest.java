@@ -1,5 +1,6 @@
 package io.github.transformerslm.model;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -10,7 +11,6 @@ import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.serving.TestEngine;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Linear;
-import io.github.transformerslm.model.nn.MatmulPool;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -27,15 +27,18 @@ import org.junit.jupiter.params.provider.CsvSource;
 class SlotKvCacheAttentionTest {
     static final float MASKED = -1e9f;
     static NDManager manager;
+    /** The model thread and one worker: products and attention split in two, as on the project's 2-core machines. */
+    static MatmulPool twoThreads;
 
     @BeforeAll
     static void start() {
         manager = TestEngine.startOnThisThread();
+        twoThreads = new MatmulPool(2);
     }
 
     @AfterAll
     static void stop() {
-        MatmulPool.configure(1);
+        twoThreads.close();
         manager.close();
     }
 
@@ -58,14 +61,14 @@ class SlotKvCacheAttentionTest {
     void decodeStepsMatchLibtorchOverEachRowsHistory(int heads, int kvHeads, int headDim, boolean withBias,
             boolean biasBeforeScale, int window, int split, DataType servingType, float head1Scale) {
         assertThat(Linear.vectorKernels()).as("the Java path is the one under test").isTrue();
-        MatmulPool.configure(split);
+        MatmulPool pool = pool(split);
         int[] prompts = {5, 12, 30}; // the last one makes the cache grow from 32 columns within the steps
         // A scaled head's scores are scaled back, so that its softmax is not saturated (a saturated one would
         // hide a wrong factor).
         float scale = (float) (1 / Math.sqrt(headDim)) / head1Scale;
         try (NDManager m = manager.newSubManager();
                 SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, kvHeads, headDim), 4, 4,
-                        servingType)) {
+                        servingType, pool)) {
             assertThat(slots.storage()).as("a float16 model's cache holds float16").isEqualTo(servingType);
             // What the cache holds: float16 keeps each key and value rounded to float16, as a cast does.
             java.util.function.UnaryOperator<NDArray> held = servingType == DataType.FLOAT16
@@ -132,7 +135,7 @@ class SlotKvCacheAttentionTest {
         int headDim = 16;
         try (NDManager m = manager.newSubManager();
                 SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, kvHeads, headDim), 2, 16,
-                        DataType.FLOAT16)) {
+                        DataType.FLOAT16, MatmulPool.CALLER_ONLY)) {
             NDArray history = m.randomNormal(new Shape(1, kvHeads, 3, headDim)).mul(1000); // some beyond float16's precision
             try (KvCache prefill = new KvCache(m, 1, 1, kvHeads, 3, headDim)) {
                 prefill.append(0, history, history);
@@ -254,5 +257,12 @@ class SlotKvCacheAttentionTest {
         NDArray k = m.randomNormal(new Shape(1, kvHeads, length, headDim));
         admit(m, slots, k, length);
         return k;
+    }
+
+    private static MatmulPool pool(int split) {
+        if (split > 2) {
+            throw new IllegalArgumentException("split " + split);
+        }
+        return split == 1 ? MatmulPool.CALLER_ONLY : twoThreads;
     }
 }

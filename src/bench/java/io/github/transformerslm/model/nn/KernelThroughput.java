@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.nn;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -15,7 +16,6 @@ public final class KernelThroughput {
         VectorBoundsChecks.offUnlessConfigured();
         TorchRuntime.start(1);
         TorchRuntime.prepareInferenceThread();
-        MatmulPool.configure(1);
         try (NDManager m = NDManager.newBaseManager()) {
             for (int[] shape : new int[][] {{768, 256}, {768, 16384}}) {
                 int in = shape[0];
@@ -24,8 +24,8 @@ public final class KernelThroughput {
                     DataType dtype = format.equals("fp16") ? DataType.FLOAT16 : DataType.FLOAT32;
                     Quantization q = format.startsWith("int") ? Quantization.parse(format) : Quantization.NONE;
                     var w = m.randomNormal(0, 0.02f, new Shape(out, in), DataType.FLOAT32).toType(dtype, false);
-                    PackedMatrix packed = q == Quantization.NONE ? PanelWeights.pack(w, null, false, m)
-                            : QuantizedPanels.pack(w, null, false, q, m);
+                    PackedMatrix packed = q == Quantization.NONE ? PanelWeights.pack(w, null, false, m, MatmulPool.CALLER_ONLY)
+                            : QuantizedPanels.pack(w, null, false, q, m, MatmulPool.CALLER_ONLY);
                     float[] x = new float[in];
                     for (int i = 0; i < in; i++) {
                         x[i] = (float) Math.sin(i);

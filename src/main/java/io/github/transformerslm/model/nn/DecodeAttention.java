@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.nn;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -45,11 +46,11 @@ public final class DecodeAttention {
      * One layer's step. q: [active, heads, headDim]; k, v: [active, kvHeads, headDim], written at column
      * {@code lengths[r]} of each row r; mask: [active, total] additive; bias: [active, heads, total] or
      * null. Returns [active, heads, headDim]: {@code into} where it is long enough (the caller's buffer,
-     * reused from step to step), else a new array.
+     * reused from step to step), else a new array. Rows and heads are split across {@code pool}.
      */
     public static float[] attend(ByteBuffer keyMemory, ByteBuffer valueMemory, CacheLayout layout, int heads, int active,
             int[] lengths, float[] q, float[] k, float[] v, float[] mask, int total, float[] bias, float scale,
-            boolean biasBeforeScale, float[] into) {
+            boolean biasBeforeScale, float[] into, MatmulPool pool) {
         int headDim = layout.headDim();
         boolean half = layout.half();
         ByteBuffer keys = keyMemory.duplicate().order(LE);
@@ -59,8 +60,8 @@ public final class DecodeAttention {
             // threads, as it was a sixth of the layer's attention on one.
             ShortBuffer keyHalves = keys.asShortBuffer();
             ShortBuffer valueHalves = values.asShortBuffer();
-            int writers = Math.min(MatmulPool.parallelism(), active);
-            MatmulPool.run(writers, block -> {
+            int writers = Math.min(pool.parallelism(), active);
+            pool.run(writers, block -> {
                 for (int r = active * block / writers; r < active * (block + 1) / writers; r++) {
                     for (int h = 0; h < layout.kvHeads(); h++) {
                         int from = (r * layout.kvHeads() + h) * headDim;
@@ -89,8 +90,8 @@ public final class DecodeAttention {
         float[] query = half ? VectorKernels.halfInput(q, active * heads, headDim, null, unscale) : q;
         float[] out = into != null && into.length >= active * heads * headDim ? into : new float[active * heads * headDim];
         int units = active * heads;
-        int blocks = Math.min(MatmulPool.parallelism(), units);
-        MatmulPool.run(blocks, block -> {
+        int blocks = Math.min(pool.parallelism(), units);
+        pool.run(blocks, block -> {
             float[] weights = new float[total];
             float[] scratch = new float[2 * L];
             for (int u = units * block / blocks; u < units * (block + 1) / blocks; u++) {

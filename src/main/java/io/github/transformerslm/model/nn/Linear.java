@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.nn;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
@@ -24,24 +25,35 @@ public final class Linear implements TokenEmbedding {
     private final List<NDArray[]> parts; // blocks of outputs {weight view, bias view or null}, or null
     private final VectorProduct kernel; // products in Java over packed weights, or null where unavailable
     private final List<NDArray[]> halfBlocks; // float16 [out, in] on CPU: blocks widened one at a time, or null
+    private final MatmulPool pool; // the threads large products split across
 
-    /** W as {@code [out, in]}. The Linear takes the arrays over: they may be closed once packed. */
+    /**
+     * W as {@code [out, in]}, on the calling thread alone. The Linear takes the arrays over: they may be
+     * closed once packed.
+     */
     public Linear(NDArray weight, NDArray bias) {
-        this(weight, bias, false, Quantization.NONE);
+        this(weight, bias, false, Quantization.NONE, MatmulPool.CALLER_ONLY);
+    }
+
+    /** {@link #Linear(NDArray, NDArray, Quantization, MatmulPool)} on the calling thread alone. */
+    public Linear(NDArray weight, NDArray bias, Quantization quantization) {
+        this(weight, bias, false, quantization, MatmulPool.CALLER_ONLY);
     }
 
     /**
-     * W as {@code [out, in]}, quantized at load unless {@code quantization} is NONE. Quantized weights need
-     * the {@link VectorKernels}: where they cannot run, this throws IllegalStateException.
+     * W as {@code [out, in]}, quantized at load unless {@code quantization} is NONE, its large products split
+     * across {@code pool}. Quantized weights need the {@link VectorKernels}: where they cannot run, this
+     * throws IllegalStateException.
      */
-    public Linear(NDArray weight, NDArray bias, Quantization quantization) {
-        this(weight, bias, false, quantization);
+    public Linear(NDArray weight, NDArray bias, Quantization quantization, MatmulPool pool) {
+        this(weight, bias, false, quantization, pool);
     }
 
-    private Linear(NDArray weight, NDArray bias, boolean inputMajor, Quantization quantization) {
+    private Linear(NDArray weight, NDArray bias, boolean inputMajor, Quantization quantization, MatmulPool pool) {
         this.inputMajor = inputMajor;
         this.out = weight.getShape().get(inputMajor ? 1 : 0);
-        this.kernel = VectorProduct.of(weight, bias, inputMajor, quantization);
+        this.pool = pool;
+        this.kernel = VectorProduct.of(weight, bias, inputMajor, quantization, pool);
         if (kernel == null && quantization != Quantization.NONE) {
             throw new IllegalStateException("QUANTIZE=" + quantization.label() + " needs the vector kernels"
                     + " (a CPU with AVX2 or wider, Java with --add-modules jdk.incubator.vector), which this JVM cannot run");
@@ -60,7 +72,7 @@ public final class Linear implements TokenEmbedding {
         }
         this.weight = weight;
         this.bias = bias;
-        this.parts = split(MatmulPool.parallelism());
+        this.parts = split(pool.parallelism());
         this.halfBlocks = weight.getDataType() == DataType.FLOAT16 && !inputMajor
                 && weight.getDevice().equals(ai.djl.Device.cpu()) ? blocks(WIDENED_BLOCK_ELEMENTS) : null;
     }
@@ -84,12 +96,12 @@ public final class Linear implements TokenEmbedding {
 
     /** W as {@code [in, out]} (GPT-2's Conv1D layout, or a transposed copy made once at load). */
     public static Linear inputMajor(NDArray weightInOut, NDArray bias) {
-        return new Linear(weightInOut, bias, true, Quantization.NONE);
+        return new Linear(weightInOut, bias, true, Quantization.NONE, MatmulPool.CALLER_ONLY);
     }
 
-    /** W as {@code [in, out]}, quantized at load unless {@code quantization} is NONE. */
-    public static Linear inputMajor(NDArray weightInOut, NDArray bias, Quantization quantization) {
-        return new Linear(weightInOut, bias, true, quantization);
+    /** W as {@code [in, out]}, quantized at load unless {@code quantization} is NONE, split across {@code pool}. */
+    public static Linear inputMajor(NDArray weightInOut, NDArray bias, Quantization quantization, MatmulPool pool) {
+        return new Linear(weightInOut, bias, true, quantization, pool);
     }
 
     /** How the weights are held: "float32", "float16", "int8" or "int4". */
@@ -199,7 +211,7 @@ public final class Linear implements TokenEmbedding {
 
     private NDArray parallel(NDArray in) {
         NDArray[] pieces = new NDArray[parts.size()];
-        MatmulPool.run(pieces.length, k -> pieces[k] = product(in, parts.get(k)[0], parts.get(k)[1]));
+        pool.run(pieces.length, k -> pieces[k] = product(in, parts.get(k)[0], parts.get(k)[1]));
         NDArray joined = NDArrays.concat(new NDList(pieces), -1);
         // Pieces computed on pool threads belong to no step scope: close them here.
         for (int i = 1; i < pieces.length; i++) {

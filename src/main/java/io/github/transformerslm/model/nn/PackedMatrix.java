@@ -3,7 +3,7 @@ package io.github.transformerslm.model.nn;
 /**
  * A weight matrix packed once at load for the {@link VectorKernels}' panel layout: {@code panels} blocks of
  * {@link VectorKernels#PANEL} output columns. {@link VectorProduct} splits a product's panels across the
- * {@link MatmulPool}'s threads and asks the matrix to multiply each block; how the weights are stored
+ * {@link io.github.transformerslm.runtime.MatmulPool}'s threads and asks the matrix to multiply each block; how the weights are stored
  * (float32, float16, int8 or int4 with scales) is the matrix's own business.
  */
 interface PackedMatrix {

@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.nn;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -53,12 +54,13 @@ final class PanelWeights implements PackedMatrix {
      * into panels owned by {@code manager}, or returns null where libtorch gives no view of an array's
      * memory. The arguments are left as they are.
      */
-    static PanelWeights pack(NDArray weight, NDArray bias, boolean inputMajor, NDManager manager) {
-        return pack(weight, bias, inputMajor, manager, true);
+    static PanelWeights pack(NDArray weight, NDArray bias, boolean inputMajor, NDManager manager, MatmulPool pool) {
+        return pack(weight, bias, inputMajor, manager, true, pool);
     }
 
-    /** As {@link #pack(NDArray, NDArray, boolean, NDManager)}; liftSubnormals false keeps float16 weights as they are. */
-    static PanelWeights pack(NDArray weight, NDArray bias, boolean inputMajor, NDManager manager, boolean liftSubnormals) {
+    /** As {@link #pack(NDArray, NDArray, boolean, NDManager, MatmulPool)}; liftSubnormals false keeps float16 weights as they are. */
+    static PanelWeights pack(NDArray weight, NDArray bias, boolean inputMajor, NDManager manager, boolean liftSubnormals,
+            MatmulPool pool) {
         int in = (int) weight.getShape().get(inputMajor ? 0 : 1);
         int out = (int) weight.getShape().get(inputMajor ? 1 : 0);
         int width = VectorKernels.PANEL;
@@ -80,11 +82,11 @@ final class PanelWeights implements PackedMatrix {
         // or none past an infinity or NaN. This costs less than a scan for subnormals before the copy, which
         // mostly ran before the JIT had compiled it.
         int shift = half && liftSubnormals ? 10 : 0;
-        int largest = copyAll(source, target, half, shift, inputMajor, in, out, panels);
+        int largest = copyAll(source, target, half, shift, inputMajor, in, out, panels, pool);
         int largestExponent = largest >>> 10; // 31: infinity or NaN
         if (shift > 0 && largestExponent + shift > 30) {
             shift = largestExponent == 31 ? 0 : 30 - largestExponent;
-            copyAll(source, target, half, shift, inputMajor, in, out, panels);
+            copyAll(source, target, half, shift, inputMajor, in, out, panels, pool);
         }
         float[] b = new float[padded];
         if (bias != null) {
@@ -101,11 +103,11 @@ final class PanelWeights implements PackedMatrix {
      * down). Returns the largest float16 magnitude met (the bits less the sign, as stored), 0 for float32.
      */
     private static int copyAll(ByteBuffer source, ByteBuffer target, boolean half, int shift, boolean inputMajor,
-            int in, int out, int panels) {
+            int in, int out, int panels, MatmulPool pool) {
         int chunks = (panels + COPY_CHUNK - 1) / COPY_CHUNK;
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicInteger largest = new java.util.concurrent.atomic.AtomicInteger();
-        MatmulPool.run(Math.max(1, Math.min(MatmulPool.parallelism(), chunks)), k -> {
+        pool.run(Math.max(1, Math.min(pool.parallelism(), chunks)), k -> {
             int most = 0;
             for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
                 most = Math.max(most, copy(source, target, half, shift, inputMajor, in, out, c * COPY_CHUNK,

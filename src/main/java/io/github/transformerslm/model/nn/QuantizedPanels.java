@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.nn;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -63,7 +64,8 @@ final class QuantizedPanels implements PackedMatrix {
      * into panels owned by {@code manager}, or returns null where libtorch gives no view of an array's
      * memory. The arguments are left as they are.
      */
-    static QuantizedPanels pack(NDArray weight, NDArray bias, boolean inputMajor, Quantization quantization, NDManager manager) {
+    static QuantizedPanels pack(NDArray weight, NDArray bias, boolean inputMajor, Quantization quantization, NDManager manager,
+            MatmulPool pool) {
         if (quantization == Quantization.NONE) {
             throw new IllegalArgumentException("not a quantization: " + quantization);
         }
@@ -87,7 +89,7 @@ final class QuantizedPanels implements PackedMatrix {
         try {
             FloatBuffer source = single.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
             AtomicInteger next = new AtomicInteger();
-            MatmulPool.run(Math.max(1, Math.min(MatmulPool.parallelism(), panels)), k -> {
+            pool.run(Math.max(1, Math.min(pool.parallelism(), panels)), k -> {
                 float[] columns = new float[width * blocks * Quantization.BLOCK]; // [PANEL, padded in]
                 byte[] block = new byte[blockBytes(quantization)];
                 for (int p = next.getAndIncrement(); p < panels; p = next.getAndIncrement()) {

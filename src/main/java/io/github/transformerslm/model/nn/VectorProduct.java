@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.nn;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -44,13 +45,17 @@ final class VectorProduct {
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
 
-    private VectorProduct(PackedMatrix weights) {
+    /** The threads a split product runs on. */
+    private final MatmulPool pool;
+
+    private VectorProduct(PackedMatrix weights, MatmulPool pool) {
         this.weights = weights;
+        this.pool = pool;
         this.in = weights.in();
         this.out = weights.out();
         int panels = weights.panels();
         long size = (long) in * out;
-        this.ways = size < MatmulPool.MIN_SPLIT_ELEMENTS ? 1 : Math.max(1, Math.min(MatmulPool.parallelism(), panels));
+        this.ways = size < MatmulPool.MIN_SPLIT_ELEMENTS ? 1 : Math.max(1, Math.min(pool.parallelism(), panels));
         // More chunks than threads, handed out as threads come free: a thread that starts late or runs
         // slower (a busy virtual CPU) takes fewer, instead of the others waiting for its fixed share.
         int chunks = ways == 1 ? 1 : Math.min(panels, ways * CHUNKS_PER_THREAD);
@@ -67,7 +72,7 @@ final class VectorProduct {
      * Packs {@code weight} for the kernels, or returns null where they cannot serve it (no Vector API,
      * dtype, device, size); the arguments are left as they are.
      */
-    static VectorProduct of(NDArray weight, NDArray bias, boolean inputMajor, Quantization quantization) {
+    static VectorProduct of(NDArray weight, NDArray bias, boolean inputMajor, Quantization quantization, MatmulPool pool) {
         boolean served = AVAILABLE
                 && weight.getDevice().equals(ai.djl.Device.cpu()) // GPU weights stay with libtorch
                 && kernelType(weight)
@@ -80,9 +85,9 @@ final class VectorProduct {
             return null;
         }
         PackedMatrix packed = quantization == Quantization.NONE
-                ? PanelWeights.pack(weight, bias, inputMajor, weight.getManager())
-                : QuantizedPanels.pack(weight, bias, inputMajor, quantization, weight.getManager());
-        return packed == null ? null : new VectorProduct(packed);
+                ? PanelWeights.pack(weight, bias, inputMajor, weight.getManager(), pool)
+                : QuantizedPanels.pack(weight, bias, inputMajor, quantization, weight.getManager(), pool);
+        return packed == null ? null : new VectorProduct(packed, pool);
     }
 
     /** Output o's weights for token ids: [ids.length, in] float32 (an embedding table tied to this product). */
@@ -193,7 +198,7 @@ final class VectorProduct {
         } else {
             java.util.concurrent.atomic.AtomicInteger next = work.next;
             next.set(0);
-            MatmulPool.run(ways, thread -> {
+            pool.run(ways, thread -> {
                 for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
                     compute(c, kernelInput, work.perRow, rows, y, stride, act);
                 }

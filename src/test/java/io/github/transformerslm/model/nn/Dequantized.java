@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.nn;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
@@ -10,7 +11,7 @@ public final class Dequantized {
     /** w: [out, in] row-major → the same shape, every weight replaced by its dequantized value. */
     public static float[] of(float[] w, int out, int in, Quantization quantization, NDManager manager) {
         try (NDManager m = manager.newSubManager()) {
-            QuantizedPanels q = QuantizedPanels.pack(m.create(w, new Shape(out, in)), null, false, quantization, m);
+            QuantizedPanels q = QuantizedPanels.pack(m.create(w, new Shape(out, in)), null, false, quantization, m, MatmulPool.CALLER_ONLY);
             float[] result = new float[w.length];
             for (int o = 0; o < out; o++) {
                 for (int i = 0; i < in; i++) {

@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.nn;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -22,15 +23,18 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class QuantizedPanelsTest {
     static NDManager manager;
+    /** The model thread and one worker: products and attention split in two, as on the project's 2-core machines. */
+    static MatmulPool twoThreads;
 
     @BeforeAll
     static void start() {
         manager = TestEngine.startOnThisThread();
+        twoThreads = new MatmulPool(2);
     }
 
     @AfterAll
     static void stop() {
-        MatmulPool.configure(1);
+        twoThreads.close();
         manager.close();
     }
 
@@ -40,7 +44,7 @@ class QuantizedPanelsTest {
         try (NDManager m = manager.newSubManager()) {
             float[] values = weights(out, in, 11);
             NDArray w = m.create(values, new Shape(out, in));
-            QuantizedPanels q = QuantizedPanels.pack(w, null, false, quantization, m);
+            QuantizedPanels q = QuantizedPanels.pack(w, null, false, quantization, m, MatmulPool.CALLER_ONLY);
             for (int o = 0; o < out; o++) {
                 for (int b = 0; b * 32 < in; b++) {
                     float largest = 0f;
@@ -87,15 +91,15 @@ class QuantizedPanelsTest {
     })
     void productsMatchTheDequantizedWeights(Quantization quantization, int in, int out, int rows, boolean inputMajor,
             boolean withBias, int split) {
-        MatmulPool.configure(split);
+        MatmulPool pool = pool(split);
         try (NDManager m = manager.newSubManager()) {
             float[] values = weights(out, in, 5);
             float[] bias = withBias ? weights(1, out, 6) : null;
             NDArray w = m.create(values, new Shape(out, in));
             NDArray stored = inputMajor ? w.transpose().reshape(-1).reshape(in, out) : w;
             NDArray b = withBias ? m.create(bias) : null;
-            QuantizedPanels q = QuantizedPanels.pack(w, null, false, quantization, m); // the reference's weights
-            Linear linear = inputMajor ? Linear.inputMajor(stored, b, quantization) : new Linear(stored, b, quantization);
+            QuantizedPanels q = QuantizedPanels.pack(w, null, false, quantization, m, pool); // the reference's weights
+            Linear linear = inputMajor ? Linear.inputMajor(stored, b, quantization, pool) : new Linear(stored, b, quantization, pool);
             assertThat(linear.format()).isEqualTo(quantization.label());
             float[] x = weights(rows, in, 7);
             float[] y = linear.apply(m.create(x, new Shape(1, rows, in))).toFloatArray();
@@ -124,7 +128,7 @@ class QuantizedPanelsTest {
             int hidden = 64;
             float[] values = weights(vocab, hidden, 9);
             Linear head = new Linear(m.create(values, new Shape(vocab, hidden)), null, Quantization.INT8);
-            QuantizedPanels q = QuantizedPanels.pack(m.create(values, new Shape(vocab, hidden)), null, false, Quantization.INT8, m);
+            QuantizedPanels q = QuantizedPanels.pack(m.create(values, new Shape(vocab, hidden)), null, false, Quantization.INT8, m, MatmulPool.CALLER_ONLY);
             float[] rows = head.lookup(m.create(new long[] {0, 99, 42}, new Shape(1, 3))).toFloatArray();
             for (int i = 0; i < hidden; i++) {
                 assertThat(rows[i]).isEqualTo(q.weight(0, i));
@@ -139,8 +143,8 @@ class QuantizedPanelsTest {
     void theCodesTakeABitOrHalfAByteAWeightPlusOneScalePerBlock() {
         try (NDManager m = manager.newSubManager()) {
             NDArray w = m.randomNormal(new Shape(768, 768));
-            long int8 = QuantizedPanels.pack(w, null, false, Quantization.INT8, m).bytes();
-            long int4 = QuantizedPanels.pack(w, null, false, Quantization.INT4, m).bytes();
+            long int8 = QuantizedPanels.pack(w, null, false, Quantization.INT8, m, MatmulPool.CALLER_ONLY).bytes();
+            long int4 = QuantizedPanels.pack(w, null, false, Quantization.INT4, m, MatmulPool.CALLER_ONLY).bytes();
             long weights = 768L * 768;
             assertThat(int8).isEqualTo(weights + weights / 32 * 4 + 768 * 4); // codes, scales, bias slots
             assertThat(int4).isEqualTo(weights / 2 + weights / 32 * 4 + 768 * 4);
@@ -153,8 +157,8 @@ class QuantizedPanelsTest {
             float[] values = weights(64, 96, 3);
             NDArray single = m.create(values, new Shape(64, 96));
             NDArray half = single.toType(DataType.FLOAT16, false);
-            QuantizedPanels fromSingle = QuantizedPanels.pack(half.toType(DataType.FLOAT32, false), null, false, Quantization.INT8, m);
-            QuantizedPanels fromHalf = QuantizedPanels.pack(half, null, false, Quantization.INT8, m);
+            QuantizedPanels fromSingle = QuantizedPanels.pack(half.toType(DataType.FLOAT32, false), null, false, Quantization.INT8, m, MatmulPool.CALLER_ONLY);
+            QuantizedPanels fromHalf = QuantizedPanels.pack(half, null, false, Quantization.INT8, m, MatmulPool.CALLER_ONLY);
             for (int o = 0; o < 64; o++) {
                 for (int i = 0; i < 96; i++) {
                     assertThat(fromHalf.weight(o, i)).isEqualTo(fromSingle.weight(o, i));
@@ -172,5 +176,12 @@ class QuantizedPanelsTest {
             v[i] = (float) (g * 0.05 * (random.nextInt(50) == 0 ? 10 : 1));
         }
         return v;
+    }
+
+    private static MatmulPool pool(int split) {
+        if (split > 2) {
+            throw new IllegalArgumentException("split " + split);
+        }
+        return split == 1 ? MatmulPool.CALLER_ONLY : twoThreads;
     }
 }

@@ -1,5 +1,6 @@
 package io.github.transformerslm.model.nn;
 
+import io.github.transformerslm.runtime.MatmulPool;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -21,15 +22,18 @@ import org.junit.jupiter.api.Test;
  */
 class VectorKernelsTest {
     static NDManager manager;
+    /** The model thread and one worker: products and attention split in two, as on the project's 2-core machines. */
+    static MatmulPool twoThreads;
 
     @BeforeAll
     static void start() {
         manager = TestEngine.startOnThisThread();
+        twoThreads = new MatmulPool(2);
     }
 
     @AfterAll
     static void stop() {
-        MatmulPool.configure(1);
+        twoThreads.close();
         manager.close();
     }
 
@@ -127,7 +131,7 @@ class VectorKernelsTest {
         "771, 1000, 70, FLOAT32, true, false, 1",
     })
     void matchesLibtorch(int in, int out, int rows, DataType dtype, boolean inputMajor, boolean withBias, int split) {
-        MatmulPool.configure(split);
+        MatmulPool pool = pool(split);
         try (NDManager m = manager.newSubManager()) {
             NDArray w = m.randomNormal(0, 0.05f, new Shape(out, in), DataType.FLOAT32).toType(dtype, false);
             NDArray b = withBias ? m.randomNormal(0, 0.5f, new Shape(out), DataType.FLOAT32).toType(dtype, false) : null;
@@ -137,7 +141,7 @@ class VectorKernelsTest {
                 expected = expected.add(b.toType(DataType.FLOAT32, false));
             }
             NDArray stored = inputMajor ? w.transpose().reshape(-1).reshape(in, out) : w; // contiguous [in, out]
-            Linear linear = inputMajor ? Linear.inputMajor(stored, b) : new Linear(stored, b); // takes the arrays over
+            Linear linear = inputMajor ? Linear.inputMajor(stored, b, Quantization.NONE, pool) : new Linear(stored, b, Quantization.NONE, pool); // takes the arrays over
             NDArray actual = linear.apply(x);
 
             assertThat(actual.getShape()).isEqualTo(new Shape(1, rows, out));
@@ -160,11 +164,11 @@ class VectorKernelsTest {
         "FLOAT16, true, 801, 1003",
     })
     void aRowGetsTheSameBitsAloneAsInABatch(DataType dtype, boolean inputMajor, int in, int out) {
-        MatmulPool.configure(2);
+        MatmulPool pool = pool(2);
         try (NDManager m = manager.newSubManager()) {
             NDArray w = m.randomNormal(0, 0.05f, new Shape(inputMajor ? in : out, inputMajor ? out : in), DataType.FLOAT32)
                     .toType(dtype, false);
-            Linear linear = inputMajor ? Linear.inputMajor(w, null) : new Linear(w, null);
+            Linear linear = inputMajor ? Linear.inputMajor(w, null, Quantization.NONE, pool) : new Linear(w, null, Quantization.NONE, pool);
             int rows = 13; // three blocks of four and one alone, where the kernels take four token rows at once
             NDArray x = m.randomNormal(new Shape(rows, 1, in)); // thirteen sequences decoding together
 
@@ -191,13 +195,13 @@ class VectorKernelsTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource({"FLOAT32", "FLOAT16"})
     void aTiedHeadServesAsTheEmbeddingTableAndHoldsTheWeightsOnce(DataType dtype) {
-        MatmulPool.configure(2);
+        MatmulPool pool = pool(2);
         try (NDManager m = manager.newSubManager()) {
             int vocab = 1003; // the last panel is padded
             int hidden = 771;
             NDArray table = m.randomNormal(0, 0.5f, new Shape(vocab, hidden), DataType.FLOAT32).toType(dtype, false);
             float[] stored = table.toType(DataType.FLOAT32, false).toFloatArray();
-            Linear head = new Linear(table, null);
+            Linear head = new Linear(table, null, Quantization.NONE, pool);
             assertThat(table.isReleased()).as("the checkpoint's array, once packed").isTrue();
 
             NDArray ids = m.create(new long[] {0, 1002, 31, 32, 33, 517}, new Shape(2, 3));
@@ -219,7 +223,7 @@ class VectorKernelsTest {
         // A multiply-add with a subnormal operand costs an Intel core a microcode assist (a GPT-2-shaped
         // float16 model decoded 2.5-5 times slower with 0.24% of its weights subnormal), so the packing lifts
         // them by a power of two and the products take it back: the same bits as packed unlifted.
-        MatmulPool.configure(2);
+        MatmulPool pool = pool(2);
         int in = 771;
         int out = 1003;
         java.util.SplittableRandom random = new java.util.SplittableRandom(11);
@@ -233,8 +237,8 @@ class VectorKernelsTest {
         bits.putShort(2 * 517, Float16Bits.fromFloat(largest));
         try (NDManager m = manager.newSubManager()) {
             NDArray w = m.create(bits, new Shape(inputMajor ? in : out, inputMajor ? out : in), DataType.FLOAT16);
-            PanelWeights lifted = PanelWeights.pack(w, null, inputMajor, m);
-            PanelWeights asStored = PanelWeights.pack(w, null, inputMajor, m, false);
+            PanelWeights lifted = PanelWeights.pack(w, null, inputMajor, m, pool);
+            PanelWeights asStored = PanelWeights.pack(w, null, inputMajor, m, false, pool);
 
             assertThat(subnormals(asStored.w)).as("subnormals packed unlifted").isGreaterThan(in * out / 100);
             if (largest < 32) {
@@ -249,7 +253,7 @@ class VectorKernelsTest {
             }
             float[] want = product(asStored, x, rows);
             NDArray stored = m.create(bits.rewind(), w.getShape(), DataType.FLOAT16);
-            Linear linear = inputMajor ? Linear.inputMajor(stored, null) : new Linear(stored, null); // packs lifted
+            Linear linear = inputMajor ? Linear.inputMajor(stored, null, Quantization.NONE, pool) : new Linear(stored, null, Quantization.NONE, pool); // packs lifted
             assertThat(linear.apply(m.create(x, new Shape(rows, 1, in))).toFloatArray()).containsExactly(want);
             NDArray expected = m.create(x, new Shape(rows, in)).matMul(
                     (inputMajor ? w : w.transpose()).toType(DataType.FLOAT32, false)); // [rows, out]
@@ -286,7 +290,7 @@ class VectorKernelsTest {
     void float16WeightsMeetActivationsBeyondFloat16sRange() {
         // The float16 kernels scale their input by 2^112 (VectorKernels.halfInput), which would overflow from
         // |x| = 2^16 on: such a row takes a smaller factor of its own, and its neighbours keep theirs.
-        MatmulPool.configure(2);
+        MatmulPool pool = pool(2);
         try (NDManager m = manager.newSubManager()) {
             int in = 771;
             int out = 1000;
@@ -296,7 +300,7 @@ class VectorKernelsTest {
             NDArray scales = m.create(new float[] {1, 3e5f, 1, 1, 65536, 1, 2e9f, 1, 1}).reshape(rows, 1, 1);
             x = x.mul(scales);
             NDArray expected = x.matMul(w.toType(DataType.FLOAT32, false).transpose()); // [rows, 1, out]
-            Linear linear = new Linear(w, null);
+            Linear linear = new Linear(w, null, Quantization.NONE, pool);
 
             NDArray actual = linear.apply(x);
 
@@ -325,7 +329,7 @@ class VectorKernelsTest {
         "silu, FLOAT16, false, 2",
     })
     void anActivationFusedIntoTheKernelsMatchesLibtorchs(String name, DataType dtype, boolean inputMajor, int split) {
-        MatmulPool.configure(split);
+        MatmulPool pool = pool(split);
         ElementwiseActivation act = (ElementwiseActivation) Activations.byName(name);
         try (NDManager m = manager.newSubManager()) {
             int in = 771;
@@ -334,7 +338,7 @@ class VectorKernelsTest {
             NDArray w = m.randomNormal(0, 0.5f, new Shape(inputMajor ? in : out, inputMajor ? out : in), DataType.FLOAT32)
                     .toType(dtype, false);
             NDArray b = m.randomNormal(0, 2f, new Shape(out), DataType.FLOAT32).toType(dtype, false);
-            Linear linear = inputMajor ? Linear.inputMajor(w, b) : new Linear(w, b);
+            Linear linear = inputMajor ? Linear.inputMajor(w, b, Quantization.NONE, pool) : new Linear(w, b, Quantization.NONE, pool);
             NDArray x = m.randomNormal(new Shape(5, 1, in));
 
             NDArray fused = linear.apply(x, act); // in the kernels
@@ -350,5 +354,12 @@ class VectorKernelsTest {
             assertThat(pre.min().getFloat()).isLessThan(-10f);
             assertThat(pre.max().getFloat()).isGreaterThan(10f);
         }
+    }
+
+    private static MatmulPool pool(int split) {
+        if (split > 2) {
+            throw new IllegalArgumentException("split " + split);
+        }
+        return split == 1 ? MatmulPool.CALLER_ONLY : twoThreads;
     }
 }

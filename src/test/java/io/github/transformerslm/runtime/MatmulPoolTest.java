@@ -1,4 +1,4 @@
-package io.github.transformerslm.model.nn;
+package io.github.transformerslm.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,21 +15,17 @@ import org.junit.jupiter.api.Test;
  */
 class MatmulPoolTest {
 
-    @AfterEach
-    void single() {
-        MatmulPool.configure(1);
-    }
-
     @Test
     void forEachRunsEveryTaskOnceOnThePoolsThreads() {
-        MatmulPool.configure(2);
         Set<String> threads = ConcurrentHashMap.newKeySet();
         AtomicIntegerArray runs = new AtomicIntegerArray(9);
 
-        MatmulPool.forEach(9, t -> {
-            runs.incrementAndGet(t);
-            threads.add(Thread.currentThread().getName());
-        });
+        try (MatmulPool pool = new MatmulPool(2)) {
+            pool.forEach(9, t -> {
+                runs.incrementAndGet(t);
+                threads.add(Thread.currentThread().getName());
+            });
+        }
 
         for (int t = 0; t < 9; t++) {
             assertThat(runs.get(t)).as("task %d", t).isEqualTo(1);
@@ -40,22 +35,23 @@ class MatmulPoolTest {
 
     @Test
     void forEachRethrowsATasksFailureAfterTheOthersRan() {
-        MatmulPool.configure(2);
         AtomicIntegerArray runs = new AtomicIntegerArray(4);
 
-        assertThatThrownBy(() -> MatmulPool.forEach(4, t -> {
-            runs.incrementAndGet(t);
-            if (t == 3) {
-                throw new IllegalStateException("unit 3 failed");
-            }
-        })).isInstanceOf(IllegalStateException.class).hasMessage("unit 3 failed");
+        try (MatmulPool pool = new MatmulPool(2)) {
+            assertThatThrownBy(() -> pool.forEach(4, t -> {
+                runs.incrementAndGet(t);
+                if (t == 3) {
+                    throw new IllegalStateException("unit 3 failed");
+                }
+            })).isInstanceOf(IllegalStateException.class).hasMessage("unit 3 failed");
+        }
         assertThat(runs.get(0) + runs.get(1) + runs.get(2)).isEqualTo(3);
     }
 
     @Test
     void oneThreadRunsTheTasksInOrderOnTheCaller() {
         StringBuilder order = new StringBuilder();
-        MatmulPool.forEach(3, t -> order.append(t).append(Thread.currentThread().getName()));
+        MatmulPool.CALLER_ONLY.forEach(3, t -> order.append(t).append(Thread.currentThread().getName()));
         String me = Thread.currentThread().getName();
         assertThat(order.toString()).isEqualTo("0" + me + "1" + me + "2" + me);
     }

@@ -1,6 +1,5 @@
-package io.github.transformerslm.model.nn;
+package io.github.transformerslm.runtime;
 
-import io.github.transformerslm.runtime.TorchRuntime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
@@ -8,8 +7,9 @@ import java.util.function.IntConsumer;
 
 /**
  * Threads that compute blocks of large matrix products beside the model thread. Their number is
- * MATMUL_SPLIT - 1 (the model thread computes one block itself); 1 turns splitting off. Set before the
- * first model loads.
+ * MATMUL_SPLIT - 1 (the model thread computes one block itself); 1 turns splitting off. The service makes
+ * one when it starts and hands it to the model it loads, whose products and attention split across it;
+ * {@link #close} stops its threads.
  *
  * <p>Workers spin briefly between products instead of parking at once: a decode step hands out about
  * fifty products a fraction of a millisecond apart, and waking a parked thread (a futex and, on a VM, an
@@ -17,32 +17,31 @@ import java.util.function.IntConsumer;
  * without work a worker parks, so an idle service or a prefill running on libtorch's threads is not
  * slowed by it.
  */
-public final class MatmulPool {
+public final class MatmulPool implements AutoCloseable {
     /** Below this many weights a product is too small to be worth a thread hand-off. */
-    static final long MIN_SPLIT_ELEMENTS = 256L * 1024;
+    public static final long MIN_SPLIT_ELEMENTS = 256L * 1024;
     /**
      * A forward pass over more rows than this is a prefill: libtorch's own operations (attention, norms) get
      * every core. Where the vector kernels are unavailable, its products with more rows also run whole on
      * libtorch's threads rather than split into memory-bound row blocks.
      */
-    static final long MAX_SPLIT_ROWS = 64;
+    public static final long MAX_SPLIT_ROWS = 64;
     /** How long an idle worker keeps polling for the next block before it parks. */
     static final long SPIN_NANOS = 2_000_000;
 
-    private static volatile int parallelism = 1;
-    private static volatile List<Worker> workers = List.of();
-    private static int torchThreads = -1;
+    /** The calling thread alone: no workers to start or stop (tests, tools, single-threaded use). */
+    public static final MatmulPool CALLER_ONLY = new MatmulPool(1);
 
-    private MatmulPool() {}
+    private final int parallelism;
+    private final List<Worker> workers;
+    /** libtorch's intra-op threads as last set from the model thread; -1 before the first pass. */
+    private int torchThreads = -1;
 
-    public static synchronized void configure(int ways) {
-        int n = Math.max(1, ways);
-        if (n == parallelism && workers.size() == n - 1) {
-            return;
-        }
-        workers.forEach(Worker::stop);
+    /** {@code ways} threads in all: the caller's and {@code ways - 1} workers, started now. */
+    public MatmulPool(int ways) {
+        this.parallelism = Math.max(1, ways);
         List<Worker> started = new ArrayList<>();
-        for (int i = 1; i < n; i++) {
+        for (int i = 1; i < parallelism; i++) {
             Worker w = new Worker();
             Thread t = new Thread(w, "matmul-" + i);
             t.setDaemon(true);
@@ -50,19 +49,24 @@ public final class MatmulPool {
             t.start();
             started.add(w);
         }
-        workers = List.copyOf(started);
-        parallelism = n;
+        this.workers = List.copyOf(started);
     }
 
-    public static int parallelism() {
+    public int parallelism() {
         return parallelism;
+    }
+
+    /** Stops the workers; the pool must not be used after. */
+    @Override
+    public void close() {
+        workers.forEach(Worker::stop);
     }
 
     /**
      * Called by the model thread before a forward pass over {@code rows} token rows: decoding splits
      * products across the pool with one libtorch thread each; prefill runs whole on all cores.
      */
-    public static void prepareForRows(long rows) {
+    public void prepareForRows(long rows) {
         if (parallelism <= 1) {
             return;
         }
@@ -78,7 +82,7 @@ public final class MatmulPool {
      * returns when all are done (a failure is rethrown here): independent work of the model thread outside
      * the products, such as sampling each sequence of a decode step.
      */
-    public static void forEach(int tasks, IntConsumer task) {
+    public void forEach(int tasks, IntConsumer task) {
         int ways = Math.min(parallelism, tasks);
         if (ways <= 1) {
             for (int t = 0; t < tasks; t++) {
@@ -98,7 +102,7 @@ public final class MatmulPool {
      * workers, and returns when all are done. A block's failure is rethrown here. One caller at a time (the
      * model thread decoding, a loader packing weights): the workers take one task each.
      */
-    static synchronized void run(int blocks, IntConsumer body) {
+    public synchronized void run(int blocks, IntConsumer body) {
         List<Worker> pool = workers;
         if (blocks - 1 > pool.size()) {
             throw new IllegalStateException(blocks + " blocks for " + (pool.size() + 1) + " threads");
