@@ -8,7 +8,6 @@ import io.github.transformerslm.serving.CompletionService;
 import io.github.transformerslm.serving.CompletionService.Completion;
 import io.github.transformerslm.serving.CompletionService.Prompt;
 import io.github.transformerslm.serving.LoadedModel;
-import io.github.transformerslm.serving.ModelHost;
 import io.github.transformerslm.serving.RequestContext;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;
@@ -35,14 +34,12 @@ class ChatCompletionsController {
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 
     private final CompletionService completions;
-    private final ModelHost host;
     private final ServiceProperties properties;
     private final ChatPrompts chatPrompts;
 
-    ChatCompletionsController(CompletionService completions, ModelHost host, ServiceProperties properties,
+    ChatCompletionsController(CompletionService completions, ServiceProperties properties,
             ChatPrompts chatPrompts) {
         this.completions = completions;
-        this.host = host;
         this.properties = properties;
         this.chatPrompts = chatPrompts;
     }
@@ -53,7 +50,7 @@ class ChatCompletionsController {
     Object chat(@RequestBody JsonNode body, HttpServletRequest http) {
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
         OpenAiException.requireObject(body);
-        LoadedModel model = host.model();
+        LoadedModel model = completions.model();
         List<Map<String, Object>> messages = messages(body.get("messages"));
         checkResponseFormat(body.get("response_format"));
         JsonNode tools = body.get("tools");

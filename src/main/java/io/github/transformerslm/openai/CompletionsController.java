@@ -6,7 +6,6 @@ import io.github.transformerslm.serving.CompletionService;
 import io.github.transformerslm.serving.CompletionService.Completion;
 import io.github.transformerslm.serving.CompletionService.Prompt;
 import io.github.transformerslm.serving.LoadedModel;
-import io.github.transformerslm.serving.ModelHost;
 import io.github.transformerslm.serving.RequestContext;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;
@@ -35,12 +34,10 @@ class CompletionsController {
     private static final int DEFAULT_MAX_TOKENS = 16;
 
     private final CompletionService completions;
-    private final ModelHost host;
     private final ServiceProperties properties;
 
-    CompletionsController(CompletionService completions, ModelHost host, ServiceProperties properties) {
+    CompletionsController(CompletionService completions, ServiceProperties properties) {
         this.completions = completions;
-        this.host = host;
         this.properties = properties;
     }
 
@@ -52,7 +49,7 @@ class CompletionsController {
     @io.swagger.v3.oas.annotations.Operation(summary = "The one model this service serves")
     @GetMapping(path = "/v1/models", produces = "application/json")
     OpenAiBodies.ModelList models() {
-        LoadedModel model = host.model();
+        LoadedModel model = completions.model();
         return new OpenAiBodies.ModelList("list", List.of(new OpenAiBodies.ModelCard(modelId(properties, model), "model", 0,
                 "transformers-lm", completions.contextLength())));
     }
@@ -63,7 +60,7 @@ class CompletionsController {
     Object complete(@RequestBody JsonNode body, HttpServletRequest http) {
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
         OpenAiException.requireObject(body);
-        LoadedModel model = host.model();
+        LoadedModel model = completions.model();
         List<int[]> tokenPrompts = new ArrayList<>();
         List<String> textPrompts = new ArrayList<>();
         readPrompts(body.get("prompt"), textPrompts, tokenPrompts);

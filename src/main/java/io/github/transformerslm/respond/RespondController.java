@@ -69,8 +69,7 @@ class RespondController {
     ResponseEntity<List<List<String>>> respond(@RequestBody JsonNode body, HttpServletRequest http) {
         long start = System.nanoTime();
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
-        JsonBodies.requireObject(body);
-        ignoreExtraKeys(body, RESPOND_KEYS, "/respond");
+        requireDreamBody(body, RESPOND_KEYS, "/respond");
         List<JsonNode> contexts = JsonBodies.optionalList(body, "dialog_contexts");
         if (contexts == null) {
             throw new InvalidRequestException("dialog_contexts", "dialog_contexts is required: a list of dialogs,"
@@ -116,8 +115,7 @@ class RespondController {
     List<String> generateGoals(@RequestBody JsonNode body, HttpServletRequest http) {
         long start = System.nanoTime();
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
-        JsonBodies.requireObject(body);
-        ignoreExtraKeys(body, GOALS_KEYS, "/generate_goals");
+        requireDreamBody(body, GOALS_KEYS, "/generate_goals");
         List<JsonNode> prompts = JsonBodies.optionalList(body, "prompts");
         if (prompts == null) {
             prompts = List.of();
@@ -218,10 +216,12 @@ class RespondController {
     }
 
     /**
-     * Dream's agent adds its sending_variables ({@code "openai_api_keys": [null]}, ...) to the body for the
-     * services that need them; Dream's own service ignores what it does not use, and so does this one.
+     * A Dream body is a JSON object. Dream's agent adds its sending_variables ({@code "openai_api_keys":
+     * [null]}, ...) to it for the services that need them; Dream's own service ignores what it does not use,
+     * and so does this one.
      */
-    private void ignoreExtraKeys(JsonNode body, java.util.Set<String> known, String endpoint) {
+    private void requireDreamBody(JsonNode body, java.util.Set<String> known, String endpoint) {
+        JsonBodies.requireObject(body);
         for (String key : body.propertyNames()) {
             if (!known.contains(key) && ignoredKeysLogged.add(endpoint + " " + key)) {
                 log.debug("{}: ignoring top-level key '{}' (Dream's sending_variables; logged once)", endpoint, key);

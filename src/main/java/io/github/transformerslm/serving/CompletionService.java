@@ -63,6 +63,11 @@ public class CompletionService {
         this.properties = properties;
     }
 
+    /** The model being served; ModelNotReadyException (503) while it loads. */
+    public LoadedModel model() {
+        return host.model();
+    }
+
     /** The context a prompt plus its new tokens must fit: the model's, or MAX_INPUT_TOKENS if smaller. */
     public int contextLength() {
         int model = host.model().model().shape().maxPositions();

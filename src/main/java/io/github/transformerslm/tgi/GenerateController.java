@@ -5,7 +5,6 @@ import io.github.transformerslm.serving.CompletionService;
 import io.github.transformerslm.serving.CompletionService.Completion;
 import io.github.transformerslm.serving.CompletionService.Prompt;
 import io.github.transformerslm.serving.LoadedModel;
-import io.github.transformerslm.serving.ModelHost;
 import io.github.transformerslm.generation.GeneratedSequence;
 import io.github.transformerslm.generation.GenerationConfig;
 import io.github.transformerslm.generation.GenerationConfigParser;
@@ -46,12 +45,10 @@ class GenerateController {
             "best_of", "watermark", "top_n_tokens", "truncate", "grammar", "adapter_id");
 
     private final CompletionService completions;
-    private final ModelHost host;
     private final ServiceProperties properties;
 
-    GenerateController(CompletionService completions, ModelHost host, ServiceProperties properties) {
+    GenerateController(CompletionService completions, ServiceProperties properties) {
         this.completions = completions;
-        this.host = host;
         this.properties = properties;
     }
 
@@ -80,7 +77,7 @@ class GenerateController {
             throw new InvalidParameterException("parameters.replacement",
                     "replacement is an option of Dream's /respond, not of /generate");
         }
-        LoadedModel model = host.model();
+        LoadedModel model = completions.model();
         GenerationConfig merged = GenerationConfig.TGI_DEFAULTS.overlay(model.generationDefaults()).overlay(request);
         if (merged.numReturnSequences() != null && merged.numReturnSequences() != 1) {
             throw new InvalidParameterException("parameters.num_return_sequences",
@@ -102,7 +99,7 @@ class GenerateController {
         GeneratedSequence s = c.sequences().get(0);
         String text = s.text() + (s.stopString() != null ? s.stopString() : "");
         return new TgiReplies.Generated(call.options().returnFullText() ? call.inputs() + text : text,
-                call.options().details() ? details(host.model(), c, s) : null);
+                call.options().details() ? details(completions.model(), c, s) : null);
     }
 
     /**
@@ -119,7 +116,7 @@ class GenerateController {
         if (prepared.plan().beamSearch()) {
             throw new InvalidParameterException("parameters.num_beams", "streaming does not support beam search");
         }
-        LoadedModel model = host.model();
+        LoadedModel model = completions.model();
         AtomicReference<Submission> submission = new AtomicReference<>();
         long timeout = Math.max(1000, java.time.Duration.between(java.time.Instant.now(), call.ctx().deadline()).toMillis()) + 5000;
         SseChannel channel = new SseChannel(timeout, () -> {

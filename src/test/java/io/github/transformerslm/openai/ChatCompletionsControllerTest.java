@@ -54,7 +54,7 @@ class ChatCompletionsControllerTest {
         LoadedModel model = Mockito.mock(LoadedModel.class);
         when(model.generationDefaults()).thenReturn(GenerationConfig.EMPTY);
         when(model.tokenizer()).thenReturn(tokenizer);
-        when(host.model()).thenReturn(model);
+        when(completions.model()).thenReturn(model);
         when(completions.contextLength()).thenReturn(512);
         when(completions.complete(any(), any(), anyBoolean(), any())).thenReturn(List.of(new Completion(4, new int[] {1, 2, 3, 4},
                 null, List.of(new GeneratedSequence(new int[] {5, 6}, new float[2], " Hello there!", FinishReason.STOP_SEQUENCE, "\nHuman:")))));

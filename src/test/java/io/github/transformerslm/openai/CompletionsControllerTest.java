@@ -43,7 +43,7 @@ class CompletionsControllerTest {
     void model() {
         LoadedModel model = Mockito.mock(LoadedModel.class);
         when(model.generationDefaults()).thenReturn(GenerationConfig.EMPTY);
-        when(host.model()).thenReturn(model);
+        when(completions.model()).thenReturn(model);
         when(completions.contextLength()).thenReturn(512);
         when(completions.complete(any(), any(), anyBoolean(), any())).thenReturn(List.of(new Completion(2, new int[] {1, 2},
                 null, List.of(new GeneratedSequence(new int[] {5, 6, 7}, new float[3], " a story", FinishReason.LENGTH, null)))));

@@ -47,7 +47,7 @@ class GenerateControllerTest {
     void model() {
         LoadedModel model = Mockito.mock(LoadedModel.class);
         when(model.generationDefaults()).thenReturn(GenerationConfig.EMPTY);
-        when(host.model()).thenReturn(model);
+        when(completions.model()).thenReturn(model);
         when(completions.complete(any(), any(), anyBoolean(), any())).thenReturn(List.of(new Completion(3, new int[] {1, 2, 3},
                 null, List.of(new GeneratedSequence(new int[] {7, 8}, new float[] {-0.1f, -0.2f}, " there", FinishReason.LENGTH, null)))));
     }
