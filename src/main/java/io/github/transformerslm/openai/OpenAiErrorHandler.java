@@ -64,7 +64,9 @@ class OpenAiErrorHandler {
 
     @ExceptionHandler(HttpMessageNotReadableException.class)
     ResponseEntity<OpenAiBodies.ErrorBody> unreadable(HttpMessageNotReadableException e) {
-        return error(400, "the request body is not valid JSON", "invalid_request_error", null, null);
+        InvalidRequestException invalid = io.github.transformerslm.web.JsonBodies.fieldError(e);
+        return error(400, invalid.getMessage(), "invalid_request_error", invalid.field().equals("$") ? null : invalid.field(),
+                null);
     }
 
     @ExceptionHandler({ModelNotReadyException.class, QueueFullException.class})

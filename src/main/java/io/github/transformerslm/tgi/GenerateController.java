@@ -11,7 +11,6 @@ import io.github.transformerslm.generation.GenerationConfigParser;
 import io.github.transformerslm.generation.InvalidParameterException;
 import io.github.transformerslm.generation.UnknownParameterException;
 import io.github.transformerslm.web.InvalidRequestException;
-import io.github.transformerslm.web.JsonBodies;
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.serving.RequestContext;
 import jakarta.servlet.http.HttpServletRequest;
@@ -31,6 +30,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Hugging Face TGI's {@code POST /generate}: the raw prompt, TGI's defaults (greedy, one sequence)
@@ -55,21 +55,20 @@ class GenerateController {
     /** A parsed TGI request: its prompt with merged parameters and TGI's own options. */
     private record TgiCall(String inputs, Prompt prompt, TgiOptions options, RequestContext ctx) {}
 
-    private TgiCall parse(JsonNode body, HttpServletRequest http) {
+    private TgiCall parse(GenerateRequest body, HttpServletRequest http) {
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
-        JsonBodies.requireObject(body);
-        String inputs = JsonBodies.string(body.get("inputs"), "inputs");
+        if (body == null || body.inputs() == null) {
+            throw new InvalidRequestException("inputs", "inputs must be a string");
+        }
+        String inputs = body.inputs();
         if (inputs.isEmpty()) {
             throw new InvalidRequestException("inputs", "inputs must not be empty");
         }
-        JsonNode parameters = body.path("parameters");
-        if (!parameters.isMissingNode() && !parameters.isNull() && !parameters.isObject()) {
-            throw new InvalidRequestException("parameters", "parameters must be a JSON object");
-        }
+        ObjectNode parameters = body.parameters();
         TgiOptions options = TgiOptions.parse(parameters);
         GenerationConfig request;
         try {
-            request = GenerationConfigParser.parse(parameters.isObject() ? parameters : null, TGI_KEYS, null);
+            request = GenerationConfigParser.parse(parameters, TGI_KEYS, null);
         } catch (InvalidParameterException e) {
             throw prefixed(e);
         }
@@ -93,7 +92,7 @@ class GenerateController {
     @io.swagger.v3.oas.annotations.tags.Tag(name = "TGI")
     @io.swagger.v3.oas.annotations.Operation(summary = "TGI text generation", description = "Body: {\"inputs\": str, \"parameters\": {max_new_tokens, do_sample, temperature, top_k, top_p, typical_p, repetition_penalty, stop, seed, truncate, details, return_full_text, ...}}. Unknown keys inside parameters are refused (400); other top-level keys are ignored, as TGI ignores them.")
     @PostMapping(path = "/generate", consumes = "application/json", produces = "application/json")
-    TgiReplies.Generated generate(@RequestBody JsonNode body, HttpServletRequest http) {
+    TgiReplies.Generated generate(@RequestBody GenerateRequest body, HttpServletRequest http) {
         TgiCall call = parse(body, http);
         Completion c = completions.complete(List.of(call.prompt()), List.of("parameters."), false, call.ctx()).get(0);
         GeneratedSequence s = c.sequences().get(0);
@@ -110,7 +109,7 @@ class GenerateController {
     @io.swagger.v3.oas.annotations.tags.Tag(name = "TGI")
     @io.swagger.v3.oas.annotations.Operation(summary = "TGI streaming text generation", description = "As /generate; Server-Sent Events, one per token, the last with generated_text and details.")
     @PostMapping(path = "/generate_stream", consumes = "application/json", produces = "text/event-stream")
-    SseEmitter generateStream(@RequestBody JsonNode body, HttpServletRequest http) {
+    SseEmitter generateStream(@RequestBody GenerateRequest body, HttpServletRequest http) {
         TgiCall call = parse(body, http);
         Prepared prepared = completions.prepare(call.prompt(), "parameters.", false);
         if (prepared.plan().beamSearch()) {
@@ -192,8 +191,8 @@ class GenerateController {
      * that do not fit the context).
      */
     record TgiOptions(boolean details, boolean returnFullText, Integer truncate, boolean truncateLeft) {
-        static TgiOptions parse(JsonNode p) {
-            if (!p.isObject()) {
+        static TgiOptions parse(ObjectNode p) {
+            if (p == null) {
                 return new TgiOptions(false, false, null, false);
             }
             neutral(p, "decoder_input_details", n -> n.isBoolean() && !n.booleanValue());

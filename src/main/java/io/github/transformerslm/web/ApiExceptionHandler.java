@@ -36,6 +36,13 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
         return ResponseEntity.status(HttpStatus.BAD_REQUEST).body(p);
     }
 
+    /** A body that did not bind to the endpoint's request record: the field at fault, as for {@link #invalidRequest}. */
+    @Override
+    protected ResponseEntity<Object> handleHttpMessageNotReadable(org.springframework.http.converter.HttpMessageNotReadableException e,
+            HttpHeaders headers, HttpStatusCode status, org.springframework.web.context.request.WebRequest request) {
+        return ResponseEntity.status(HttpStatus.BAD_REQUEST).body(invalidRequest(JsonBodies.fieldError(e)).getBody());
+    }
+
     @ExceptionHandler(InvalidParameterException.class)
     ResponseEntity<ProblemDetail> invalidParameter(InvalidParameterException e) {
         boolean unknown = e instanceof UnknownParameterException;

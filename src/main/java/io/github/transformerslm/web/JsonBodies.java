@@ -1,10 +1,19 @@
 package io.github.transformerslm.web;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.exc.StreamReadException;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.exc.MismatchedInputException;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
-/** Reading request bodies field by field, so that every shape error names its JSON path. */
+/**
+ * Request bodies, and what is wrong with one: a body bound to a record names the field Jackson could not
+ * bind ({@link #fieldError}); a JSON tree read field by field names its path the same way.
+ */
 public final class JsonBodies {
     private JsonBodies() {}
 
@@ -45,5 +54,65 @@ public final class JsonBodies {
             out.add(string(n.get(i), field + "[" + i + "]"));
         }
         return out;
+    }
+
+    /**
+     * What a request body that did not bind says to the client: the field at fault (a JSON path such as
+     * {@code messages[2].content}, {@code $} for the body itself) and what it must be. {@code cause}: the
+     * exception Spring's message converter failed with (its cause is Jackson's).
+     */
+    public static InvalidRequestException fieldError(Throwable cause) {
+        Throwable jackson = cause;
+        while (jackson != null && !(jackson instanceof JacksonException)) {
+            jackson = jackson.getCause();
+        }
+        if (jackson instanceof StreamReadException) {
+            return new InvalidRequestException("$", "the request body is not valid JSON");
+        }
+        if (!(jackson instanceof MismatchedInputException mismatch) || mismatch.getPath().isEmpty()) {
+            return new InvalidRequestException("$", "the request body must be a JSON object");
+        }
+        String field = path(mismatch.getPath());
+        if (mismatch instanceof UnrecognizedPropertyException) {
+            return new InvalidRequestException(field, "unrecognized request argument: " + field);
+        }
+        return new InvalidRequestException(field, field + " must be " + kind(mismatch.getTargetType()));
+    }
+
+    private static String path(List<JacksonException.Reference> references) {
+        StringBuilder path = new StringBuilder();
+        for (JacksonException.Reference r : references) {
+            if (r.getPropertyName() != null) {
+                path.append(path.isEmpty() ? "" : ".").append(r.getPropertyName());
+            } else if (r.getIndex() >= 0) {
+                path.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return path.isEmpty() ? "$" : path.toString();
+    }
+
+    private static String kind(Class<?> type) {
+        if (type == null) {
+            return "of another type";
+        }
+        if (type == String.class) {
+            return "a string";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "true or false";
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "an integer";
+        }
+        if (Number.class.isAssignableFrom(type) || type.isPrimitive()) {
+            return "a number";
+        }
+        if (type.isArray() || Collection.class.isAssignableFrom(type)) {
+            return "a list";
+        }
+        if (JsonNode.class.isAssignableFrom(type) || Map.class.isAssignableFrom(type) || type.isRecord()) {
+            return "a JSON object";
+        }
+        return "of another type";
     }
 }

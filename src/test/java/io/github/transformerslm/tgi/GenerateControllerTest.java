@@ -11,6 +11,7 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
 import io.github.transformerslm.config.TestServicePropertiesConfig;
+import io.github.transformerslm.web.StrictRequestBodies;
 import io.github.transformerslm.serving.CompletionService;
 import io.github.transformerslm.serving.CompletionService.Completion;
 import io.github.transformerslm.serving.CompletionService.Prompt;
@@ -32,7 +33,7 @@ import org.springframework.test.web.servlet.MockMvc;
 
 /** TGI's /generate controller alone: its parameters, its options, its errors, with the model mocked. */
 @WebMvcTest(GenerateController.class)
-@Import(TestServicePropertiesConfig.class)
+@Import({TestServicePropertiesConfig.class, StrictRequestBodies.class})
 class GenerateControllerTest {
     @Autowired
     MockMvc mvc;
@@ -85,5 +86,23 @@ class GenerateControllerTest {
         mvc.perform(post("/generate").contentType("application/json")
                         .content("{\"inputs\": \"hi\", \"parameters\": {\"replacement\": [[\"a\", \"b\"]]}}"))
                 .andExpect(status().isUnprocessableContent()).andExpect(jsonPath("$.field").value("parameters.replacement"));
+    }
+
+    @Test
+    void aBodyThatDoesNotBindToTheRequestRecordNamesTheFieldAndWhatItMustBe() throws Exception {
+        mvc.perform(post("/generate").contentType("application/json").content("{\"inputs\": 5}"))
+                .andExpect(status().isBadRequest()).andExpect(jsonPath("$.field").value("inputs"))
+                .andExpect(jsonPath("$.detail").value("inputs must be a string"));
+        mvc.perform(post("/generate").contentType("application/json").content("{\"inputs\": \"hi\", \"parameters\": \"fast\"}"))
+                .andExpect(status().isBadRequest()).andExpect(jsonPath("$.field").value("parameters"))
+                .andExpect(jsonPath("$.detail").value("parameters must be a JSON object"));
+        mvc.perform(post("/generate").contentType("application/json").content("[\"hi\"]"))
+                .andExpect(status().isBadRequest()).andExpect(jsonPath("$.field").value("$"))
+                .andExpect(jsonPath("$.detail").value("the request body must be a JSON object"));
+        mvc.perform(post("/generate").contentType("application/json").content("{\"inputs\": "))
+                .andExpect(status().isBadRequest()).andExpect(jsonPath("$.field").value("$"))
+                .andExpect(jsonPath("$.detail").value("the request body is not valid JSON"));
+        mvc.perform(post("/generate").contentType("application/json").content(""))
+                .andExpect(status().isBadRequest()).andExpect(jsonPath("$.field").value("$"));
     }
 }
