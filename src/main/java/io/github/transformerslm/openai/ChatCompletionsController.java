@@ -25,6 +25,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /** OpenAI's {@code POST /v1/chat/completions}, prompts rendered with the model's chat template. */
 @RestController
@@ -36,12 +37,14 @@ class ChatCompletionsController {
     private final CompletionService completions;
     private final ServiceProperties properties;
     private final ChatPrompts chatPrompts;
+    private final JsonMapper json;
 
-    ChatCompletionsController(CompletionService completions, ServiceProperties properties,
-            ChatPrompts chatPrompts) {
+    ChatCompletionsController(CompletionService completions, ServiceProperties properties, ChatPrompts chatPrompts,
+            JsonMapper json) {
         this.completions = completions;
         this.properties = properties;
         this.chatPrompts = chatPrompts;
+        this.json = json;
     }
 
     @io.swagger.v3.oas.annotations.tags.Tag(name = "OpenAI")
@@ -49,27 +52,26 @@ class ChatCompletionsController {
     @PostMapping(path = "/v1/chat/completions", consumes = "application/json")
     Object chat(@RequestBody JsonNode body, HttpServletRequest http) {
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
-        OpenAiException.requireObject(body);
+        OpenAiRequests.Chat request = OpenAiRequests.bind(json, body, OpenAiRequests.Chat.class);
         LoadedModel model = completions.model();
-        List<Map<String, Object>> messages = messages(body.get("messages"));
-        checkResponseFormat(body.get("response_format"));
-        JsonNode tools = body.get("tools");
+        List<Map<String, Object>> messages = messages(request.messages());
+        checkResponseFormat(request.responseFormat());
+        JsonNode tools = request.tools();
         if (tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {
             throw new OpenAiException(400, "tools", "unsupported", "tools are not supported by this service");
         }
-        boolean logprobs = SamplingParameters.flag(body, "logprobs");
+        boolean logprobs = OpenAiRequests.isTrue(request.logprobs());
         int top = 0;
-        JsonNode topNode = body.get("top_logprobs");
-        if (topNode != null && !topNode.isNull()) {
-            if (!topNode.isIntegralNumber() || !topNode.canConvertToInt() || topNode.intValue() < 0 || topNode.intValue() > 20) {
+        if (request.topLogprobs() != null) {
+            if (request.topLogprobs() < 0 || request.topLogprobs() > 20) {
                 throw new OpenAiException(400, "top_logprobs", "invalid_value", "top_logprobs must be an integer from 0 to 20");
             }
             if (!logprobs) {
                 throw new OpenAiException(400, "top_logprobs", "invalid_value", "top_logprobs requires logprobs: true");
             }
-            top = topNode.intValue();
+            top = request.topLogprobs();
         }
-        boolean stream = SamplingParameters.flag(body, "stream");
+        boolean stream = OpenAiRequests.isTrue(request.stream());
         SamplingParameters.rememberSentKeys(http, body);
         GenerationConfig config = SamplingParameters.parse(body, OWN_KEYS, model.generationDefaults());
         ChatPrompts.Rendered rendered = chatPrompts.render(model, messages);
@@ -100,7 +102,7 @@ class ChatCompletionsController {
                 System.currentTimeMillis() / 1000, CompletionsController.modelId(properties, model));
         if (stream) {
             CompletionService.Prepared prepared = completions.prepare(prompt, "", true);
-            return OpenAiStreams.stream(completions, model, prepared, ctx, envelope, SamplingParameters.includeUsage(body),
+            return OpenAiStreams.stream(completions, model, prepared, ctx, envelope, OpenAiRequests.includeUsage(request.streamOptions()),
                     (i, text) -> new OpenAiBodies.ChatChunkChoice(i, new OpenAiBodies.Delta(null, text), null, null),
                     i -> new OpenAiBodies.ChatChunkChoice(i, new OpenAiBodies.Delta("assistant", ""), null, null),
                     (i, s) -> new OpenAiBodies.ChatChunkChoice(i, new OpenAiBodies.Delta(null, null), null,
@@ -140,19 +142,19 @@ class ChatCompletionsController {
     }
 
     /** OpenAI messages: a role and content that is a string or a list of text parts. */
-    private static List<Map<String, Object>> messages(JsonNode node) {
-        if (node == null || !node.isArray() || node.isEmpty()) {
+    private static List<Map<String, Object>> messages(List<OpenAiRequests.Message> messages) {
+        if (messages == null || messages.isEmpty()) {
             throw new OpenAiException(400, "messages", "invalid_value", "messages must be a non-empty list");
         }
         List<Map<String, Object>> out = new ArrayList<>();
-        for (int i = 0; i < node.size(); i++) {
-            JsonNode m = node.get(i);
+        for (int i = 0; i < messages.size(); i++) {
+            OpenAiRequests.Message m = messages.get(i);
             String where = "messages[" + i + "]";
-            if (!m.isObject() || !m.path("role").isString() || !ROLES.contains(m.path("role").asString())) {
+            if (m == null || m.role() == null || !ROLES.contains(m.role())) {
                 throw new OpenAiException(400, where + ".role", "invalid_value",
                         where + " needs a role of system, developer, user, assistant or tool");
             }
-            JsonNode content = m.get("content");
+            JsonNode content = m.content();
             String text;
             if (content == null || content.isNull()) {
                 text = "";
@@ -172,10 +174,10 @@ class ChatCompletionsController {
                 throw new OpenAiException(400, where + ".content", "invalid_type", "content must be a string or a list of parts");
             }
             Map<String, Object> message = new LinkedHashMap<>();
-            message.put("role", m.path("role").asString());
+            message.put("role", m.role());
             message.put("content", text);
-            if (m.path("name").isString()) {
-                message.put("name", m.path("name").asString());
+            if (m.name() != null) {
+                message.put("name", m.name());
             }
             out.add(message);
         }
@@ -183,11 +185,11 @@ class ChatCompletionsController {
     }
 
     /** {"type": "text"} and {"type": "json_object"} pass (the latter as a hint: output is not constrained). */
-    private static void checkResponseFormat(JsonNode format) {
-        if (format == null || format.isNull()) {
+    private static void checkResponseFormat(OpenAiRequests.ResponseFormat format) {
+        if (format == null) {
             return;
         }
-        String type = format.path("type").asString("");
+        String type = format.type() != null ? format.type() : "";
         if (!type.equals("text") && !type.equals("json_object")) {
             throw new OpenAiException(400, "response_format", "unsupported",
                     "response_format type must be text or json_object, got '" + type + "'");

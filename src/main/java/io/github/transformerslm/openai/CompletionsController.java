@@ -24,6 +24,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /** OpenAI's {@code GET /v1/models} and {@code POST /v1/completions}. */
 @RestController
@@ -35,10 +36,12 @@ class CompletionsController {
 
     private final CompletionService completions;
     private final ServiceProperties properties;
+    private final JsonMapper json;
 
-    CompletionsController(CompletionService completions, ServiceProperties properties) {
+    CompletionsController(CompletionService completions, ServiceProperties properties, JsonMapper json) {
         this.completions = completions;
         this.properties = properties;
+        this.json = json;
     }
 
     static String modelId(ServiceProperties properties, LoadedModel model) {
@@ -59,29 +62,26 @@ class CompletionsController {
     @PostMapping(path = "/v1/completions", consumes = "application/json")
     Object complete(@RequestBody JsonNode body, HttpServletRequest http) {
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
-        OpenAiException.requireObject(body);
+        OpenAiRequests.Completion request = OpenAiRequests.bind(json, body, OpenAiRequests.Completion.class);
         LoadedModel model = completions.model();
         List<int[]> tokenPrompts = new ArrayList<>();
         List<String> textPrompts = new ArrayList<>();
-        readPrompts(body.get("prompt"), textPrompts, tokenPrompts);
-        if (body.has("suffix") && !body.get("suffix").isNull()) {
+        readPrompts(request.prompt(), textPrompts, tokenPrompts);
+        if (request.suffix() != null && !request.suffix().isNull()) {
             throw new OpenAiException(400, "suffix", "unsupported", "suffix is not supported");
         }
-        if (body.has("best_of") && !body.get("best_of").isNull()
-                && !(body.get("best_of").isIntegralNumber() && body.get("best_of").canConvertToInt()
-                        && body.get("best_of").intValue() == 1)) {
+        if (request.bestOf() != null && request.bestOf() != 1) {
             throw new OpenAiException(400, "best_of", "unsupported", "best_of other than 1 is not supported");
         }
         int logprobs = 0;
-        JsonNode lp = body.get("logprobs");
-        if (lp != null && !lp.isNull()) {
-            if (!lp.isIntegralNumber() || !lp.canConvertToInt() || lp.intValue() < 0 || lp.intValue() > 5) {
+        if (request.logprobs() != null) {
+            if (request.logprobs() < 0 || request.logprobs() > 5) {
                 throw new OpenAiException(400, "logprobs", "invalid_value", "logprobs must be an integer from 0 to 5");
             }
-            logprobs = lp.intValue() + 1; // the chosen token is reported among its alternatives
+            logprobs = request.logprobs() + 1; // the chosen token is reported among its alternatives
         }
-        boolean echo = SamplingParameters.flag(body, "echo");
-        boolean stream = SamplingParameters.flag(body, "stream");
+        boolean echo = OpenAiRequests.isTrue(request.echo());
+        boolean stream = OpenAiRequests.isTrue(request.stream());
         SamplingParameters.rememberSentKeys(http, body);
         GenerationConfig config = SamplingParameters.parse(body, OWN_KEYS, model.generationDefaults());
         if (!body.has("max_tokens") || body.get("max_tokens").isNull()) {
@@ -107,7 +107,7 @@ class CompletionsController {
             }
             CompletionService.Prepared prepared = completions.prepare(prompts.get(0), "", false);
             String echoed = echo ? promptText(model, prompts.get(0), prepared.promptIds()) : "";
-            return OpenAiStreams.stream(completions, model, prepared, ctx, envelope, SamplingParameters.includeUsage(body),
+            return OpenAiStreams.stream(completions, model, prepared, ctx, envelope, OpenAiRequests.includeUsage(request.streamOptions()),
                     (i, text) -> new OpenAiBodies.TextChoice(text, i, null, null),
                     echo ? i -> new OpenAiBodies.TextChoice(echoed, i, null, null) : null,
                     (i, s) -> new OpenAiBodies.TextChoice("", i, null, OpenAiStreams.finishReason(s.finishReason())));

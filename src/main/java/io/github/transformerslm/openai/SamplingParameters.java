@@ -93,26 +93,4 @@ final class SamplingParameters {
         }
         return fallback;
     }
-
-    static boolean flag(JsonNode body, String key) {
-        JsonNode n = body.get(key);
-        if (n == null || n.isNull()) {
-            return false;
-        }
-        if (!n.isBoolean()) {
-            throw new OpenAiException(400, key, "invalid_type", key + " must be a boolean");
-        }
-        return n.booleanValue();
-    }
-
-    static boolean includeUsage(JsonNode body) {
-        JsonNode options = body.get("stream_options");
-        if (options == null || options.isNull()) {
-            return false;
-        }
-        if (!options.isObject()) {
-            throw new OpenAiException(400, "stream_options", "invalid_type", "stream_options must be an object");
-        }
-        return flag(options, "include_usage");
-    }
 }

@@ -5,6 +5,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.exc.InputCoercionException;
 import tools.jackson.core.exc.StreamReadException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.exc.MismatchedInputException;
@@ -62,21 +63,22 @@ public final class JsonBodies {
      * exception Spring's message converter failed with (its cause is Jackson's).
      */
     public static InvalidRequestException fieldError(Throwable cause) {
-        Throwable jackson = cause;
-        while (jackson != null && !(jackson instanceof JacksonException)) {
-            jackson = jackson.getCause();
+        Throwable found = cause;
+        while (found != null && !(found instanceof JacksonException)) {
+            found = found.getCause();
         }
-        if (jackson instanceof StreamReadException) {
-            return new InvalidRequestException("$", "the request body is not valid JSON");
+        if (!(found instanceof JacksonException jackson) || jackson.getPath().isEmpty()) {
+            return found instanceof StreamReadException && !(found instanceof InputCoercionException)
+                    ? new InvalidRequestException("$", "the request body is not valid JSON")
+                    : new InvalidRequestException("$", "the request body must be a JSON object");
         }
-        if (!(jackson instanceof MismatchedInputException mismatch) || mismatch.getPath().isEmpty()) {
-            return new InvalidRequestException("$", "the request body must be a JSON object");
-        }
-        String field = path(mismatch.getPath());
-        if (mismatch instanceof UnrecognizedPropertyException) {
+        String field = path(jackson.getPath());
+        if (jackson instanceof UnrecognizedPropertyException) {
             return new InvalidRequestException(field, "unrecognized request argument: " + field);
         }
-        return new InvalidRequestException(field, field + " must be " + kind(mismatch.getTargetType()));
+        Class<?> target = jackson instanceof MismatchedInputException m ? m.getTargetType()
+                : jackson instanceof InputCoercionException c ? c.getTargetType() : null;
+        return new InvalidRequestException(field, field + " must be " + kind(target));
     }
 
     private static String path(List<JacksonException.Reference> references) {

@@ -11,6 +11,7 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
 import io.github.transformerslm.config.TestServicePropertiesConfig;
+import io.github.transformerslm.web.StrictRequestBodies;
 import io.github.transformerslm.chat.ChatPrompts;
 import io.github.transformerslm.serving.CompletionService;
 import io.github.transformerslm.serving.CompletionService.Completion;
@@ -35,7 +36,7 @@ import org.springframework.test.web.servlet.MockMvc;
 
 /** The OpenAI /v1/chat/completions controller alone: Dream's transcript for a model without a template. */
 @WebMvcTest(ChatCompletionsController.class)
-@Import({TestServicePropertiesConfig.class, ChatPrompts.class})
+@Import({TestServicePropertiesConfig.class, ChatPrompts.class, StrictRequestBodies.class})
 class ChatCompletionsControllerTest {
     @Autowired
     MockMvc mvc;
@@ -88,5 +89,28 @@ class ChatCompletionsControllerTest {
                 .andExpect(status().isBadRequest()).andExpect(jsonPath("$.error.param").value("top_logprobs"));
         mvc.perform(post("/v1/chat/completions").contentType("application/json").content("[1]"))
                 .andExpect(status().isBadRequest()).andExpect(jsonPath("$.error.type").value("invalid_request_error"));
+    }
+
+    @Test
+    void aMessageOfTheWrongShapeIsRefusedNamingItsPath() throws Exception {
+        mvc.perform(post("/v1/chat/completions").contentType("application/json")
+                        .content("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": 5}]}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.error.param").value("messages[1].role"))
+                .andExpect(jsonPath("$.error.message").value("messages[1].role must be a string"));
+        mvc.perform(post("/v1/chat/completions").contentType("application/json")
+                        .content("{\"model\": \"m\", \"messages\": \"Hi\"}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.error.param").value("messages"))
+                .andExpect(jsonPath("$.error.message").value("messages must be a list"));
+        mvc.perform(post("/v1/chat/completions").contentType("application/json")
+                        .content("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"stream\": \"true\"}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.error.param").value("stream"))
+                .andExpect(jsonPath("$.error.message").value("stream must be true or false"));
+        mvc.perform(post("/v1/chat/completions").contentType("application/json")
+                        .content("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": 7}]}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.error.param").value("messages[0].content"));
     }
 }

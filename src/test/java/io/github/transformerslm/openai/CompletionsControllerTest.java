@@ -9,6 +9,7 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
 import io.github.transformerslm.config.TestServicePropertiesConfig;
+import io.github.transformerslm.web.StrictRequestBodies;
 import io.github.transformerslm.serving.CompletionService;
 import io.github.transformerslm.serving.CompletionService.Completion;
 import io.github.transformerslm.serving.LoadedModel;
@@ -28,7 +29,7 @@ import org.springframework.test.web.servlet.MockMvc;
 
 /** The OpenAI /v1/completions and /v1/models controller alone, in OpenAI's shapes, with the model mocked. */
 @WebMvcTest(CompletionsController.class)
-@Import(TestServicePropertiesConfig.class)
+@Import({TestServicePropertiesConfig.class, StrictRequestBodies.class})
 class CompletionsControllerTest {
     @Autowired
     MockMvc mvc;
@@ -79,5 +80,31 @@ class CompletionsControllerTest {
         mvc.perform(post("/v1/completions").contentType("application/json").accept("application/xml")
                         .content("{\"model\": \"m\", \"prompt\": \"Once\"}"))
                 .andExpect(status().isNotAcceptable());
+    }
+
+    @Test
+    void aFieldOfTheWrongTypeIsRefusedNamingItAndWhatItMustBe() throws Exception {
+        mvc.perform(post("/v1/completions").contentType("application/json")
+                        .content("{\"model\": \"m\", \"prompt\": \"Once\", \"logprobs\": 2.5}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.error.param").value("logprobs"))
+                .andExpect(jsonPath("$.error.message").value("logprobs must be an integer"));
+        mvc.perform(post("/v1/completions").contentType("application/json")
+                        .content("{\"model\": \"m\", \"prompt\": \"Once\", \"echo\": \"yes\"}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.error.param").value("echo"))
+                .andExpect(jsonPath("$.error.message").value("echo must be true or false"));
+        mvc.perform(post("/v1/completions").contentType("application/json")
+                        .content("{\"model\": \"m\", \"prompt\": \"Once\", \"best_of\": 3000000000}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.error.param").value("best_of"))
+                .andExpect(jsonPath("$.error.message").value("best_of must be an integer"));
+        mvc.perform(post("/v1/completions").contentType("application/json")
+                        .content("{\"model\": \"m\", \"prompt\": \"Once\", \"stream_options\": {\"include_usage\": 1}}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.error.param").value("stream_options.include_usage"));
+        mvc.perform(post("/v1/completions").contentType("application/json").content("{\"model\": "))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.error.message").value("the request body is not valid JSON"));
     }
 }
