@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.github.transformerslm.web.JsonBodies;
 import java.util.List;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
@@ -19,11 +18,7 @@ final class OpenAiRequests {
     /** {@code json}: the service's mapper, which binds scalars strictly (web.StrictRequestBodies). */
     static <T> T bind(ObjectMapper json, JsonNode body, Class<T> type) {
         OpenAiException.requireObject(body);
-        try {
-            return json.treeToValue(body, type);
-        } catch (JacksonException e) {
-            throw JsonBodies.fieldError(e);
-        }
+        return JsonBodies.bind(json, body, type);
     }
 
     /** {@code prompt}: a string, strings, token ids, or lists of token ids, told apart by {@link CompletionsController}. */

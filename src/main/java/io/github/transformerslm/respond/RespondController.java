@@ -6,7 +6,6 @@ import io.github.transformerslm.web.RequestContexts;
 import io.github.transformerslm.config.ServiceProperties;
 import io.github.transformerslm.serving.CompletionService;
 import io.github.transformerslm.serving.CompletionService.Prompt;
-import io.github.transformerslm.serving.ModelHost;
 import io.github.transformerslm.generation.GenerationConfig;
 import io.github.transformerslm.generation.GenerationConfigParser;
 import io.github.transformerslm.generation.GeneratedSequence;
@@ -23,7 +22,11 @@ import org.slf4j.LoggerFactory;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Dream's API: {@code POST /respond}: {@code dialog_contexts}, optional {@code prompts} and {@code configs}
@@ -36,15 +39,15 @@ class RespondController {
     private static final Logger log = LoggerFactory.getLogger(RespondController.class);
 
     private final CompletionService completions;
-    private final ModelHost host;
+    private final JsonMapper json;
     private final DreamGenerativeConfig serviceDefaults;
     private final ServiceProperties properties;
     private final GoalsPrompt goalsPrompt;
 
-    RespondController(CompletionService completions, ModelHost host, DreamGenerativeConfig serviceDefaults,
-            ServiceProperties properties, GoalsPrompt goalsPrompt) {
+    RespondController(CompletionService completions, DreamGenerativeConfig serviceDefaults, ServiceProperties properties,
+            GoalsPrompt goalsPrompt, JsonMapper json) {
         this.completions = completions;
-        this.host = host;
+        this.json = json;
         this.serviceDefaults = serviceDefaults;
         this.properties = properties;
         this.goalsPrompt = goalsPrompt;
@@ -59,6 +62,15 @@ class RespondController {
     /** A dialog's hypotheses and how many of its oldest utterances were dropped to fit. */
     private record Answer(List<String> hypotheses, int droppedTurns) {}
 
+    /** Dream's /respond body; {@code prompts} and {@code configs} entries may be null. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record RespondRequest(@JsonProperty("dialog_contexts") List<List<String>> dialogContexts, List<String> prompts,
+            List<ObjectNode> configs) {}
+
+    /** Dream's /generate_goals body. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record GoalsRequest(List<String> prompts, List<ObjectNode> configs) {}
+
     private static final java.util.Set<String> RESPOND_KEYS = java.util.Set.of("dialog_contexts", "prompts", "configs");
     private static final java.util.Set<String> GOALS_KEYS = java.util.Set.of("prompts", "configs");
     private final java.util.Set<String> ignoredKeysLogged = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -69,27 +81,30 @@ class RespondController {
     ResponseEntity<List<List<String>>> respond(@RequestBody JsonNode body, HttpServletRequest http) {
         long start = System.nanoTime();
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
-        requireDreamBody(body, RESPOND_KEYS, "/respond");
-        List<JsonNode> contexts = JsonBodies.optionalList(body, "dialog_contexts");
+        RespondRequest request = readDreamBody(body, RESPOND_KEYS, "/respond", RespondRequest.class);
+        List<List<String>> contexts = request.dialogContexts();
         if (contexts == null) {
             throw new InvalidRequestException("dialog_contexts", "dialog_contexts is required: a list of dialogs,"
                     + " each a list of utterances");
         }
         // Dream treats an empty list like a missing one.
-        List<JsonNode> prompts = emptyToNull(JsonBodies.optionalList(body, "prompts"));
-        List<JsonNode> configs = emptyToNull(JsonBodies.optionalList(body, "configs"));
+        List<String> prompts = emptyToNull(request.prompts());
+        List<ObjectNode> configs = emptyToNull(request.configs());
         requireSameLength("prompts", prompts, contexts.size(), "dialog_contexts");
         requireSameLength("configs", configs, contexts.size(), "dialog_contexts");
         completions.requireFits(contexts.size(), "dialog_contexts");
         List<Dialog> dialogs = new ArrayList<>();
         for (int i = 0; i < contexts.size(); i++) {
-            List<String> utterances = JsonBodies.strings(contexts.get(i), "dialog_contexts[" + i + "]");
+            List<String> utterances = contexts.get(i);
+            if (utterances == null || utterances.contains(null)) {
+                throw new InvalidRequestException("dialog_contexts[" + i + "]", "dialog_contexts[" + i
+                        + "] must be a list of strings");
+            }
             if (utterances.isEmpty()) {
                 throw new InvalidRequestException("dialog_contexts[" + i + "]", "dialog_contexts[" + i
                         + "] is empty: a dialog needs at least one utterance");
             }
-            String prompt = prompts == null || prompts.get(i).isNull() ? ""
-                    : JsonBodies.string(prompts.get(i), "prompts[" + i + "]");
+            String prompt = prompts == null || prompts.get(i) == null ? "" : prompts.get(i);
             dialogs.add(new Dialog(prompt, utterances, configs == null ? GenerationConfig.EMPTY : parseConfig(configs.get(i), i),
                     configs == null ? "" : "configs[" + i + "]."));
         }
@@ -115,17 +130,17 @@ class RespondController {
     List<String> generateGoals(@RequestBody JsonNode body, HttpServletRequest http) {
         long start = System.nanoTime();
         RequestContext ctx = RequestContexts.of(http, properties.requestTimeout());
-        requireDreamBody(body, GOALS_KEYS, "/generate_goals");
-        List<JsonNode> prompts = JsonBodies.optionalList(body, "prompts");
-        if (prompts == null) {
-            prompts = List.of();
-        }
-        List<JsonNode> configs = emptyToNull(JsonBodies.optionalList(body, "configs"));
+        GoalsRequest request = readDreamBody(body, GOALS_KEYS, "/generate_goals", GoalsRequest.class);
+        List<String> prompts = request.prompts() != null ? request.prompts() : List.of();
+        List<ObjectNode> configs = emptyToNull(request.configs());
         requireSameLength("configs", configs, prompts.size(), "prompts");
         completions.requireFits(prompts.size(), "prompts");
         List<Dialog> dialogs = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
-            String prompt = JsonBodies.string(prompts.get(i), "prompts[" + i + "]");
+            String prompt = prompts.get(i);
+            if (prompt == null) {
+                throw new InvalidRequestException("prompts[" + i + "]", "prompts[" + i + "] must be a string");
+            }
             dialogs.add(new Dialog("", goalsPrompt.dialogFor(prompt),
                     configs == null ? GenerationConfig.EMPTY : parseConfig(configs.get(i), i),
                     configs == null ? "" : "configs[" + i + "]."));
@@ -141,7 +156,7 @@ class RespondController {
             return List.of();
         }
         GenerationConfig defaults = GenerationConfig.TRANSFORMERS_DEFAULTS
-                .overlay(host.model().generationDefaults())
+                .overlay(completions.model().generationDefaults())
                 .overlay(serviceDefaults.config());
         List<Prompt> items = new ArrayList<>();
         List<String> prefixes = new ArrayList<>();
@@ -220,17 +235,18 @@ class RespondController {
      * [null]}, ...) to it for the services that need them; Dream's own service ignores what it does not use,
      * and so does this one.
      */
-    private void requireDreamBody(JsonNode body, java.util.Set<String> known, String endpoint) {
-        JsonBodies.requireObject(body);
+    private <T> T readDreamBody(JsonNode body, java.util.Set<String> known, String endpoint, Class<T> type) {
+        T request = JsonBodies.bind(json, body, type);
         for (String key : body.propertyNames()) {
             if (!known.contains(key) && ignoredKeysLogged.add(endpoint + " " + key)) {
                 log.debug("{}: ignoring top-level key '{}' (Dream's sending_variables; logged once)", endpoint, key);
             }
         }
+        return request;
     }
 
-    private static GenerationConfig parseConfig(JsonNode config, int index) {
-        if (config.isNull()) {
+    private static GenerationConfig parseConfig(ObjectNode config, int index) {
+        if (config == null) {
             return GenerationConfig.EMPTY;
         }
         try {
@@ -244,11 +260,11 @@ class RespondController {
         }
     }
 
-    private static List<JsonNode> emptyToNull(List<JsonNode> list) {
+    private static <T> List<T> emptyToNull(List<T> list) {
         return list == null || list.isEmpty() ? null : list;
     }
 
-    private static void requireSameLength(String field, List<JsonNode> list, int expected, String reference) {
+    private static void requireSameLength(String field, List<?> list, int expected, String reference) {
         if (list != null && list.size() != expected) {
             throw new InvalidRequestException(field, field + " has " + list.size() + " items but " + reference
                     + " has " + expected + ": they must be the same length");

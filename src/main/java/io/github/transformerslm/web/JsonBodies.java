@@ -1,6 +1,5 @@
 package io.github.transformerslm.web;
 
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -12,8 +11,8 @@ import tools.jackson.databind.exc.MismatchedInputException;
 import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
 /**
- * Request bodies, and what is wrong with one: a body bound to a record names the field Jackson could not
- * bind ({@link #fieldError}); a JSON tree read field by field names its path the same way.
+ * Request bodies bound to the endpoints' records, and what is wrong with one that does not bind: the field
+ * at fault, as a JSON path, and what it must be ({@link #fieldError}).
  */
 public final class JsonBodies {
     private JsonBodies() {}
@@ -25,36 +24,17 @@ public final class JsonBodies {
         return body;
     }
 
-    /** A list field, or null when absent or null. */
-    public static List<JsonNode> optionalList(JsonNode body, String field) {
-        JsonNode n = body.get(field);
-        if (n == null || n.isNull()) {
-            return null;
+    /**
+     * {@code body} bound to {@code type} by {@code json} (the service's mapper, strict about scalars:
+     * StrictRequestBodies); a field that does not bind is refused naming it ({@link #fieldError}).
+     */
+    public static <T> T bind(tools.jackson.databind.ObjectMapper json, JsonNode body, Class<T> type) {
+        requireObject(body);
+        try {
+            return json.treeToValue(body, type);
+        } catch (JacksonException e) {
+            throw fieldError(e);
         }
-        if (!n.isArray()) {
-            throw new InvalidRequestException(field, field + " must be a list");
-        }
-        List<JsonNode> out = new ArrayList<>();
-        n.forEach(out::add);
-        return out;
-    }
-
-    public static String string(JsonNode n, String field) {
-        if (n == null || !n.isString()) {
-            throw new InvalidRequestException(field, field + " must be a string");
-        }
-        return n.asString();
-    }
-
-    public static List<String> strings(JsonNode n, String field) {
-        if (n == null || !n.isArray()) {
-            throw new InvalidRequestException(field, field + " must be a list of strings");
-        }
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < n.size(); i++) {
-            out.add(string(n.get(i), field + "[" + i + "]"));
-        }
-        return out;
     }
 
     /**

@@ -11,6 +11,7 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
 import io.github.transformerslm.config.TestServicePropertiesConfig;
+import io.github.transformerslm.web.StrictRequestBodies;
 import io.github.transformerslm.serving.CompletionService;
 import io.github.transformerslm.serving.CompletionService.Completion;
 import io.github.transformerslm.serving.CompletionService.Prompt;
@@ -32,7 +33,7 @@ import org.springframework.test.web.servlet.MockMvc;
 
 /** The /respond controller alone: layering of configs, post-processing, and errors, with the model mocked. */
 @WebMvcTest(RespondController.class)
-@Import({TestServicePropertiesConfig.class, GoalsPrompt.class})
+@Import({TestServicePropertiesConfig.class, GoalsPrompt.class, StrictRequestBodies.class})
 class RespondControllerTest {
     @Autowired
     MockMvc mvc;
@@ -52,7 +53,7 @@ class RespondControllerTest {
         LoadedModel model = Mockito.mock(LoadedModel.class);
         when(model.generationDefaults()).thenReturn(
                 io.github.transformerslm.generation.GenerationConfigParser.parse("{\"temperature\": 0.5, \"eos_token_id\": 2}"));
-        when(host.model()).thenReturn(model);
+        when(completions.model()).thenReturn(model);
         when(serviceDefaults.config()).thenReturn(
                 io.github.transformerslm.generation.GenerationConfigParser.parse("{\"max_new_tokens\": 120, \"min_new_tokens\": 8,"
                         + " \"do_sample\": true, \"temperature\": 0.9, \"top_p\": 0.9, \"num_return_sequences\": 2}"));
@@ -82,7 +83,7 @@ class RespondControllerTest {
     private void modelAnswers(String... texts) {
         LoadedModel model = Mockito.mock(LoadedModel.class);
         when(model.generationDefaults()).thenReturn(GenerationConfig.EMPTY);
-        when(host.model()).thenReturn(model);
+        when(completions.model()).thenReturn(model);
         when(serviceDefaults.config()).thenReturn(GenerationConfig.EMPTY);
         when(completions.fits(any(), any())).thenReturn(true);
         List<GeneratedSequence> sequences = java.util.Arrays.stream(texts)
@@ -184,7 +185,7 @@ class RespondControllerTest {
 
     @Test
     void modelStillLoadingIs503WithRetryAfter() throws Exception {
-        when(host.model()).thenThrow(new ModelNotReadyException("the model is still loading"));
+        when(completions.model()).thenThrow(new ModelNotReadyException("the model is still loading"));
         mvc.perform(post("/respond").contentType("application/json").content("{\"dialog_contexts\": [[\"hi\"]]}"))
                 .andExpect(status().isServiceUnavailable())
                 .andExpect(org.springframework.test.web.servlet.result.MockMvcResultMatchers.header().exists("Retry-After"))
@@ -195,7 +196,7 @@ class RespondControllerTest {
     void internalFailureIsA500ProblemNotAnEmptyAnswer() throws Exception {
         LoadedModel model = Mockito.mock(LoadedModel.class);
         when(model.generationDefaults()).thenReturn(GenerationConfig.EMPTY);
-        when(host.model()).thenReturn(model);
+        when(completions.model()).thenReturn(model);
         when(serviceDefaults.config()).thenReturn(GenerationConfig.EMPTY);
         when(completions.fits(any(), any())).thenReturn(true);
         when(completions.complete(any(), any(), anyBoolean(), any())).thenThrow(new IllegalStateException("boom"));
@@ -205,5 +206,28 @@ class RespondControllerTest {
                 .andExpect(jsonPath("$.detail").value(org.hamcrest.Matchers.matchesPattern(
                         "the service failed to answer; the service log has the details under error [0-9a-f]+")))
                 .andExpect(content().string(org.hamcrest.Matchers.not(org.hamcrest.Matchers.containsString("IllegalState"))));
+    }
+
+    @Test
+    void aDreamBodyOfTheWrongShapeIsRefusedNamingThePath() throws Exception {
+        modelAnswers("Hello");
+        mvc.perform(post("/respond").contentType("application/json").content("{\"dialog_contexts\": [[\"hi\", 5]]}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.field").value("dialog_contexts[0][1]"))
+                .andExpect(jsonPath("$.detail").value("dialog_contexts[0][1] must be a string"));
+        mvc.perform(post("/respond").contentType("application/json").content("{\"dialog_contexts\": [[\"hi\", null]]}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.field").value("dialog_contexts[0]"));
+        mvc.perform(post("/respond").contentType("application/json")
+                        .content("{\"dialog_contexts\": [[\"hi\"]], \"configs\": [\"greedy\"]}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.field").value("configs[0]"))
+                .andExpect(jsonPath("$.detail").value("configs[0] must be a JSON object"));
+        mvc.perform(post("/generate_goals").contentType("application/json").content("{\"prompts\": [null]}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.field").value("prompts[0]"));
+        mvc.perform(post("/respond").contentType("application/json")
+                        .content("{\"dialog_contexts\": [[\"hi\"]], \"prompts\": [null], \"openai_api_keys\": [null]}"))
+                .andExpect(status().isOk());
     }
 }
