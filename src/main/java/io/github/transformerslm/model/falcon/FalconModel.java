@@ -22,14 +22,14 @@ import java.util.List;
  */
 public final class FalconModel extends DecoderModel {
 
-    private record SelfAttention(Linear qkv, Linear dense, FalconConfig c, DecoderConfig d) {
+    private record SelfAttention(Linear qkv, Linear dense, FalconConfig c, DecoderConfig decoder) {
         NDArray apply(NDArray x, ForwardInput in, NDArray[] cosSin, RotaryEmbedding rotary, NDArray alibi,
                 AttentionCache cache, int layer) {
             long b = x.getShape().get(0);
             long s = x.getShape().get(1);
-            int heads = this.d.numAttentionHeads();
-            int d = this.d.headDim();
-            int kvHeads = c.kvHeads(this.d);
+            int heads = decoder.numAttentionHeads();
+            int d = decoder.headDim();
+            int kvHeads = c.kvHeads(decoder);
             NDArray fused = qkv.apply(x); // [batch, seq, (heads + 2*kvHeads) * headDim]
             NDArray q;
             NDArray k;
