@@ -1,6 +1,7 @@
 package io.github.transformerslm.model;
 
 import io.github.transformerslm.runtime.MatmulPool;
+import io.github.transformerslm.runtime.TestPools;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -27,18 +28,14 @@ import org.junit.jupiter.params.provider.CsvSource;
 class SlotKvCacheAttentionTest {
     static final float MASKED = -1e9f;
     static NDManager manager;
-    /** The model thread and one worker: products and attention split in two, as on the project's 2-core machines. */
-    static MatmulPool twoThreads;
 
     @BeforeAll
     static void start() {
         manager = TestEngine.startOnThisThread();
-        twoThreads = new MatmulPool(2);
     }
 
     @AfterAll
     static void stop() {
-        twoThreads.close();
         manager.close();
     }
 
@@ -61,7 +58,7 @@ class SlotKvCacheAttentionTest {
     void decodeStepsMatchLibtorchOverEachRowsHistory(int heads, int kvHeads, int headDim, boolean withBias,
             boolean biasBeforeScale, int window, int split, DataType servingType, float head1Scale) {
         assertThat(Linear.vectorKernels()).as("the Java path is the one under test").isTrue();
-        MatmulPool pool = pool(split);
+        MatmulPool pool = TestPools.of(split);
         int[] prompts = {5, 12, 30}; // the last one makes the cache grow from 32 columns within the steps
         // A scaled head's scores are scaled back, so that its softmax is not saturated (a saturated one would
         // hide a wrong factor).
@@ -257,12 +254,5 @@ class SlotKvCacheAttentionTest {
         NDArray k = m.randomNormal(new Shape(1, kvHeads, length, headDim));
         admit(m, slots, k, length);
         return k;
-    }
-
-    private static MatmulPool pool(int split) {
-        if (split > 2) {
-            throw new IllegalArgumentException("split " + split);
-        }
-        return split == 1 ? MatmulPool.CALLER_ONLY : twoThreads;
     }
 }

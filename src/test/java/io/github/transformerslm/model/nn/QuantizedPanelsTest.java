@@ -1,6 +1,7 @@
 package io.github.transformerslm.model.nn;
 
 import io.github.transformerslm.runtime.MatmulPool;
+import io.github.transformerslm.runtime.TestPools;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -23,18 +24,14 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class QuantizedPanelsTest {
     static NDManager manager;
-    /** The model thread and one worker: products and attention split in two, as on the project's 2-core machines. */
-    static MatmulPool twoThreads;
 
     @BeforeAll
     static void start() {
         manager = TestEngine.startOnThisThread();
-        twoThreads = new MatmulPool(2);
     }
 
     @AfterAll
     static void stop() {
-        twoThreads.close();
         manager.close();
     }
 
@@ -91,7 +88,7 @@ class QuantizedPanelsTest {
     })
     void productsMatchTheDequantizedWeights(Quantization quantization, int in, int out, int rows, boolean inputMajor,
             boolean withBias, int split) {
-        MatmulPool pool = pool(split);
+        MatmulPool pool = TestPools.of(split);
         try (NDManager m = manager.newSubManager()) {
             float[] values = weights(out, in, 5);
             float[] bias = withBias ? weights(1, out, 6) : null;
@@ -176,12 +173,5 @@ class QuantizedPanelsTest {
             v[i] = (float) (g * 0.05 * (random.nextInt(50) == 0 ? 10 : 1));
         }
         return v;
-    }
-
-    private static MatmulPool pool(int split) {
-        if (split > 2) {
-            throw new IllegalArgumentException("split " + split);
-        }
-        return split == 1 ? MatmulPool.CALLER_ONLY : twoThreads;
     }
 }

@@ -1,6 +1,7 @@
 package io.github.transformerslm.model.nn;
 
 import io.github.transformerslm.runtime.MatmulPool;
+import io.github.transformerslm.runtime.TestPools;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -22,18 +23,14 @@ import org.junit.jupiter.api.Test;
  */
 class VectorKernelsTest {
     static NDManager manager;
-    /** The model thread and one worker: products and attention split in two, as on the project's 2-core machines. */
-    static MatmulPool twoThreads;
 
     @BeforeAll
     static void start() {
         manager = TestEngine.startOnThisThread();
-        twoThreads = new MatmulPool(2);
     }
 
     @AfterAll
     static void stop() {
-        twoThreads.close();
         manager.close();
     }
 
@@ -131,7 +128,7 @@ class VectorKernelsTest {
         "771, 1000, 70, FLOAT32, true, false, 1",
     })
     void matchesLibtorch(int in, int out, int rows, DataType dtype, boolean inputMajor, boolean withBias, int split) {
-        MatmulPool pool = pool(split);
+        MatmulPool pool = TestPools.of(split);
         try (NDManager m = manager.newSubManager()) {
             NDArray w = m.randomNormal(0, 0.05f, new Shape(out, in), DataType.FLOAT32).toType(dtype, false);
             NDArray b = withBias ? m.randomNormal(0, 0.5f, new Shape(out), DataType.FLOAT32).toType(dtype, false) : null;
@@ -164,7 +161,7 @@ class VectorKernelsTest {
         "FLOAT16, true, 801, 1003",
     })
     void aRowGetsTheSameBitsAloneAsInABatch(DataType dtype, boolean inputMajor, int in, int out) {
-        MatmulPool pool = pool(2);
+        MatmulPool pool = TestPools.of(2);
         try (NDManager m = manager.newSubManager()) {
             NDArray w = m.randomNormal(0, 0.05f, new Shape(inputMajor ? in : out, inputMajor ? out : in), DataType.FLOAT32)
                     .toType(dtype, false);
@@ -195,7 +192,7 @@ class VectorKernelsTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource({"FLOAT32", "FLOAT16"})
     void aTiedHeadServesAsTheEmbeddingTableAndHoldsTheWeightsOnce(DataType dtype) {
-        MatmulPool pool = pool(2);
+        MatmulPool pool = TestPools.of(2);
         try (NDManager m = manager.newSubManager()) {
             int vocab = 1003; // the last panel is padded
             int hidden = 771;
@@ -223,7 +220,7 @@ class VectorKernelsTest {
         // A multiply-add with a subnormal operand costs an Intel core a microcode assist (a GPT-2-shaped
         // float16 model decoded 2.5-5 times slower with 0.24% of its weights subnormal), so the packing lifts
         // them by a power of two and the products take it back: the same bits as packed unlifted.
-        MatmulPool pool = pool(2);
+        MatmulPool pool = TestPools.of(2);
         int in = 771;
         int out = 1003;
         java.util.SplittableRandom random = new java.util.SplittableRandom(11);
@@ -290,7 +287,7 @@ class VectorKernelsTest {
     void float16WeightsMeetActivationsBeyondFloat16sRange() {
         // The float16 kernels scale their input by 2^112 (VectorKernels.halfInput), which would overflow from
         // |x| = 2^16 on: such a row takes a smaller factor of its own, and its neighbours keep theirs.
-        MatmulPool pool = pool(2);
+        MatmulPool pool = TestPools.of(2);
         try (NDManager m = manager.newSubManager()) {
             int in = 771;
             int out = 1000;
@@ -329,7 +326,7 @@ class VectorKernelsTest {
         "silu, FLOAT16, false, 2",
     })
     void anActivationFusedIntoTheKernelsMatchesLibtorchs(String name, DataType dtype, boolean inputMajor, int split) {
-        MatmulPool pool = pool(split);
+        MatmulPool pool = TestPools.of(split);
         ElementwiseActivation act = (ElementwiseActivation) Activations.byName(name);
         try (NDManager m = manager.newSubManager()) {
             int in = 771;
@@ -354,12 +351,5 @@ class VectorKernelsTest {
             assertThat(pre.min().getFloat()).isLessThan(-10f);
             assertThat(pre.max().getFloat()).isGreaterThan(10f);
         }
-    }
-
-    private static MatmulPool pool(int split) {
-        if (split > 2) {
-            throw new IllegalArgumentException("split " + split);
-        }
-        return split == 1 ? MatmulPool.CALLER_ONLY : twoThreads;
     }
 }
