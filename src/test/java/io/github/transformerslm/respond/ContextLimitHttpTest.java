@@ -4,7 +4,6 @@ import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
-import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -32,8 +31,7 @@ class ContextLimitHttpTest {
 
     @BeforeEach
     void ready() {
-        client = new ServiceClient("http://localhost:" + port);
-        client.awaitReady(Duration.ofSeconds(60));
+        client = ServiceClient.ready(port);
     }
 
     @Test

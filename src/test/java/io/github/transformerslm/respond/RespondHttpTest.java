@@ -5,7 +5,6 @@ import io.github.transformerslm.chat.Hypotheses;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
-import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -38,8 +37,7 @@ class RespondHttpTest {
 
     @BeforeEach
     void ready() {
-        client = new ServiceClient("http://localhost:" + port);
-        client.awaitReady(Duration.ofSeconds(60));
+        client = ServiceClient.ready(port);
     }
 
     @Test

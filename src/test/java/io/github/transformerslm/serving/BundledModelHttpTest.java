@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -26,8 +25,7 @@ class BundledModelHttpTest {
 
     @BeforeEach
     void ready() {
-        client = new ServiceClient("http://localhost:" + port);
-        client.awaitReady(Duration.ofSeconds(60));
+        client = ServiceClient.ready(port);
     }
 
     @Test

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -33,8 +32,7 @@ class QuantizedServiceHttpTest {
 
     @BeforeEach
     void ready() {
-        client = new ServiceClient("http://localhost:" + port);
-        client.awaitReady(Duration.ofSeconds(60));
+        client = ServiceClient.ready(port);
     }
 
     @Test

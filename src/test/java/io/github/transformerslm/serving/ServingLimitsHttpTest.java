@@ -51,8 +51,7 @@ class ServingLimitsHttpTest {
 
     @BeforeEach
     void ready() {
-        client = new ServiceClient("http://localhost:" + port);
-        client.awaitReady(Duration.ofSeconds(60));
+        client = ServiceClient.ready(port);
     }
 
     @Test

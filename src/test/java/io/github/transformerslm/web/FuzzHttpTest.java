@@ -67,8 +67,7 @@ class FuzzHttpTest {
 
     @Test
     void mutatedBodiesNeverGet5xxOrLeakInternalsAndTheServiceStaysHealthy() throws Exception {
-        ServiceClient client = new ServiceClient("http://localhost:" + port);
-        client.awaitReady(Duration.ofSeconds(60));
+        ServiceClient client = ServiceClient.ready(port);
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         ExecutorService pool = Executors.newFixedThreadPool(4);
         List<Future<String>> failures = new ArrayList<>();

@@ -46,6 +46,13 @@ public final class ServiceClient {
         }
     }
 
+    /** A client of the service on this machine's {@code port}, once the service reports ready (within a minute). */
+    public static ServiceClient ready(int port) {
+        ServiceClient client = new ServiceClient("http://localhost:" + port);
+        client.awaitReady(Duration.ofSeconds(60));
+        return client;
+    }
+
     /** Polls readiness until UP: the model loads after the HTTP server starts. */
     public void awaitReady(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
