@@ -100,31 +100,55 @@ public final class MatmulPool implements AutoCloseable {
     /**
      * Runs {@code body} for blocks {@code 0..blocks-1}: block 0 on the calling thread, the others on the
      * workers, and returns when all are done. A block's failure is rethrown here. One caller at a time (the
-     * model thread decoding, a loader packing weights): the workers take one task each.
+     * model thread decoding, a loader packing weights): the workers take one task each. A worker still busy
+     * with a task {@link #share} left behind does not take one: the caller runs that block itself.
      */
     public synchronized void run(int blocks, IntConsumer body) {
         List<Worker> pool = workers;
         if (blocks - 1 > pool.size()) {
             throw new IllegalStateException(blocks + " blocks for " + (pool.size() + 1) + " threads");
         }
+        boolean[] handed = new boolean[blocks];
         for (int k = 1; k < blocks; k++) {
-            pool.get(k - 1).start(body, k);
+            handed[k] = pool.get(k - 1).offer(body, k);
         }
         RuntimeException failure = null;
-        try {
-            body.accept(0);
-        } catch (RuntimeException e) {
-            failure = e;
+        for (int k = 0; k < blocks; k++) {
+            if (k > 0 && handed[k]) {
+                continue;
+            }
+            try {
+                body.accept(k);
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+            }
         }
         for (int k = 1; k < blocks; k++) {
-            RuntimeException e = pool.get(k - 1).await();
-            if (failure == null) {
-                failure = e;
+            if (handed[k]) {
+                RuntimeException e = pool.get(k - 1).await();
+                failure = failure == null ? e : failure;
             }
         }
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /**
+     * Hands {@code body} to every idle worker (with its worker number, from 1) and returns at once, without
+     * waiting for them: for work that the caller takes its own share of and completes itself whether or
+     * not a worker shows up ({@link SharedChunks}). A worker that is slow to start or stops midway then
+     * delays nothing; it finishes the body later and takes new tasks after. Failures inside the body are the
+     * body's to handle.
+     *
+     * @return how many workers took it
+     */
+    public synchronized int share(IntConsumer body) {
+        int taken = 0;
+        for (int k = 1; k <= workers.size(); k++) {
+            taken += workers.get(k - 1).offer(body, k) ? 1 : 0;
+        }
+        return taken;
     }
 
     private static final class Worker implements Runnable {
@@ -136,7 +160,11 @@ public final class MatmulPool implements AutoCloseable {
         private volatile boolean stopped;
         private Thread thread;
 
-        void start(IntConsumer body, int k) {
+        /** Starts {@code body} for block k unless still busy with an earlier task; whether it was taken. */
+        boolean offer(IntConsumer body, int k) {
+            if (!finished) {
+                return false;
+            }
             block = k;
             failure = null;
             finished = false;
@@ -144,6 +172,7 @@ public final class MatmulPool implements AutoCloseable {
             if (parked) {
                 LockSupport.unpark(thread);
             }
+            return true;
         }
 
         RuntimeException await() {

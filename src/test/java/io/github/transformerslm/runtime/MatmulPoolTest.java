@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.function.IntConsumer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,6 +49,43 @@ class MatmulPoolTest {
             })).isInstanceOf(IllegalStateException.class).hasMessage("unit 3 failed");
         }
         assertThat(runs.get(0) + runs.get(1) + runs.get(2)).isEqualTo(3);
+    }
+
+    @Test
+    void runDoesNotWaitForAWorkerStillBusyWithASharedBody() throws InterruptedException {
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        String me = Thread.currentThread().getName();
+        Set<String> threads = ConcurrentHashMap.newKeySet();
+
+        try (MatmulPool pool = new MatmulPool(2)) {
+            IntConsumer holding = worker -> {
+                held.countDown();
+                await(release);
+            };
+            while (pool.share(holding) == 0) {
+                Thread.sleep(1);
+            }
+            assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+            // The worker is stuck in the shared body: both blocks run here instead of waiting for it.
+            pool.forEach(4, t -> threads.add(Thread.currentThread().getName()));
+            assertThat(threads).containsExactly(me);
+
+            release.countDown();
+            threads.clear();
+            for (int attempt = 0; attempt < 1000 && threads.size() < 2; attempt++) {
+                pool.forEach(2, t -> threads.add(Thread.currentThread().getName()));
+            }
+            assertThat(threads).as("the worker takes blocks again once free").hasSize(2);
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.github.transformerslm.model.nn;
 
 import io.github.transformerslm.runtime.MatmulPool;
+import io.github.transformerslm.runtime.SharedChunks;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -40,7 +41,7 @@ final class VectorProduct {
         float[] prepared = new float[0]; // the kernels' form of the input (PackedMatrix#prepare)
         float[] perRow = new float[CHUNK_ROWS]; // what prepare computes per row, or per row and block of inputs
         float[] output = new float[0]; // [rows, panels·PANEL]
-        final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger(); // the next chunk
+        float[] aside = new float[0]; // a worker's chunks before they are written out ([rows, panels·PANEL])
     }
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
@@ -192,17 +193,10 @@ final class VectorProduct {
             work.output = new float[rows * stride];
         }
         float[] y = work.output; // [rows, stride]; every element up to rows·stride is assigned below
-        int chunks = bounds.length - 1;
         if (ways == 1) {
             compute(0, kernelInput, work.perRow, rows, y, stride, act);
         } else {
-            java.util.concurrent.atomic.AtomicInteger next = work.next;
-            next.set(0);
-            pool.run(ways, thread -> {
-                for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
-                    compute(c, kernelInput, work.perRow, rows, y, stride, act);
-                }
-            });
+            split(kernelInput, work.perRow, rows, y, stride, act);
         }
         if (stride != out) {
             for (int r = 1; r < rows; r++) { // drop the padding columns: [rows, stride] -> [rows, out]
@@ -210,6 +204,49 @@ final class VectorProduct {
             }
         }
     }
+
+    /**
+     * The chunks of panels shared between this thread and the pool's workers ({@link SharedChunks}): this
+     * thread writes its chunks straight into y; a worker computes into its own array and copies a chunk
+     * into y only if this thread has not taken it back, which it does once a chunk is late by twice the
+     * time its own chunks took.
+     */
+    private void split(float[] x, float[] perRow, int rows, float[] y, int stride, ElementwiseActivation act) {
+        int chunks = bounds.length - 1;
+        SharedChunks shared = new SharedChunks(chunks);
+        pool.share(worker -> {
+            Workspace own = WORKSPACE.get();
+            if (own.aside.length < rows * stride) {
+                own.aside = new float[rows * stride];
+            }
+            float[] aside = own.aside;
+            for (int c = shared.claim(); c >= 0; c = shared.claim()) {
+                compute(c, x, perRow, rows, aside, stride, act);
+                if (shared.publish(c)) {
+                    int from = bounds[c] * VectorKernels.PANEL;
+                    int width = bounds[c + 1] * VectorKernels.PANEL - from;
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(aside, r * stride + from, y, r * stride + from, width);
+                    }
+                    shared.done(c);
+                }
+            }
+        });
+        long start = System.nanoTime();
+        int mine = 0;
+        for (int c = shared.claim(); c >= 0; c = shared.claim()) {
+            compute(c, x, perRow, rows, y, stride, act);
+            shared.done(c);
+            mine++;
+        }
+        long perChunk = mine == 0 ? LATE_WITHOUT_OWN_CHUNK_NANOS : (System.nanoTime() - start) / mine;
+        shared.finish(2 * perChunk + LATE_MARGIN_NANOS, c -> compute(c, x, perRow, rows, y, stride, act));
+    }
+
+    /** How late a worker's chunk may be when this thread computed none of its own to compare with. */
+    private static final long LATE_WITHOUT_OWN_CHUNK_NANOS = 200_000;
+    /** Added to the grace, so that chunks of a few microseconds are not taken back for a cache miss. */
+    private static final long LATE_MARGIN_NANOS = 10_000;
 
     private void compute(int block, float[] x, float[] perRow, int rows, float[] y, int stride, ElementwiseActivation act) {
         int p0 = bounds[block];

@@ -14,6 +14,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import java.util.function.IntConsumer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -145,6 +147,40 @@ class VectorKernelsTest {
             assertThat(actual.getDataType()).isEqualTo(DataType.FLOAT32);
             float maxError = actual.sub(expected).abs().max().getFloat();
             assertThat(maxError).as("largest difference from libtorch").isLessThan(2e-5f * (float) Math.sqrt(in));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"NONE", "INT8", "INT4"})
+    void aProductWhoseWorkerIsHeldElsewhereGivesTheSameBitsWithoutWaitingForIt(String quantization) throws InterruptedException {
+        try (MatmulPool pool = new MatmulPool(2); NDManager m = manager.newSubManager()) {
+            Linear linear = new Linear(m.randomNormal(0, 0.05f, new Shape(1500, 800), DataType.FLOAT32),
+                    m.randomNormal(new Shape(1500)), Quantization.valueOf(quantization), pool);
+            NDArray x = m.randomNormal(new Shape(3, 1, 800));
+            float[] split = linear.apply(x).toFloatArray();
+
+            // A worker the host stopped in an earlier product's chunk: this product goes on without it.
+            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            IntConsumer holding = worker -> {
+                held.countDown();
+                try {
+                    release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+            while (pool.share(holding) == 0) { // the worker may still be finishing the last product's chunks
+                Thread.sleep(1);
+            }
+            assertThat(held.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            float[] alone = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+                    () -> linear.apply(x).toFloatArray());
+            release.countDown();
+            float[] after = linear.apply(x).toFloatArray();
+
+            assertThat(alone).containsExactly(split);
+            assertThat(after).containsExactly(split);
         }
     }
 
