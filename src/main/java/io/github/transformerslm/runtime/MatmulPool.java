@@ -56,11 +56,25 @@ public final class MatmulPool implements AutoCloseable {
         return parallelism;
     }
 
-    /** Stops the workers; the pool must not be used after. */
+    /**
+     * Stops the workers and waits for each to leave the task it is in, so that the weights a late worker of
+     * a {@link #share}d product still reads may be released after; the pool must not be used after.
+     */
     @Override
     public void close() {
         workers.forEach(Worker::stop);
+        for (Worker w : workers) {
+            try {
+                w.thread.join(CLOSE_WAIT_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
+
+    /** How long close waits for a worker: a late chunk takes milliseconds; a hung worker must not hang a shutdown. */
+    private static final long CLOSE_WAIT_MILLIS = 10_000;
 
     /**
      * Called by the model thread before a forward pass over {@code rows} token rows: decoding splits

@@ -19,6 +19,50 @@ import java.util.function.IntConsumer;
  * returned.
  */
 public final class SharedChunks {
+    /** One split piece of work: its chunks, computed into the output or aside, and copied out from aside. */
+    public interface Work {
+        /**
+         * Computes chunk {@code c}: into the work's output when {@code intoOutput} (the calling thread), else
+         * into the calling worker's own buffer.
+         */
+        void compute(int c, boolean intoOutput);
+
+        /** Copies chunk {@code c} from the calling worker's own buffer into the work's output. */
+        void copyOut(int c);
+    }
+
+    /** How late a worker's chunk may be when the caller computed none of its own to compare with. */
+    private static final long LATE_WITHOUT_OWN_CHUNK_NANOS = 200_000;
+    /** Added to the grace, so that chunks of a few microseconds are not taken back for a cache miss. */
+    private static final long LATE_MARGIN_NANOS = 10_000;
+
+    /**
+     * Runs chunks {@code [0, count)} of {@code work} on the calling thread and on the pool's idle workers, and
+     * returns when all are in the output. A worker's chunk late by twice the time the caller's own chunks
+     * took (plus a margin) is taken back and computed here.
+     */
+    public static void run(MatmulPool pool, int count, Work work) {
+        SharedChunks shared = new SharedChunks(count);
+        pool.share(worker -> {
+            for (int c = shared.claim(); c >= 0; c = shared.claim()) {
+                work.compute(c, false);
+                if (shared.publish(c)) {
+                    work.copyOut(c);
+                    shared.done(c);
+                }
+            }
+        });
+        long start = System.nanoTime();
+        int mine = 0;
+        for (int c = shared.claim(); c >= 0; c = shared.claim()) {
+            work.compute(c, true);
+            shared.done(c);
+            mine++;
+        }
+        long perChunk = mine == 0 ? LATE_WITHOUT_OWN_CHUNK_NANOS : (System.nanoTime() - start) / mine;
+        shared.finish(2 * perChunk + LATE_MARGIN_NANOS, c -> work.compute(c, true));
+    }
+
     private static final int CLAIMED = 0; // claimed (or not yet claimed) and not delivered
     private static final int PUBLISHING = 1; // a worker is writing it out
     private static final int DONE = 2; // written out, or taken back by the caller

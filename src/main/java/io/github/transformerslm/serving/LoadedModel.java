@@ -28,8 +28,8 @@ public record LoadedModel(
 
     @Override
     public void close() {
+        model.pool().close(); // first: a worker may still be finishing a chunk over the weights
         model.close();
-        model.pool().close();
         tokenizer.close();
         manager.close();
     }

@@ -80,6 +80,30 @@ class MatmulPoolTest {
         }
     }
 
+    @Test
+    void closeWaitsForAWorkerToLeaveTheSharedBodyItIsIn() throws InterruptedException {
+        CountDownLatch entered = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();
+        MatmulPool pool = new MatmulPool(2);
+        IntConsumer slowChunk = worker -> {
+            entered.countDown();
+            try {
+                Thread.sleep(300); // a late chunk still reading the weights
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            left.set(true);
+        };
+        while (pool.share(slowChunk) == 0) {
+            Thread.sleep(1);
+        }
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+
+        pool.close();
+
+        assertThat(left).as("the worker left its chunk before close returned (the weights may be freed now)").isTrue();
+    }
+
     private static void await(CountDownLatch latch) {
         try {
             latch.await(30, TimeUnit.SECONDS);

@@ -208,45 +208,34 @@ final class VectorProduct {
     /**
      * The chunks of panels shared between this thread and the pool's workers ({@link SharedChunks}): this
      * thread writes its chunks straight into y; a worker computes into its own array and copies a chunk
-     * into y only if this thread has not taken it back, which it does once a chunk is late by twice the
-     * time its own chunks took.
+     * into y only if this thread has not taken it back.
      */
     private void split(float[] x, float[] perRow, int rows, float[] y, int stride, ElementwiseActivation act) {
-        int chunks = bounds.length - 1;
-        SharedChunks shared = new SharedChunks(chunks);
-        pool.share(worker -> {
-            Workspace own = WORKSPACE.get();
-            if (own.aside.length < rows * stride) {
-                own.aside = new float[rows * stride];
+        SharedChunks.run(pool, bounds.length - 1, new SharedChunks.Work() {
+            @Override
+            public void compute(int c, boolean intoOutput) {
+                VectorProduct.this.compute(c, x, perRow, rows, intoOutput ? y : aside(), stride, act);
             }
-            float[] aside = own.aside;
-            for (int c = shared.claim(); c >= 0; c = shared.claim()) {
-                compute(c, x, perRow, rows, aside, stride, act);
-                if (shared.publish(c)) {
-                    int from = bounds[c] * VectorKernels.PANEL;
-                    int width = bounds[c + 1] * VectorKernels.PANEL - from;
-                    for (int r = 0; r < rows; r++) {
-                        System.arraycopy(aside, r * stride + from, y, r * stride + from, width);
-                    }
-                    shared.done(c);
+
+            @Override
+            public void copyOut(int c) {
+                float[] aside = aside();
+                int from = bounds[c] * VectorKernels.PANEL;
+                int width = bounds[c + 1] * VectorKernels.PANEL - from;
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(aside, r * stride + from, y, r * stride + from, width);
                 }
             }
-        });
-        long start = System.nanoTime();
-        int mine = 0;
-        for (int c = shared.claim(); c >= 0; c = shared.claim()) {
-            compute(c, x, perRow, rows, y, stride, act);
-            shared.done(c);
-            mine++;
-        }
-        long perChunk = mine == 0 ? LATE_WITHOUT_OWN_CHUNK_NANOS : (System.nanoTime() - start) / mine;
-        shared.finish(2 * perChunk + LATE_MARGIN_NANOS, c -> compute(c, x, perRow, rows, y, stride, act));
-    }
 
-    /** How late a worker's chunk may be when this thread computed none of its own to compare with. */
-    private static final long LATE_WITHOUT_OWN_CHUNK_NANOS = 200_000;
-    /** Added to the grace, so that chunks of a few microseconds are not taken back for a cache miss. */
-    private static final long LATE_MARGIN_NANOS = 10_000;
+            private float[] aside() {
+                Workspace own = WORKSPACE.get();
+                if (own.aside.length < rows * stride) {
+                    own.aside = new float[rows * stride];
+                }
+                return own.aside;
+            }
+        });
+    }
 
     private void compute(int block, float[] x, float[] perRow, int rows, float[] y, int stride, ElementwiseActivation act) {
         int p0 = bounds[block];
