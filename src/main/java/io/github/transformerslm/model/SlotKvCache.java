@@ -361,6 +361,7 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         if (active != 0 || columns == initialColumns) {
             return;
         }
+        pool.awaitIdle(); // a late worker may still read the old memory
         for (int l = 0; l < keys.length; l++) {
             keys[l].close();
             values[l].close();
@@ -379,6 +380,7 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
         while (grown < needed) {
             grown *= 2;
         }
+        pool.awaitIdle(); // a late worker may still read the old memory
         for (int l = 0; l < keys.length; l++) {
             keys[l] = grow(keys[l], grown);
             values[l] = grow(values[l], grown);
@@ -432,6 +434,7 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
 
     @Override
     public void close() {
+        pool.awaitIdle();
         manager.close();
     }
 }

@@ -73,6 +73,16 @@ public final class MatmulPool implements AutoCloseable {
         }
     }
 
+    /**
+     * Returns once no worker is inside a task: before memory that a late worker of a {@link #share}d task
+     * may still read (a cache that grows) is released.
+     */
+    public void awaitIdle() {
+        for (Worker w : workers) {
+            w.await();
+        }
+    }
+
     /** How long close waits for a worker: a late chunk takes milliseconds; a hung worker must not hang a shutdown. */
     private static final long CLOSE_WAIT_MILLIS = 10_000;
 

@@ -172,6 +172,45 @@ class SlotKvCacheAttentionTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void aStepWhoseWorkerIsHeldElsewhereAttendsAlikeWithoutWaitingForIt() throws Exception {
+        int kvHeads = 4;
+        int headDim = 32;
+        try (MatmulPool pool = new MatmulPool(2); NDManager m = manager.newSubManager();
+                SlotKvCache slots = new SlotKvCache(m, new CausalLanguageModel.CacheShape(1, kvHeads, headDim), 2, 16,
+                        DataType.FLOAT32, pool)) {
+            admit(m, slots, m.randomNormal(new Shape(1, kvHeads, 9, headDim)), 9);
+            admit(m, slots, m.randomNormal(new Shape(1, kvHeads, 14, headDim)), 14);
+            slots.beginStep();
+            int total = slots.stepColumns();
+            NDArray q = m.randomNormal(new Shape(2, 8, 1, headDim));
+            NDArray k = m.randomNormal(new Shape(2, kvHeads, 1, headDim));
+            NDArray mask = m.zeros(new Shape(2, 1, 1, total));
+            float[] split = slots.attend(0, q, k, k, mask, 0.2f, null, false).toFloatArray();
+
+            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            java.util.function.IntConsumer holding = worker -> {
+                held.countDown();
+                try {
+                    release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+            while (pool.share(holding) == 0) {
+                Thread.sleep(1);
+            }
+            assertThat(held.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            // The same step again (the new column is written over with the same values): no worker to share with.
+            float[] alone = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+                    () -> slots.attend(0, q, k, k, mask, 0.2f, null, false).toFloatArray());
+            assertThat(alone).containsExactly(split);
+
+            release.countDown();
+        }
+    }
+
     /** Admits one sequence whose keys and values are both kv: [1, kvHeads, length, headDim]. */
     static void admit(NDManager m, SlotKvCache slots, NDArray kv, int length) {
         try (KvCache prefill = new KvCache(m, 1, 1, (int) kv.getShape().get(1), length, (int) kv.getShape().get(3))) {

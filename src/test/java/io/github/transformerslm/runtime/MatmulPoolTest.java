@@ -104,6 +104,31 @@ class MatmulPoolTest {
         assertThat(left).as("the worker left its chunk before close returned (the weights may be freed now)").isTrue();
     }
 
+    @Test
+    void awaitIdleReturnsOnlyOnceNoWorkerIsInsideASharedBody() throws InterruptedException {
+        CountDownLatch entered = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();
+        try (MatmulPool pool = new MatmulPool(2)) {
+            IntConsumer lateChunk = worker -> {
+                entered.countDown();
+                try {
+                    Thread.sleep(300); // still reading a cache's memory
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                left.set(true);
+            };
+            while (pool.share(lateChunk) == 0) {
+                Thread.sleep(1);
+            }
+            assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+
+            pool.awaitIdle();
+
+            assertThat(left).as("the memory may be released now").isTrue();
+        }
+    }
+
     private static void await(CountDownLatch latch) {
         try {
             latch.await(30, TimeUnit.SECONDS);

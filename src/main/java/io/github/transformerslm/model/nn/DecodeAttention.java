@@ -1,6 +1,7 @@
 package io.github.transformerslm.model.nn;
 
 import io.github.transformerslm.runtime.MatmulPool;
+import io.github.transformerslm.runtime.SharedChunks;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -90,11 +91,60 @@ public final class DecodeAttention {
         float[] query = half ? VectorKernels.halfInput(q, active * heads, headDim, null, unscale) : q;
         float[] out = into != null && into.length >= active * heads * headDim ? into : new float[active * heads * headDim];
         int units = active * heads;
-        int blocks = Math.min(pool.parallelism(), units);
-        pool.run(blocks, block -> {
+        // The lengths are copied: a worker that the host stops and resumes after this step reads its own copy,
+        // computes garbage from reused arrays and drops it, but never indexes past what the step allowed.
+        Units work = new Units(keys, values, layout, heads, lengths.clone(), query, unscale, mask, total, bias, scale,
+                biasBeforeScale, out, units, Math.min(units, pool.parallelism() * CHUNKS_PER_THREAD));
+        if (pool.parallelism() == 1 || units == 1) {
+            work.attend(0, units, out);
+        } else {
+            SharedChunks.run(pool, work.chunks(), work);
+        }
+        return out;
+    }
+
+    /** Chunks of (row, head) units per thread: a late worker holds back a small part of the layer. */
+    private static final int CHUNKS_PER_THREAD = 4;
+
+    /** A worker's outputs before they are copied out: [units, headDim]. */
+    private static final ThreadLocal<float[][]> ASIDE = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /**
+     * One layer's (row, head) units, in chunks shared between the model thread and the pool's workers
+     * ({@link SharedChunks}); the cache's memory stays allocated until no worker is inside a task
+     * ({@link MatmulPool#awaitIdle}).
+     */
+    private record Units(ByteBuffer keys, ByteBuffer values, CacheLayout layout, int heads, int[] lengths, float[] query,
+            float[] unscale, float[] mask, int total, float[] bias, float scale, boolean biasBeforeScale, float[] out,
+            int units, int chunks) implements SharedChunks.Work {
+
+        @Override
+        public void compute(int c, boolean intoOutput) {
+            attend(units * c / chunks, units * (c + 1) / chunks, intoOutput ? out : aside());
+        }
+
+        @Override
+        public void copyOut(int c) {
+            int headDim = layout.headDim();
+            int from = units * c / chunks * headDim;
+            System.arraycopy(aside(), from, out, from, units * (c + 1) / chunks * headDim - from);
+        }
+
+        private float[] aside() {
+            float[][] holder = ASIDE.get();
+            if (holder[0].length < out.length) {
+                holder[0] = new float[out.length];
+            }
+            return holder[0];
+        }
+
+        /** Units [u0, u1) into target, each at its place in the output. */
+        void attend(int u0, int u1, float[] target) {
+            int headDim = layout.headDim();
+            boolean half = layout.half();
             float[] weights = new float[total];
             float[] scratch = new float[2 * L];
-            for (int u = units * block / blocks; u < units * (block + 1) / blocks; u++) {
+            for (int u = u0; u < u1; u++) {
                 int r = u / heads;
                 int h = u % heads;
                 int base = layout.offset(r, h / (heads / layout.kvHeads()), 0);
@@ -110,13 +160,12 @@ public final class DecodeAttention {
                 }
                 softmax(weights, columns);
                 if (half) {
-                    weightedSumHalf(values, base, headDim, weights, columns, out, u * headDim, scratch);
+                    weightedSumHalf(values, base, headDim, weights, columns, target, u * headDim, scratch);
                 } else {
-                    weightedSum(values, base, headDim, weights, columns, out, u * headDim);
+                    weightedSum(values, base, headDim, weights, columns, target, u * headDim);
                 }
             }
-        });
-        return out;
+        }
     }
 
     /** weights[j] = q·k_j for the row's columns (float32 keys). */
