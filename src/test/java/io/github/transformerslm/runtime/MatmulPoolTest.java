@@ -82,22 +82,8 @@ class MatmulPoolTest {
 
     @Test
     void closeWaitsForAWorkerToLeaveTheSharedBodyItIsIn() throws InterruptedException {
-        CountDownLatch entered = new CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();
         MatmulPool pool = new MatmulPool(2);
-        IntConsumer slowChunk = worker -> {
-            entered.countDown();
-            try {
-                Thread.sleep(300); // a late chunk still reading the weights
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            left.set(true);
-        };
-        while (pool.share(slowChunk) == 0) {
-            Thread.sleep(1);
-        }
-        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+        java.util.concurrent.atomic.AtomicBoolean left = lateChunkOnTheWorker(pool);
 
         pool.close();
 
@@ -106,27 +92,33 @@ class MatmulPoolTest {
 
     @Test
     void awaitIdleReturnsOnlyOnceNoWorkerIsInsideASharedBody() throws InterruptedException {
-        CountDownLatch entered = new CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();
         try (MatmulPool pool = new MatmulPool(2)) {
-            IntConsumer lateChunk = worker -> {
-                entered.countDown();
-                try {
-                    Thread.sleep(300); // still reading a cache's memory
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                left.set(true);
-            };
-            while (pool.share(lateChunk) == 0) {
-                Thread.sleep(1);
-            }
-            assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+            java.util.concurrent.atomic.AtomicBoolean left = lateChunkOnTheWorker(pool);
 
             pool.awaitIdle();
 
-            assertThat(left).as("the memory may be released now").isTrue();
+            assertThat(left).as("a cache's memory may be released now").isTrue();
         }
+    }
+
+    /** A shared body that the worker is inside of on return, and leaves 300 ms later (a late chunk still reading memory). */
+    private static java.util.concurrent.atomic.AtomicBoolean lateChunkOnTheWorker(MatmulPool pool) throws InterruptedException {
+        CountDownLatch entered = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();
+        IntConsumer lateChunk = worker -> {
+            entered.countDown();
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            left.set(true);
+        };
+        while (pool.share(lateChunk) == 0) {
+            Thread.sleep(1);
+        }
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+        return left;
     }
 
     private static void await(CountDownLatch latch) {
