@@ -221,6 +221,7 @@ class VectorKernelsTest {
             NDArray once = x.reshape(1, rows, in);
             NDArray prompt = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(once, once, once, once, once, once), 1); // [1, 78, in]
             float[] prefill = linear.apply(prompt).toFloatArray();
+            assertThat(java.util.Arrays.copyOfRange(prefill, 0, 13 * out)).as("rows 0 to 12 of a prompt (a full chunk)").containsExactly(batch);
             assertThat(java.util.Arrays.copyOfRange(prefill, 65 * out, 78 * out)).as("rows 65 to 77 of a prompt").containsExactly(batch);
         }
     }
