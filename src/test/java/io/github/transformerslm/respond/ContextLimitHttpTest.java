@@ -4,10 +4,9 @@ import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
-import org.junit.jupiter.api.BeforeEach;
+import io.github.transformerslm.web.ServiceHttpTest;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.TestPropertySource;
 
 /**
@@ -19,20 +18,10 @@ import org.springframework.test.context.TestPropertySource;
 @TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1", "lm.max-input-tokens=48",
         "lm.chat-template={% for m in messages %}[{{ m.role }}] {{ m.content }} | {% endfor %}[assistant]"})
 @Tag("integration")
-class ContextLimitHttpTest {
+class ContextLimitHttpTest extends ServiceHttpTest {
     static final String LONG = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
             + " fifteen sixteen seventeen eighteen nineteen twenty twenty-one twenty-two twenty-three twenty-four"
             + " and then some more words to be sure that this prompt alone is longer than the context";
-
-    @LocalServerPort
-    int port;
-
-    ServiceClient client;
-
-    @BeforeEach
-    void ready() {
-        client = ServiceClient.ready(port);
-    }
 
     @Test
     void tooLongIsRefusedNamingBothNumbersUnlessTruncationIsAsked() {

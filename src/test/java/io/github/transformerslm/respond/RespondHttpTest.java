@@ -5,10 +5,9 @@ import io.github.transformerslm.chat.Hypotheses;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
-import org.junit.jupiter.api.BeforeEach;
+import io.github.transformerslm.web.ServiceHttpTest;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
 
@@ -16,7 +15,7 @@ import tools.jackson.databind.JsonNode;
 @Tag("integration")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {"lm.model=src/test/resources/gpt2-random", "lm.exit-on-load-failure=false", "lm.threads=1"})
-class RespondHttpTest {
+class RespondHttpTest extends ServiceHttpTest {
     /** Dream's services/transformers_lm/test.py. */
     static final String DREAM_TEST = """
             {"dialog_contexts": [
@@ -29,16 +28,6 @@ class RespondHttpTest {
     static final String DREAM_CONFIG =
             "{\"max_length\": 60, \"min_length\": 8, \"top_p\": 0.9, \"temperature\": 0.9, \"do_sample\": true,"
                     + " \"num_return_sequences\": 2}";
-
-    @LocalServerPort
-    int port;
-
-    ServiceClient client;
-
-    @BeforeEach
-    void ready() {
-        client = ServiceClient.ready(port);
-    }
 
     @Test
     void dreamsOwnTestGetsTwoHypothesesPerDialog() {

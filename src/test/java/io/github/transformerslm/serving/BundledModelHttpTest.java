@@ -4,11 +4,10 @@ import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
+import io.github.transformerslm.web.ServiceHttpTest;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -17,16 +16,7 @@ import tools.jackson.databind.json.JsonMapper;
 @Tag("integration")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1"})
-class BundledModelHttpTest {
-    @LocalServerPort
-    int port;
-
-    ServiceClient client;
-
-    @BeforeEach
-    void ready() {
-        client = ServiceClient.ready(port);
-    }
+class BundledModelHttpTest extends ServiceHttpTest {
 
     @Test
     void generateWritesTheStoryTransformersWrites() {

@@ -3,15 +3,14 @@ package io.github.transformerslm.serving;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
+import io.github.transformerslm.web.ServiceHttpTest;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -24,16 +23,7 @@ import tools.jackson.databind.json.JsonMapper;
 @ExtendWith(OutputCaptureExtension.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestPropertySource(properties = {"lm.exit-on-load-failure=false", "lm.threads=1", "lm.load-in8bit=true"})
-class QuantizedServiceHttpTest {
-    @LocalServerPort
-    int port;
-
-    ServiceClient client;
-
-    @BeforeEach
-    void ready() {
-        client = ServiceClient.ready(port);
-    }
+class QuantizedServiceHttpTest extends ServiceHttpTest {
 
     @Test
     void servesTheBundledModelWithInt8WeightsAndWritesTheFloat32Story(CapturedOutput output) {

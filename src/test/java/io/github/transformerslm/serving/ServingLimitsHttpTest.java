@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.web.ServiceClient;
+import io.github.transformerslm.web.ServiceHttpTest;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -17,11 +18,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.TestPropertySource;
 
 /**
@@ -34,25 +33,15 @@ import org.springframework.test.context.TestPropertySource;
         // The test stands in for a proxy in front of the service: its X-Forwarded-For names the clients.
         "lm.trusted-proxies=127.0.0.1,::1"})
 @Tag("integration")
-class ServingLimitsHttpTest {
+class ServingLimitsHttpTest extends ServiceHttpTest {
     static final String LONG = "{\"inputs\": \"Once upon a time\", \"parameters\": {\"max_new_tokens\": 1000,"
             + " \"do_sample\": true, \"seed\": 1}}";
-
-    @LocalServerPort
-    int port;
 
     @Autowired
     ModelHost host;
 
     @Autowired
     MeterRegistry meters;
-
-    ServiceClient client;
-
-    @BeforeEach
-    void ready() {
-        client = ServiceClient.ready(port);
-    }
 
     @Test
     void prometheusScrapesTheServingMetricsAfterOneRequest() {

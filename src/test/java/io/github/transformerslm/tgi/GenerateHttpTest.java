@@ -5,12 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.transformerslm.model.GoldenReference;
 import io.github.transformerslm.web.ServiceClient;
+import io.github.transformerslm.web.ServiceHttpTest;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
@@ -18,7 +17,7 @@ import tools.jackson.databind.JsonNode;
 /** TGI's /generate over HTTP on a started service serving the GPT-2 golden model. */
 @Tag("integration")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-class GenerateHttpTest {
+class GenerateHttpTest extends ServiceHttpTest {
     @DynamicPropertySource
     static void model(DynamicPropertyRegistry r) {
         r.add("lm.model", () -> GoldenReference.directory("gpt2").toString());
@@ -26,16 +25,7 @@ class GenerateHttpTest {
         r.add("lm.threads", () -> "1");
     }
 
-    @LocalServerPort
-    int port;
-
-    ServiceClient client;
     static final GoldenReference GOLDEN = GoldenReference.of("gpt2");
-
-    @BeforeEach
-    void ready() {
-        client = ServiceClient.ready(port);
-    }
 
     String inputs() {
         return GOLDEN.json().get("input_text").asString();
