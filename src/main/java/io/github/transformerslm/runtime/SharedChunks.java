@@ -12,9 +12,9 @@ import java.util.function.IntConsumer;
  * it itself ({@link #finish}).
  *
  * <p>Why: on a shared virtual machine the host deschedules a virtual CPU for milliseconds at a time, and a
- * worker it stops in the middle of a chunk held the whole step until the host ran it again: in a measured
- * minute of decoding, 1% of products waited 0.3 to 6 ms for their worker, as long as the other 99%
- * together. Taking the chunk back costs about one chunk's time instead of the outage. A late worker that
+ * worker it stops in the middle of a chunk held the whole step until the host ran it again: over rounds of
+ * a decode step's products (ProductBenchmark), 1% of products waited 0.3 to 6 ms for their worker, as long
+ * as the other 99% took together. Taking the chunk back costs about one chunk's time instead of the outage. A late worker that
  * resumes finds its chunk taken and drops what it computed; it never writes into a product that has
  * returned.
  */
