@@ -220,17 +220,7 @@ public class CompletionService {
             List<SequenceListener> listeners = new ArrayList<>();
             for (int i = 0; i < prepared.size(); i++) {
                 CompletableFuture<List<GeneratedSequence>> f = new CompletableFuture<>();
-                listeners.add(new SequenceListener() {
-                    @Override
-                    public void onFinish(List<GeneratedSequence> sequences) {
-                        f.complete(sequences);
-                    }
-
-                    @Override
-                    public void onError(Throwable error) {
-                        f.completeExceptionally(error);
-                    }
-                });
+                listeners.add(SequenceListener.completing(f));
                 futures.add(f);
             }
             submissions.addAll(host.submitAll(prepared.stream().map(Prepared::row).toList(), listeners, ctx.deadline()));

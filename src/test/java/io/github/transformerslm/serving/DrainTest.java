@@ -44,17 +44,8 @@ class DrainTest {
         int[] prompt = GoldenReference.of("gpt2").inputIds();
         GenerationPlan plan = GenerationPlan.resolve(config, prompt.length, 1024, host.limits(), ServiceStops.NONE);
         CompletableFuture<List<GeneratedSequence>> f = new CompletableFuture<>();
-        host.submit(new GenerationRow(prompt, plan, new SplittableRandom(0)), new SequenceListener() {
-            @Override
-            public void onFinish(List<GeneratedSequence> sequences) {
-                f.complete(sequences);
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                f.completeExceptionally(error);
-            }
-        }, Instant.now().plusSeconds(600));
+        host.submit(new GenerationRow(prompt, plan, new SplittableRandom(0)), SequenceListener.completing(f),
+                Instant.now().plusSeconds(600));
         return f;
     }
 
