@@ -81,36 +81,28 @@ class ChatCompletionsControllerTest {
 
     @Test
     void badRequestsAreOpenAiErrorsNamingTheArgument() throws Exception {
-        mvc.perform(post("/v1/chat/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"tools\": [{}]}"))
-                .andExpect(status().isBadRequest()).andExpect(jsonPath("$.error.param").value("tools"));
-        mvc.perform(post("/v1/chat/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"top_logprobs\": 3}"))
-                .andExpect(status().isBadRequest()).andExpect(jsonPath("$.error.param").value("top_logprobs"));
-        mvc.perform(post("/v1/chat/completions").contentType("application/json").content("[1]"))
-                .andExpect(status().isBadRequest()).andExpect(jsonPath("$.error.type").value("invalid_request_error"));
+        refused("/v1/chat/completions", "{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"tools\": [{}]}").andExpect(jsonPath("$.error.param").value("tools"));
+        refused("/v1/chat/completions", "{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"top_logprobs\": 3}").andExpect(jsonPath("$.error.param").value("top_logprobs"));
+        refused("/v1/chat/completions", "[1]").andExpect(jsonPath("$.error.type").value("invalid_request_error"));
     }
 
     @Test
     void aMessageOfTheWrongShapeIsRefusedNamingItsPath() throws Exception {
-        mvc.perform(post("/v1/chat/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": 5}]}"))
-                .andExpect(status().isBadRequest())
+        refused("/v1/chat/completions", "{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": 5}]}")
                 .andExpect(jsonPath("$.error.param").value("messages[1].role"))
                 .andExpect(jsonPath("$.error.message").value("messages[1].role must be a string"));
-        mvc.perform(post("/v1/chat/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"messages\": \"Hi\"}"))
-                .andExpect(status().isBadRequest())
+        refused("/v1/chat/completions", "{\"model\": \"m\", \"messages\": \"Hi\"}")
                 .andExpect(jsonPath("$.error.param").value("messages"))
                 .andExpect(jsonPath("$.error.message").value("messages must be a list"));
-        mvc.perform(post("/v1/chat/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"stream\": \"true\"}"))
-                .andExpect(status().isBadRequest())
+        refused("/v1/chat/completions", "{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"stream\": \"true\"}")
                 .andExpect(jsonPath("$.error.param").value("stream"))
                 .andExpect(jsonPath("$.error.message").value("stream must be true or false"));
-        mvc.perform(post("/v1/chat/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": 7}]}"))
-                .andExpect(status().isBadRequest())
+        refused("/v1/chat/completions", "{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": 7}]}")
                 .andExpect(jsonPath("$.error.param").value("messages[0].content"));
+    }
+
+    /** POSTs a JSON body to path and expects a 400; further expectations chain on the result. */
+    private org.springframework.test.web.servlet.ResultActions refused(String path, String body) throws Exception {
+        return mvc.perform(post(path).contentType("application/json").content(body)).andExpect(status().isBadRequest());
     }
 }

@@ -68,14 +68,10 @@ class CompletionsControllerTest {
 
     @Test
     void errorsAreOpenAisShapeNamingTheArgumentTheClientSent() throws Exception {
-        mvc.perform(post("/v1/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"prompt\": \"Once\", \"temprature\": 1}"))
-                .andExpect(status().isBadRequest())
+        refused("/v1/completions", "{\"model\": \"m\", \"prompt\": \"Once\", \"temprature\": 1}")
                 .andExpect(jsonPath("$.error.param").value("temprature"))
                 .andExpect(jsonPath("$.error.code").value("unknown_parameter"));
-        mvc.perform(post("/v1/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"prompt\": \"Once\", \"logprobs\": 6}"))
-                .andExpect(status().isBadRequest())
+        refused("/v1/completions", "{\"model\": \"m\", \"prompt\": \"Once\", \"logprobs\": 6}")
                 .andExpect(jsonPath("$.error.param").value("logprobs"));
         mvc.perform(post("/v1/completions").contentType("application/json").accept("application/xml")
                         .content("{\"model\": \"m\", \"prompt\": \"Once\"}"))
@@ -84,27 +80,23 @@ class CompletionsControllerTest {
 
     @Test
     void aFieldOfTheWrongTypeIsRefusedNamingItAndWhatItMustBe() throws Exception {
-        mvc.perform(post("/v1/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"prompt\": \"Once\", \"logprobs\": 2.5}"))
-                .andExpect(status().isBadRequest())
+        refused("/v1/completions", "{\"model\": \"m\", \"prompt\": \"Once\", \"logprobs\": 2.5}")
                 .andExpect(jsonPath("$.error.param").value("logprobs"))
                 .andExpect(jsonPath("$.error.message").value("logprobs must be an integer"));
-        mvc.perform(post("/v1/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"prompt\": \"Once\", \"echo\": \"yes\"}"))
-                .andExpect(status().isBadRequest())
+        refused("/v1/completions", "{\"model\": \"m\", \"prompt\": \"Once\", \"echo\": \"yes\"}")
                 .andExpect(jsonPath("$.error.param").value("echo"))
                 .andExpect(jsonPath("$.error.message").value("echo must be true or false"));
-        mvc.perform(post("/v1/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"prompt\": \"Once\", \"best_of\": 3000000000}"))
-                .andExpect(status().isBadRequest())
+        refused("/v1/completions", "{\"model\": \"m\", \"prompt\": \"Once\", \"best_of\": 3000000000}")
                 .andExpect(jsonPath("$.error.param").value("best_of"))
                 .andExpect(jsonPath("$.error.message").value("best_of must be an integer"));
-        mvc.perform(post("/v1/completions").contentType("application/json")
-                        .content("{\"model\": \"m\", \"prompt\": \"Once\", \"stream_options\": {\"include_usage\": 1}}"))
-                .andExpect(status().isBadRequest())
+        refused("/v1/completions", "{\"model\": \"m\", \"prompt\": \"Once\", \"stream_options\": {\"include_usage\": 1}}")
                 .andExpect(jsonPath("$.error.param").value("stream_options.include_usage"));
-        mvc.perform(post("/v1/completions").contentType("application/json").content("{\"model\": "))
-                .andExpect(status().isBadRequest())
+        refused("/v1/completions", "{\"model\": ")
                 .andExpect(jsonPath("$.error.message").value("the request body is not valid JSON"));
+    }
+
+    /** POSTs a JSON body to path and expects a 400; further expectations chain on the result. */
+    private org.springframework.test.web.servlet.ResultActions refused(String path, String body) throws Exception {
+        return mvc.perform(post(path).contentType("application/json").content(body)).andExpect(status().isBadRequest());
     }
 }

@@ -109,18 +109,13 @@ class RespondControllerTest {
 
     @Test
     void generateGoalsChecksItsListsAsRespondDoes() throws Exception {
-        mvc.perform(post("/generate_goals").contentType("application/json")
-                        .content("{\"prompts\": [\"a\", \"b\"], \"configs\": [null]}"))
-                .andExpect(status().isBadRequest())
+        refused("/generate_goals", "{\"prompts\": [\"a\", \"b\"], \"configs\": [null]}")
                 .andExpect(jsonPath("$.field").value("configs"))
                 .andExpect(jsonPath("$.detail").value("configs has 1 items but prompts has 2: they must be the same length"));
-        mvc.perform(post("/generate_goals").contentType("application/json").content("{\"prompts\": [7]}"))
-                .andExpect(status().isBadRequest())
+        refused("/generate_goals", "{\"prompts\": [7]}")
                 .andExpect(jsonPath("$.field").value("prompts[0]"));
         modelAnswers("x");
-        mvc.perform(post("/generate_goals").contentType("application/json")
-                        .content("{\"prompts\": [\"a\"], \"configs\": [{\"temprature\": 1}]}"))
-                .andExpect(status().isBadRequest())
+        refused("/generate_goals", "{\"prompts\": [\"a\"], \"configs\": [{\"temprature\": 1}]}")
                 .andExpect(jsonPath("$.field").value("configs[0].temprature"));
     }
 
@@ -131,9 +126,7 @@ class RespondControllerTest {
                         .content("{\"dialog_contexts\": [[\"hi\"]], \"openai_api_keys\": [null]}"))
                 .andExpect(status().isOk())
                 .andExpect(content().json("[[\"fine\"]]"));
-        mvc.perform(post("/respond").contentType("application/json")
-                        .content("{\"dialog_contexts\": [[\"hi\"]], \"configs\": [{\"max_tokens\": 3}]}"))
-                .andExpect(status().isBadRequest())
+        refused("/respond", "{\"dialog_contexts\": [[\"hi\"]], \"configs\": [{\"max_tokens\": 3}]}")
                 .andExpect(jsonPath("$.field").value("configs[0].max_tokens"));
     }
 
@@ -211,23 +204,23 @@ class RespondControllerTest {
     @Test
     void aDreamBodyOfTheWrongShapeIsRefusedNamingThePath() throws Exception {
         modelAnswers("Hello");
-        mvc.perform(post("/respond").contentType("application/json").content("{\"dialog_contexts\": [[\"hi\", 5]]}"))
-                .andExpect(status().isBadRequest())
+        refused("/respond", "{\"dialog_contexts\": [[\"hi\", 5]]}")
                 .andExpect(jsonPath("$.field").value("dialog_contexts[0][1]"))
                 .andExpect(jsonPath("$.detail").value("dialog_contexts[0][1] must be a string"));
-        mvc.perform(post("/respond").contentType("application/json").content("{\"dialog_contexts\": [[\"hi\", null]]}"))
-                .andExpect(status().isBadRequest())
+        refused("/respond", "{\"dialog_contexts\": [[\"hi\", null]]}")
                 .andExpect(jsonPath("$.field").value("dialog_contexts[0]"));
-        mvc.perform(post("/respond").contentType("application/json")
-                        .content("{\"dialog_contexts\": [[\"hi\"]], \"configs\": [\"greedy\"]}"))
-                .andExpect(status().isBadRequest())
+        refused("/respond", "{\"dialog_contexts\": [[\"hi\"]], \"configs\": [\"greedy\"]}")
                 .andExpect(jsonPath("$.field").value("configs[0]"))
                 .andExpect(jsonPath("$.detail").value("configs[0] must be a JSON object"));
-        mvc.perform(post("/generate_goals").contentType("application/json").content("{\"prompts\": [null]}"))
-                .andExpect(status().isBadRequest())
+        refused("/generate_goals", "{\"prompts\": [null]}")
                 .andExpect(jsonPath("$.field").value("prompts[0]"));
         mvc.perform(post("/respond").contentType("application/json")
                         .content("{\"dialog_contexts\": [[\"hi\"]], \"prompts\": [null], \"openai_api_keys\": [null]}"))
                 .andExpect(status().isOk());
+    }
+
+    /** POSTs a JSON body to path and expects a 400; further expectations chain on the result. */
+    private org.springframework.test.web.servlet.ResultActions refused(String path, String body) throws Exception {
+        return mvc.perform(post(path).contentType("application/json").content(body)).andExpect(status().isBadRequest());
     }
 }
