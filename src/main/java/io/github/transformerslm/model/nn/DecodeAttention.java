@@ -106,6 +106,9 @@ public final class DecodeAttention {
     /** Chunks of (row, head) units per thread: a late worker holds back a small part of the layer. */
     private static final int CHUNKS_PER_THREAD = 4;
 
+    /** A thread's scores for one unit ([columns], grown as the context grows) and its float16 scratch ([2L]). */
+    private static final ThreadLocal<float[][]> SCORES = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[2 * L]});
+
     /** A worker's outputs before they are copied out: [units, headDim]. */
     private static final ThreadLocal<float[][]> ASIDE = ThreadLocal.withInitial(() -> new float[1][0]);
 
@@ -142,8 +145,12 @@ public final class DecodeAttention {
         void attend(int u0, int u1, float[] target) {
             int headDim = layout.headDim();
             boolean half = layout.half();
-            float[] weights = new float[total];
-            float[] scratch = new float[2 * L];
+            float[][] own = SCORES.get(); // this thread's: a chunk at a time, eight chunks a layer
+            if (own[0].length < total) {
+                own[0] = new float[total];
+            }
+            float[] weights = own[0];
+            float[] scratch = own[1];
             for (int u = u0; u < u1; u++) {
                 int r = u / heads;
                 int h = u % heads;
