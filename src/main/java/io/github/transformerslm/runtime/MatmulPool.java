@@ -2,6 +2,7 @@ package io.github.transformerslm.runtime;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
@@ -132,13 +133,13 @@ public final class MatmulPool implements AutoCloseable {
         if (blocks - 1 > pool.size()) {
             throw new IllegalStateException(blocks + " blocks for " + (pool.size() + 1) + " threads");
         }
-        boolean[] handed = new boolean[blocks];
+        Task[] handed = new Task[blocks];
         for (int k = 1; k < blocks; k++) {
-            handed[k] = pool.get(k - 1).offer(body, k);
+            handed[k] = pool.get(k - 1).offerIfIdle(body, k);
         }
         RuntimeException failure = null;
         for (int k = 0; k < blocks; k++) {
-            if (k > 0 && handed[k]) {
+            if (k > 0 && handed[k] != null) {
                 continue;
             }
             try {
@@ -148,8 +149,8 @@ public final class MatmulPool implements AutoCloseable {
             }
         }
         for (int k = 1; k < blocks; k++) {
-            if (handed[k]) {
-                RuntimeException e = pool.get(k - 1).await();
+            if (handed[k] != null) {
+                RuntimeException e = handed[k].await();
                 failure = failure == null ? e : failure;
             }
         }
@@ -159,51 +160,85 @@ public final class MatmulPool implements AutoCloseable {
     }
 
     /**
-     * Hands {@code body} to every idle worker (with its worker number, from 1) and returns at once, without
+     * Hands {@code body} to every worker (with its worker number, from 1) and returns at once, without
      * waiting for them: for work that the caller takes its own share of and completes itself whether or
-     * not a worker shows up ({@link SharedChunks}). A worker that is slow to start or stops midway then
-     * delays nothing; it finishes the body later and takes new tasks after. Failures inside the body are the
-     * body's to handle.
-     *
-     * @return how many workers took it
+     * not a worker shows up ({@link SharedChunks}). A worker still inside an earlier body takes this one as
+     * soon as it leaves that one, unless a later body replaced it first; a worker that is slow to start or
+     * stops midway delays nothing. Failures inside the body are the body's to handle.
      */
-    public synchronized int share(IntConsumer body) {
-        int taken = 0;
+    public synchronized void share(IntConsumer body) {
         for (int k = 1; k <= workers.size(); k++) {
-            taken += workers.get(k - 1).offer(body, k) ? 1 : 0;
+            workers.get(k - 1).hand(new Task(body, k));
         }
-        return taken;
     }
 
-    private static final class Worker implements Runnable {
-        private volatile IntConsumer task;
-        private volatile int block;
-        private volatile boolean finished = true;
+    /** A body for one worker, and whether (and how) the worker finished it. */
+    private static final class Task {
+        final IntConsumer body;
+        final int block;
+        private volatile boolean done;
         private volatile RuntimeException failure;
+
+        Task(IntConsumer body, int block) {
+            this.body = body;
+            this.block = block;
+        }
+
+        void runHere() {
+            try {
+                body.accept(block);
+            } catch (RuntimeException e) {
+                failure = e;
+            } catch (Error e) {
+                failure = new IllegalStateException("a block on " + Thread.currentThread().getName() + " failed: " + e, e);
+            }
+            done = true;
+        }
+
+        RuntimeException await() {
+            while (!done) {
+                Thread.onSpinWait();
+            }
+            return failure;
+        }
+    }
+
+    /**
+     * A worker takes its next task from a one-slot mailbox. Why not hand a task only to an idle worker: a
+     * worker finishing a product's last chunk was still inside that body when the model thread, a few
+     * microseconds later, handed out the next product, and the model thread then computed that product
+     * alone; through the mailbox the worker joins it as soon as it is free.
+     */
+    private static final class Worker implements Runnable {
+        private final AtomicReference<Task> mailbox = new AtomicReference<>();
+        private volatile boolean busy;
         private volatile boolean parked;
         private volatile boolean stopped;
         private Thread thread;
 
-        /** Starts {@code body} for block k unless still busy with an earlier task; whether it was taken. */
-        boolean offer(IntConsumer body, int k) {
-            if (!finished) {
-                return false;
-            }
-            block = k;
-            failure = null;
-            finished = false;
-            task = body;
+        /** Puts {@code task} in the mailbox, replacing one not yet taken. */
+        void hand(Task task) {
+            mailbox.set(task);
             if (parked) {
                 LockSupport.unpark(thread);
             }
-            return true;
         }
 
-        RuntimeException await() {
-            while (!finished) {
+        /** Hands {@code body} for block k unless busy with an earlier task: the task, or null if not handed. */
+        Task offerIfIdle(IntConsumer body, int k) {
+            if (busy) {
+                return null;
+            }
+            Task task = new Task(body, k);
+            hand(task);
+            return task;
+        }
+
+        /** Returns once this worker is outside any task. */
+        void await() {
+            while (busy) {
                 Thread.onSpinWait();
             }
-            return failure;
         }
 
         void stop() {
@@ -223,13 +258,12 @@ public final class MatmulPool implements AutoCloseable {
             }
             long idleSince = System.nanoTime();
             while (!stopped) {
-                IntConsumer t = task;
-                if (t == null) {
+                if (mailbox.get() == null) {
                     if (System.nanoTime() - idleSince < SPIN_NANOS) {
                         Thread.onSpinWait();
                     } else {
                         parked = true;
-                        if (task == null && !stopped) {
+                        if (mailbox.get() == null && !stopped) {
                             LockSupport.park(this);
                         }
                         parked = false;
@@ -237,15 +271,15 @@ public final class MatmulPool implements AutoCloseable {
                     }
                     continue;
                 }
-                task = null;
-                try {
-                    t.accept(block);
-                } catch (RuntimeException e) {
-                    failure = e;
-                } catch (Error e) {
-                    failure = new IllegalStateException("a block on " + Thread.currentThread().getName() + " failed: " + e, e);
+                // Busy before the task is taken, so that a task is never run unseen by awaitIdle. A task that
+                // awaitIdle misses here (taken just after it returned) is a shared one whose product has
+                // returned: every chunk is claimed, and it leaves without touching memory.
+                busy = true;
+                Task task = mailbox.getAndSet(null);
+                if (task != null) {
+                    task.runHere();
                 }
-                finished = true;
+                busy = false;
                 idleSince = System.nanoTime();
             }
         }

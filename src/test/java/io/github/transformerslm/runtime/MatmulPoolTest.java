@@ -63,9 +63,7 @@ class MatmulPoolTest {
                 held.countDown();
                 await(release);
             };
-            while (pool.share(holding) == 0) {
-                Thread.sleep(1);
-            }
+            pool.share(holding);
             assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
             // The worker is stuck in the shared body: both blocks run here instead of waiting for it.
             pool.forEach(4, t -> threads.add(Thread.currentThread().getName()));
@@ -73,10 +71,38 @@ class MatmulPoolTest {
 
             release.countDown();
             threads.clear();
-            for (int attempt = 0; attempt < 1000 && threads.size() < 2; attempt++) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); // the worker first wakes from its latch
+            while (System.nanoTime() < deadline && threads.size() < 2) {
                 pool.forEach(2, t -> threads.add(Thread.currentThread().getName()));
             }
             assertThat(threads).as("the worker takes blocks again once free").hasSize(2);
+        }
+    }
+
+    @Test
+    void aWorkerStillInsideASharedBodyTakesTheNextOneAsSoonAsItLeaves() throws InterruptedException {
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch nextRan = new CountDownLatch(1);
+        Set<String> replaced = ConcurrentHashMap.newKeySet();
+        Set<String> next = ConcurrentHashMap.newKeySet();
+
+        try (MatmulPool pool = new MatmulPool(2)) {
+            pool.share(worker -> {
+                held.countDown();
+                await(release);
+            });
+            assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+            pool.share(worker -> replaced.add(Thread.currentThread().getName()));
+            pool.share(worker -> {
+                next.add(Thread.currentThread().getName());
+                nextRan.countDown();
+            });
+            release.countDown();
+
+            assertThat(nextRan.await(10, TimeUnit.SECONDS)).as("the latest body runs once the worker is free").isTrue();
+            assertThat(next).containsExactly("matmul-1");
+            assertThat(replaced).as("a body replaced before the worker took it is not run").isEmpty();
         }
     }
 
@@ -114,9 +140,7 @@ class MatmulPoolTest {
             }
             left.set(true);
         };
-        while (pool.share(lateChunk) == 0) {
-            Thread.sleep(1);
-        }
+        pool.share(lateChunk);
         assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
         return left;
     }

@@ -170,9 +170,7 @@ class VectorKernelsTest {
                     Thread.currentThread().interrupt();
                 }
             };
-            while (pool.share(holding) == 0) { // the worker may still be finishing the last product's chunks
-                Thread.sleep(1);
-            }
+            pool.share(holding);
             assertThat(held.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
             float[] alone = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
                     () -> linear.apply(x).toFloatArray());
