@@ -29,6 +29,28 @@ public final class LastLogits {
         }
     }
 
+    /** The logits after feeding {@code ids} one token at a time through the KV cache, as decoding does. */
+    public static float[] decoded(LoadedModel loaded, int[] ids) {
+        CausalLanguageModel model = loaded.model();
+        try (NDManager m = NDManager.newBaseManager(); KvCache cache = model.newCache(m, 1, ids.length)) {
+            float[] logits = null;
+            for (int i = 0; i < ids.length; i++) {
+                try (NDScope scope = new NDScope()) {
+                    float[] keyPositions = new float[i + 1];
+                    for (int j = 0; j <= i; j++) {
+                        keyPositions[j] = j;
+                    }
+                    NDArray out = model.forward(new ForwardInput(m.create(new long[] {ids[i]}, new Shape(1, 1)),
+                            m.create(new long[] {i}, new Shape(1, 1)), m.create(new float[i + 1], new Shape(1, 1, 1, i + 1)),
+                            m.create(keyPositions, new Shape(1, i + 1))), cache);
+                    logits = out.toFloatArray();
+                    scope.suppressNotUsedWarning();
+                }
+            }
+            return logits;
+        }
+    }
+
     /** One unpadded prompt as a forward pass's input: positions 0..n-1, a causal mask (windowed if > 0). */
     static ForwardInput promptInput(NDManager m, int[] ids, int slidingWindow) {
         int n = ids.length;

@@ -23,12 +23,23 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * QUANTIZE on stories260K, a really trained model: a quantized model must compute what the float32 model computes with every quantized
- * matrix replaced by its dequantized values (written out as a float32 checkpoint and served without
- * QUANTIZE, through the float32 kernels). Both are float32 arithmetic over the same weights and differ
- * only in the order of the additions, so the float32 golden tolerance (1e-4 on the logits) applies
- * unchanged, and every one of the 60 greedy tokens must agree (the smallest gap between the best two
- * logits in the float32 golden run is 0.07, three orders of magnitude above that tolerance).
+ * QUANTIZE on stories260K, a really trained model: a quantized model must compute what the float32 model
+ * computes with every quantized matrix replaced by its dequantized values (written out as a float32
+ * checkpoint and served without QUANTIZE, through the float32 kernels).
+ *
+ * <p>int8: both are float32 arithmetic over the same weights and differ only in the order of the
+ * additions, so the float32 golden tolerance (1e-4 on the logits) applies unchanged, and every one of the 60
+ * greedy tokens must agree (the smallest gap between the best two logits in the float32 golden run is 0.07,
+ * three orders of magnitude above that tolerance).
+ *
+ * <p>int4 also rounds each product's input to 8 bits per block of 32, as llama.cpp's Q4_0 products do: an
+ * input moves by at most half a step of its block's largest magnitude / 127, 0.4% of that magnitude. The
+ * logits may depart from the dequantized model's by five times that, 2% of their range, for the products
+ * of several layers compounding it (measured: 0.7 to 1.2%); a wrong scale, pairing of inputs or offset
+ * moves a product by tens of percent. What the rounding is exactly is checked where it is computed: a
+ * prompt's logits (panels widened to float32 times inputs on the grid) equal those of decoding the same
+ * tokens one at a time (16-bit integer products) within the float32 tolerance, and QuantizedPanelsTest
+ * compares each product with one computed in double.
  *
  * <p>What quantization itself costs is {@link QuantizedPerplexityTest}'s.
  */
@@ -67,9 +78,26 @@ class QuantizedModelTest {
                 LoadedModel dequantized = ModelLoader.load(reference, DataType.FLOAT32)) {
             float[] expected = LastLogits.of(dequantized, golden.inputIds());
             float[] actual = LastLogits.of(quantized, golden.inputIds());
-            assertThat(LastLogits.maxDiff(actual, expected)).isLessThan(1e-4);
-            assertThat(greedy(quantized, golden)).containsExactly(greedy(dequantized, golden));
+            if (quantization == Quantization.INT4) {
+                assertThat(LastLogits.maxDiff(actual, expected)).as("int4 inputs on their 8-bit grid")
+                        .isLessThan(0.02 * range(expected));
+                assertThat(LastLogits.maxDiff(LastLogits.decoded(quantized, golden.inputIds()), actual))
+                        .as("the prompt's kernels and decoding's integer kernels").isLessThan(1e-4);
+            } else {
+                assertThat(LastLogits.maxDiff(actual, expected)).isLessThan(1e-4);
+                assertThat(greedy(quantized, golden)).containsExactly(greedy(dequantized, golden));
+            }
         }
+    }
+
+    static double range(float[] values) {
+        double lo = Double.MAX_VALUE;
+        double hi = -Double.MAX_VALUE;
+        for (float v : values) {
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+        }
+        return hi - lo;
     }
 
     /** How many of the first tokens of a and b agree. */

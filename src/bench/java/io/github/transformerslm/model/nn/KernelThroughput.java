@@ -40,7 +40,7 @@ public final class KernelThroughput {
                             float[] p = packed.prepare(x, 1, work);
                             int chunks = Integer.getInteger("chunks", 1);
                             for (int c = 0; c < chunks; c++) {
-                                packed.multiply(p, work.perRow, 1, y, y.length, packed.panels() * c / chunks, packed.panels() * (c + 1) / chunks);
+                                packed.multiply(p, work.perRow, work.quantized, 1, y, y.length, packed.panels() * c / chunks, packed.panels() * (c + 1) / chunks);
                             }
                         }
                         best = Math.min(best, (System.nanoTime() - t0) / 1e9 / reps);

@@ -22,15 +22,15 @@ interface PackedMatrix {
     /**
      * The input as the kernels read it, computed once per product on the calling thread before its blocks
      * run: x itself, or a rescaled copy in {@code work.prepared}; per-row figures the kernels need go into
-     * {@code work.perRow}. x: [rows, in].
+     * {@code work.perRow}, and an input quantized to integers into {@code work.quantized}. x: [rows, in].
      */
     float[] prepare(float[] x, int rows, VectorProduct.Workspace work);
 
     /**
-     * Panels [p0, p1) of y = x·W + bias: columns [p0·PANEL, p1·PANEL) of y; x and perRow as {@link #prepare}
+     * Panels [p0, p1) of y = x·W + bias: columns [p0·PANEL, p1·PANEL) of y; x, perRow and quantized as {@link #prepare}
      * left them; y: [rows, yStride]. Called concurrently for disjoint panel ranges.
      */
-    void multiply(float[] x, float[] perRow, int rows, float[] y, int yStride, int p0, int p1);
+    void multiply(float[] x, float[] perRow, int[] quantized, int rows, float[] y, int yStride, int p0, int p1);
 
     /** The weight of output o and input i, as the products multiply by it. */
     float weight(int o, int i);

@@ -254,7 +254,7 @@ final class PanelWeights implements PackedMatrix {
     }
 
     @Override
-    public void multiply(float[] x, float[] perRow, int rows, float[] y, int yStride, int p0, int p1) {
+    public void multiply(float[] x, float[] perRow, int[] quantized, int rows, float[] y, int yStride, int p0, int p1) {
         VectorKernels.multiply(w, half, bias, in, x, half ? perRow : null, rows, y, yStride, p0, p1);
     }
 

@@ -214,24 +214,37 @@ final class QuantizedPanels implements PackedMatrix {
     }
 
     /**
-     * One row: {@link QuantizedKernels#prepareRow}. Several rows: x as it is; each thread widens a panel at a
-     * time and multiplies every row against it.
+     * One row: {@link QuantizedKernels#prepareRow} (int8) or {@link QuantizedKernels#quantizeRow} (int4).
+     * Several rows: x as it is (int8) or on its 8-bit grid (int4); each thread widens a panel at a time and
+     * multiplies every row against it.
      */
     @Override
     public float[] prepare(float[] x, int rows, VectorProduct.Workspace work) {
         if (rows > 1) {
+            if (quantization == Quantization.INT4) {
+                work.prepared = QuantizedKernels.roundToInt8Grid(x, rows, in, work.prepared);
+                return work.prepared;
+            }
             return x;
         }
         if (work.perRow.length < blocks) {
             work.perRow = new float[blocks];
         }
-        work.prepared = QuantizedKernels.prepareRow(x, in, blocks, quantization, offset, work.prepared, work.perRow);
+        if (quantization == Quantization.INT4) {
+            int size = QuantizedKernels.quantizedRowInts(blocks);
+            if (work.quantized.length < size) {
+                work.quantized = new int[size];
+            }
+            QuantizedKernels.quantizeRow(x, in, blocks, work.quantized, work.perRow);
+            return x;
+        }
+        work.prepared = QuantizedKernels.prepareRow(x, in, blocks, offset, work.prepared, work.perRow);
         return work.prepared;
     }
 
     @Override
-    public void multiply(float[] x, float[] perRow, int rows, float[] y, int yStride, int p0, int p1) {
-        QuantizedKernels.multiply(this, x, perRow, rows, y, yStride, p0, p1);
+    public void multiply(float[] x, float[] perRow, int[] quantized, int rows, float[] y, int yStride, int p0, int p1) {
+        QuantizedKernels.multiply(this, x, perRow, quantized, rows, y, yStride, p0, p1);
     }
 
     /** The weight of output o and input i, dequantized. */

@@ -40,6 +40,7 @@ final class VectorProduct {
         float[] input = new float[0]; // [rows, in]
         float[] prepared = new float[0]; // the kernels' form of the input (PackedMatrix#prepare)
         float[] perRow = new float[CHUNK_ROWS]; // what prepare computes per row, or per row and block of inputs
+        int[] quantized = new int[0]; // the input quantized to integers, where the kernels multiply integers
         float[] output = new float[0]; // [rows, panels·PANEL]
         float[] aside = new float[0]; // a worker's chunks before they are written out ([rows, panels·PANEL])
     }
@@ -194,9 +195,9 @@ final class VectorProduct {
         }
         float[] y = work.output; // [rows, stride]; every element up to rows·stride is assigned below
         if (ways == 1) {
-            compute(0, kernelInput, work.perRow, rows, y, stride, act);
+            compute(0, kernelInput, work.perRow, work.quantized, rows, y, stride, act);
         } else {
-            split(kernelInput, work.perRow, rows, y, stride, act);
+            split(kernelInput, work.perRow, work.quantized, rows, y, stride, act);
         }
         if (stride != out) {
             for (int r = 1; r < rows; r++) { // drop the padding columns: [rows, stride] -> [rows, out]
@@ -210,11 +211,11 @@ final class VectorProduct {
      * thread writes its chunks straight into y; a worker computes into its own array and copies a chunk
      * into y only if this thread has not taken it back.
      */
-    private void split(float[] x, float[] perRow, int rows, float[] y, int stride, ElementwiseActivation act) {
+    private void split(float[] x, float[] perRow, int[] quantized, int rows, float[] y, int stride, ElementwiseActivation act) {
         SharedChunks.run(pool, bounds.length - 1, new SharedChunks.Work() {
             @Override
             public void compute(int c, boolean intoOutput) {
-                VectorProduct.this.compute(c, x, perRow, rows, intoOutput ? y : aside(), stride, act);
+                VectorProduct.this.compute(c, x, perRow, quantized, rows, intoOutput ? y : aside(), stride, act);
             }
 
             @Override
@@ -237,10 +238,10 @@ final class VectorProduct {
         });
     }
 
-    private void compute(int block, float[] x, float[] perRow, int rows, float[] y, int stride, ElementwiseActivation act) {
+    private void compute(int block, float[] x, float[] perRow, int[] quantized, int rows, float[] y, int stride, ElementwiseActivation act) {
         int p0 = bounds[block];
         int p1 = bounds[block + 1];
-        weights.multiply(x, perRow, rows, y, stride, p0, p1);
+        weights.multiply(x, perRow, quantized, rows, y, stride, p0, p1);
         if (act != null) {
             int from = p0 * VectorKernels.PANEL;
             int to = Math.min(out, p1 * VectorKernels.PANEL);

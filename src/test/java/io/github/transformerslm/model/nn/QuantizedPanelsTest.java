@@ -18,7 +18,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Weights quantized at load (QUANTIZE): every weight within the rounding of its block's scale (the
  * quantization is llama.cpp's Q8_0 and Q4_0), and the products over the packed codes equal to the same
- * product computed in double from the dequantized weights, for one row (the codes multiplied where they
+ * product computed in double from the dequantized weights (and, for int4, from inputs rounded to 8 bits per
+ * block of 32 as llama.cpp's Q4_0 products round theirs), for one row (the codes multiplied where they
  * lie) and for many (panels widened once), with tails of inputs and outputs, both weight layouts, a bias,
  * and split across two threads.
  */
@@ -100,6 +101,8 @@ class QuantizedPanelsTest {
             assertThat(linear.format()).isEqualTo(quantization.label());
             float[] x = weights(rows, in, 7);
             float[] y = linear.apply(m.create(x, new Shape(1, rows, in))).toFloatArray();
+            // int4 multiplies inputs rounded to 8 bits per block of 32, as llama.cpp's Q4_0 products do.
+            double[] input = quantization == Quantization.INT4 ? onInt8Grid(x, rows, in) : toDouble(x);
 
             assertThat(y).hasSize(rows * out);
             for (int r = 0; r < rows; r++) {
@@ -107,7 +110,7 @@ class QuantizedPanelsTest {
                     double expected = withBias ? bias[o] : 0;
                     double magnitude = Math.abs(expected);
                     for (int i = 0; i < in; i++) {
-                        double term = (double) q.weight(o, i) * x[r * in + i];
+                        double term = (double) q.weight(o, i) * input[r * in + i];
                         expected += term;
                         magnitude += Math.abs(term);
                     }
@@ -162,6 +165,53 @@ class QuantizedPanelsTest {
                 }
             }
         }
+    }
+
+    @Test
+    void int4InputsAreRoundedTo8BitsPerBlockOf32() {
+        float[] x = new float[40];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) Math.sin(i) * (i == 5 ? 4 : 1);
+        }
+        double[] grid = onInt8Grid(x, 1, 40);
+        double step = 4 * Math.abs(Math.sin(5)) / 127; // block 0's largest magnitude over 127 steps
+        assertThat(grid[5]).isCloseTo(x[5], org.assertj.core.data.Offset.offset(1e-6));
+        for (int i = 0; i < 32; i++) {
+            assertThat(Math.abs(grid[i] - x[i])).as("input %d", i).isLessThanOrEqualTo(step / 2 * 1.0001);
+            assertThat(Math.abs(Math.rint(grid[i] / step) * step - grid[i])).isLessThan(1e-6);
+        }
+        assertThat(Math.abs(grid[33] - x[33])).as("block 1 has a scale of its own")
+                .isLessThanOrEqualTo(Math.abs(Math.sin(32)) / 127 / 2 + 1e-7);
+    }
+
+    /**
+     * Rows of x with each block of 32 inputs rounded to steps of its largest magnitude / 127 (llama.cpp's
+     * Q8_0), computed here independently of the kernels.
+     */
+    private static double[] onInt8Grid(float[] x, int rows, int in) {
+        double[] r = new double[x.length];
+        for (int row = 0; row < rows; row++) {
+            for (int from = row * in; from < (row + 1) * in; from += 32) {
+                int to = Math.min((row + 1) * in, from + 32);
+                float largest = 0f;
+                for (int k = from; k < to; k++) {
+                    largest = Math.max(largest, Math.abs(x[k]));
+                }
+                float d = largest / 127f;
+                for (int k = from; k < to; k++) {
+                    r[k] = d == 0f ? 0 : (double) Math.round(x[k] * (1f / d)) * d;
+                }
+            }
+        }
+        return r;
+    }
+
+    private static double[] toDouble(float[] x) {
+        double[] r = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            r[i] = x[i];
+        }
+        return r;
     }
 
     /** Normal values with a few outliers ten times larger, as trained weights have. */
