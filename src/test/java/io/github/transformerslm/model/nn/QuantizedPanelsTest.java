@@ -199,7 +199,7 @@ class QuantizedPanelsTest {
                 }
                 float d = largest / 127f;
                 for (int k = from; k < to; k++) {
-                    r[k] = d == 0f ? 0 : (double) Math.round(x[k] * (1f / d)) * d;
+                    r[k] = d == 0f ? 0 : Math.rint(x[k] * (1f / d)) * d; // nearest, ties to even
                 }
             }
         }
