@@ -12,7 +12,7 @@ public interface CausalLanguageModel extends AutoCloseable {
     /** A left-padded cache for {@code batch} rows of up to {@code capacity} positions. */
     default KvCache newCache(NDManager manager, int batch, int capacity) {
         CacheShape s = cacheShape();
-        return new KvCache(manager, s.layers(), batch, s.kvHeads(), capacity, s.headDim());
+        return new KvCache(manager, s.layers(), batch, s.kvHeads(), capacity, s.headDim(), pool());
     }
 
     /** Layers, key/value heads and head size: what a cache must hold per position. */

@@ -1,10 +1,14 @@
 package io.github.transformerslm.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.transformerslm.model.nn.HostCopies;
+import io.github.transformerslm.model.nn.PromptAttention;
+import io.github.transformerslm.runtime.MatmulPool;
 
 /**
  * Keys and values of every layer, preallocated for {@code capacity} positions and written in place:
@@ -15,11 +19,21 @@ public final class KvCache implements AttentionCache, AutoCloseable {
     private final NDArray[] keys; // per layer: [batch, kvHeads, capacity, headDim]
     private final NDArray[] values; // per layer: [batch, kvHeads, capacity, headDim]
     private final int capacity;
+    private final MatmulPool pool;
     private int length;
+    /** The mask a prompt's layers share, read once per forward pass: [batch, seq, total]. */
+    private NDArray promptMask;
+    private float[] promptMaskValues;
 
     public KvCache(NDManager parent, int layers, int batch, int kvHeads, int capacity, int headDim) {
+        this(parent, layers, batch, kvHeads, capacity, headDim, MatmulPool.CALLER_ONLY);
+    }
+
+    /** {@code pool}: the threads a prompt's attention is computed on. */
+    public KvCache(NDManager parent, int layers, int batch, int kvHeads, int capacity, int headDim, MatmulPool pool) {
         this.manager = parent.newSubManager();
         this.capacity = capacity;
+        this.pool = pool;
         this.keys = new NDArray[layers];
         this.values = new NDArray[layers];
         Shape shape = new Shape(batch, kvHeads, capacity, headDim);
@@ -54,6 +68,34 @@ public final class KvCache implements AttentionCache, AutoCloseable {
         values[layer].set(slot, v);
         NDIndex filled = new NDIndex(":, :, :{}, :", end);
         return new NDArray[] {keys[layer].get(filled), values[layer].get(filled)};
+    }
+
+    /**
+     * A prompt written into an empty cache attends in Java ({@link PromptAttention}: no score matrix, the
+     * keys a causal mask hides skipped); anything else goes through libtorch.
+     */
+    @Override
+    public NDArray attend(int layer, NDArray q, NDArray k, NDArray v, NDArray mask, float scale, NDArray bias,
+            boolean biasBeforeScale) {
+        Shape qs = q.getShape();
+        int batch = (int) qs.get(0);
+        int heads = (int) qs.get(1);
+        int seq = (int) qs.get(2);
+        int headDim = (int) qs.get(3);
+        int kvHeads = (int) k.getShape().get(1);
+        if (length != 0 || seq < 2 || bias != null || !q.getDevice().equals(Device.cpu()) || heads % kvHeads != 0
+                || k.getShape().get(2) != seq || mask.size() != (long) batch * seq * seq || !PromptAttention.available()) {
+            return AttentionCache.super.attend(layer, q, k, v, mask, scale, bias, biasBeforeScale);
+        }
+        append(layer, k, v);
+        if (mask != promptMask) {
+            promptMask = mask;
+            promptMaskValues = HostCopies.read(mask); // [batch, 1, seq, seq]
+        }
+        float[] attended = PromptAttention.attend(HostCopies.read(q), HostCopies.read(k), HostCopies.read(v), promptMaskValues,
+                batch, heads, kvHeads, seq, seq, headDim, scale, pool, null); // [batch, heads, seq, headDim]
+        NDArray out = HostCopies.write(q.getManager(), attended, attended.length, qs);
+        return q.getDataType() == DataType.FLOAT32 ? out : out.toType(q.getDataType(), false);
     }
 
     @Override

@@ -1,0 +1,82 @@
+package io.github.transformerslm.model.nn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.github.transformerslm.runtime.TestPools;
+import io.github.transformerslm.serving.TestEngine;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * A prompt's attention in Java against libtorch's matmul, softmax and matmul over the same arrays: causal
+ * masks, left padding (rows that see no key get libtorch's even spread), a sliding window (rows whose first
+ * visible key is not the first key), grouped key heads, head sizes that are no multiple of the vector, and
+ * prompts that end inside a tile and inside a group of rows.
+ */
+class PromptAttentionTest {
+    static NDManager manager;
+
+    @BeforeAll
+    static void start() {
+        manager = TestEngine.startOnThisThread();
+    }
+
+    @AfterAll
+    static void stop() {
+        manager.close();
+    }
+
+    @ParameterizedTest(name = "batch={0} heads={1} kvHeads={2} seq={3} headDim={4} padding={5} window={6} split={7}")
+    @CsvSource({
+        "1, 4, 4, 64, 16, 0, 0, 1",
+        "1, 12, 12, 100, 64, 0, 0, 2",
+        "2, 8, 2, 37, 24, 5, 0, 2",
+        "3, 4, 1, 70, 8, 30, 0, 1",
+        "1, 6, 3, 90, 32, 0, 20, 2",
+        "2, 2, 2, 3, 128, 1, 0, 2",
+    })
+    void matchesLibtorch(int batch, int heads, int kvHeads, int seq, int headDim, int padding, int window, int split) {
+        assertThat(PromptAttention.available()).as("this execution runs the vector kernels").isTrue();
+        SplittableRandom random = new SplittableRandom(seq * 31L + headDim);
+        float[] q = normal(random, batch * heads * seq * headDim, 1.5);
+        float[] k = normal(random, batch * kvHeads * seq * headDim, 1.5);
+        float[] v = normal(random, batch * kvHeads * seq * headDim, 1);
+        float[] mask = new float[batch * seq * seq];
+        for (int b = 0; b < batch; b++) {
+            int pad = b == batch - 1 ? 0 : padding; // the last row is unpadded, the others left-padded
+            for (int t = 0; t < seq; t++) {
+                for (int j = 0; j < seq; j++) {
+                    boolean visible = j >= pad && j <= t && (window <= 0 || t - j < window);
+                    mask[(b * seq + t) * seq + j] = visible ? 0f : -1e9f;
+                }
+            }
+        }
+        float scale = (float) (1 / Math.sqrt(headDim));
+
+        float[] actual = PromptAttention.attend(q, k, v, mask, batch, heads, kvHeads, seq, seq, headDim, scale,
+                TestPools.of(split), null);
+
+        try (NDManager m = manager.newSubManager()) {
+            float[] expected = Attention.scaledDotProduct(m.create(q, new Shape(batch, heads, seq, headDim)),
+                    m.create(k, new Shape(batch, kvHeads, seq, headDim)), m.create(v, new Shape(batch, kvHeads, seq, headDim)),
+                    m.create(mask, new Shape(batch, 1, seq, seq)), scale).toFloatArray();
+            assertThat(actual).hasSize(expected.length);
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).as("element %d", i).isCloseTo(expected[i], org.assertj.core.data.Offset.offset(2e-5f));
+            }
+        }
+    }
+
+    private static float[] normal(SplittableRandom random, int n, double sd) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) ((random.nextDouble() + random.nextDouble() + random.nextDouble() - 1.5) * 2 * sd);
+        }
+        return x;
+    }
+}
