@@ -23,7 +23,12 @@ public final class KvCache implements AttentionCache, AutoCloseable {
     private int length;
     /** The mask a prompt's layers share, read once per forward pass: [batch, seq, total]. */
     private NDArray promptMask;
-    private float[] promptMaskValues;
+    private PromptAttention.Mask promptMaskValues;
+    /** A prompt's queries, keys, values and the attention's arrays, reused by its layers. */
+    private float[] query = new float[0];
+    private float[] key = new float[0];
+    private float[] value = new float[0];
+    private final PromptAttention.Buffers buffers = new PromptAttention.Buffers();
 
     public KvCache(NDManager parent, int layers, int batch, int kvHeads, int capacity, int headDim) {
         this(parent, layers, batch, kvHeads, capacity, headDim, MatmulPool.CALLER_ONLY);
@@ -90,11 +95,14 @@ public final class KvCache implements AttentionCache, AutoCloseable {
         append(layer, k, v);
         if (mask != promptMask) {
             promptMask = mask;
-            promptMaskValues = HostCopies.read(mask); // [batch, 1, seq, seq]
+            promptMaskValues = new PromptAttention.Mask(HostCopies.read(mask), batch, seq, seq); // [batch, 1, seq, seq]
         }
-        float[] attended = PromptAttention.attend(HostCopies.read(q), HostCopies.read(k), HostCopies.read(v), promptMaskValues,
-                batch, heads, kvHeads, seq, seq, headDim, scale, pool, null); // [batch, heads, seq, headDim]
-        NDArray out = HostCopies.write(q.getManager(), attended, attended.length, qs);
+        query = HostCopies.read(q, query, batch * heads * seq * headDim);
+        key = HostCopies.read(k, key, batch * kvHeads * seq * headDim);
+        value = HostCopies.read(v, value, batch * kvHeads * seq * headDim);
+        float[] attended = PromptAttention.attend(query, key, value, promptMaskValues, heads, kvHeads, headDim, scale, pool,
+                buffers); // [batch, heads, seq, headDim]
+        NDArray out = HostCopies.write(q.getManager(), attended, batch * heads * seq * headDim, qs);
         return q.getDataType() == DataType.FLOAT32 ? out : out.toType(q.getDataType(), false);
     }
 

@@ -36,58 +36,94 @@ public final class PromptAttention {
     }
 
     /**
-     * q: [batch, heads, seq, headDim]; k, v: [batch, kvHeads, total, headDim]; mask: additive, [batch, seq,
-     * total]; heads a multiple of kvHeads (each group of heads / kvHeads query heads reads one key head).
-     * Returns [batch, heads, seq, headDim], in {@code into} if it is large enough.
+     * A prompt's additive mask ([batch, seq, total]) as the kernels read it, built once per forward pass and
+     * shared by its layers: rows padded to whole tiles with -∞ (keys past the last take no weight, and no
+     * branch is needed for a last, partial tile), and each row's first visible key and one past its last.
      */
-    public static float[] attend(float[] q, float[] k, float[] v, float[] mask, int batch, int heads, int kvHeads, int seq,
-            int total, int headDim, float scale, MatmulPool pool, float[] into) {
-        int padded = (total + TILE - 1) / TILE * TILE;
-        float[] out = into != null && into.length >= batch * heads * seq * headDim ? into : new float[batch * heads * seq * headDim];
-        int[] first = new int[batch * seq];
-        int[] end = new int[batch * seq];
-        for (int r = 0; r < batch * seq; r++) {
-            visibleRange(mask, r * total, total, first, end, r);
+    public static final class Mask {
+        final float[] values; // [batch, seq, padded]
+        final int[] first;
+        final int[] end; // 0 where the row sees no key
+        final int batch;
+        final int seq;
+        final int total;
+        final int padded;
+
+        public Mask(float[] mask, int batch, int seq, int total) {
+            this.batch = batch;
+            this.seq = seq;
+            this.total = total;
+            this.padded = (total + TILE - 1) / TILE * TILE;
+            this.values = new float[batch * seq * padded];
+            this.first = new int[batch * seq];
+            this.end = new int[batch * seq];
+            for (int r = 0; r < batch * seq; r++) {
+                System.arraycopy(mask, r * total, values, r * padded, total);
+                java.util.Arrays.fill(values, r * padded + total, (r + 1) * padded, Float.NEGATIVE_INFINITY);
+                int lo = -1;
+                for (int j = 0; j < total; j++) {
+                    if (mask[r * total + j] >= MASKED_BELOW) {
+                        lo = lo < 0 ? j : lo;
+                        end[r] = j + 1;
+                    }
+                }
+                first[r] = Math.max(lo, 0);
+            }
         }
+    }
+
+    /** Arrays a caller keeps between layers, so that a prompt's layers reuse them: grown as needed. */
+    public static final class Buffers {
+        private float[] keysT = new float[0];
+        private float[] values = new float[0];
+        private float[] out = new float[0];
+    }
+
+    /**
+     * q: [batch, heads, seq, headDim]; k, v: [batch, kvHeads, total, headDim]; mask as {@link Mask} holds it;
+     * heads a multiple of kvHeads (each group of heads / kvHeads query heads reads one key head). Returns
+     * [batch, heads, seq, headDim], in an array of {@code buffers} that the next call overwrites.
+     */
+    public static float[] attend(float[] q, float[] k, float[] v, Mask mask, int heads, int kvHeads, int headDim, float scale,
+            MatmulPool pool, Buffers buffers) {
+        int batch = mask.batch;
+        int seq = mask.seq;
+        int total = mask.total;
+        int padded = mask.padded;
+        int size = batch * heads * seq * headDim;
+        float[] out = buffers.out = buffers.out.length >= size ? buffers.out : new float[size];
         // Keys transposed per head, [headDim, padded], zeros past total: a tile's scores are then multiply-adds
         // of whole vectors. Values as rows of whole vector pairs, [total, width], zeros past headDim.
         int width = (headDim + 2 * L - 1) / (2 * L) * (2 * L);
-        float[] keysT = new float[batch * kvHeads * headDim * padded];
-        float[] values = headDim == width ? v : new float[batch * kvHeads * total * width];
+        int keysSize = batch * kvHeads * headDim * padded;
+        float[] keysT = buffers.keysT = buffers.keysT.length >= keysSize ? buffers.keysT : new float[keysSize];
+        int valuesSize = batch * kvHeads * total * width;
+        float[] values = headDim == width ? v
+                : (buffers.values = buffers.values.length >= valuesSize ? buffers.values : new float[valuesSize]);
         pool.forEach(batch * kvHeads, u -> {
             transpose(k, u * total * headDim, total, headDim, keysT, u * headDim * padded, padded);
             if (values != v) {
                 for (int j = 0; j < total; j++) {
                     System.arraycopy(v, (u * total + j) * headDim, values, (u * total + j) * width, headDim);
+                    java.util.Arrays.fill(values, (u * total + j) * width + headDim, (u * total + j + 1) * width, 0f);
                 }
             }
         });
         int groups = (seq + ROWS - 1) / ROWS;
-        int tasks = batch * heads * groups;
-        int ways = Math.min(pool.parallelism(), tasks);
-        Job job = new Job(q, keysT, values, v, mask, first, end, heads, kvHeads, seq, total, padded, headDim, width, scale, out);
-        pool.forEach(ways, t -> {
+        int units = batch * heads;
+        int tasks = units * groups;
+        Job job = new Job(q, keysT, values, v, mask, heads, kvHeads, headDim, width, scale, out);
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        pool.forEach(Math.min(pool.parallelism(), tasks), t -> {
             float[] scratch = new float[ROWS * (width + TILE)];
-            // Interleaved: later query rows see more keys, so each thread gets early and late groups alike.
-            for (int task = t; task < tasks; task += ways) {
-                job.group(task / (heads * groups), task / groups % heads, task % groups * ROWS, scratch);
+            // Claimed as threads come free, the last groups of rows (which see the most keys) first: the
+            // threads then end on small pieces of work, within one of each other.
+            for (int task = next.getAndIncrement(); task < tasks; task = next.getAndIncrement()) {
+                int unit = task % units;
+                job.group(unit / heads, unit % heads, (groups - 1 - task / units) * ROWS, scratch);
             }
         });
         return out;
-    }
-
-    /** first[r], end[r]: the row's first visible key and one past its last; both 0 if none is visible. */
-    private static void visibleRange(float[] mask, int from, int total, int[] first, int[] end, int r) {
-        int lo = -1;
-        int hi = 0;
-        for (int j = 0; j < total; j++) {
-            if (mask[from + j] >= MASKED_BELOW) {
-                lo = lo < 0 ? j : lo;
-                hi = j + 1;
-            }
-        }
-        first[r] = Math.max(lo, 0);
-        end[r] = hi;
     }
 
     private static void transpose(float[] k, int from, int total, int headDim, float[] keysT, int to, int padded) {
@@ -96,16 +132,25 @@ public final class PromptAttention {
                 keysT[to + d * padded + j] = k[from + j * headDim + d];
             }
         }
+        for (int d = 0; d < headDim; d++) { // a reused array's columns past total: finite, as the mask assumes
+            java.util.Arrays.fill(keysT, to + d * padded + total, to + (d + 1) * padded, 0f);
+        }
     }
 
-    private record Job(float[] q, float[] keysT, float[] values, float[] v, float[] mask, int[] first, int[] end, int heads,
-            int kvHeads, int seq, int total, int padded, int headDim, int width, float scale, float[] out) {
+    private record Job(float[] q, float[] keysT, float[] values, float[] v, Mask mask, int heads, int kvHeads, int headDim,
+            int width, float scale, float[] out) {
 
         /**
          * Query rows [r0, r0 + ROWS) of head h of row b; rows past the last stand in as the last and are not
          * written. scratch: [ROWS, width] outputs, then [ROWS, TILE] weights of the current tile.
          */
         void group(int b, int h, int r0, float[] scratch) {
+            int seq = mask.seq;
+            int total = mask.total;
+            int padded = mask.padded;
+            int[] first = mask.first;
+            int[] end = mask.end;
+            float[] maskValues = mask.values;
             int g = h / (heads / kvHeads);
             int last = seq - 1;
             int[] rows = {Math.min(r0, last), Math.min(r0 + 1, last), Math.min(r0 + 2, last), Math.min(r0 + 3, last)};
@@ -130,24 +175,10 @@ public final class PromptAttention {
                         qBase + rows[3] * headDim, kBase + j0, scratch, wBase);
                 int columns = Math.min(TILE, total - j0);
                 for (int i = 0; i < ROWS; i++) {
-                    int m = (b * seq + rows[i]) * total + j0;
+                    int m = (b * seq + rows[i]) * padded + j0;
                     int w = wBase + i * TILE;
-                    FloatVector s0 = FloatVector.fromArray(F, scratch, w).mul(scale);
-                    FloatVector s1 = FloatVector.fromArray(F, scratch, w + L).mul(scale);
-                    if (columns == TILE) {
-                        s0 = s0.add(FloatVector.fromArray(F, mask, m));
-                        s1 = s1.add(FloatVector.fromArray(F, mask, m + L));
-                        s0.intoArray(scratch, w);
-                        s1.intoArray(scratch, w + L);
-                    } else { // the last tile: keys past total take no weight
-                        s0.intoArray(scratch, w);
-                        s1.intoArray(scratch, w + L);
-                        for (int j = 0; j < TILE; j++) {
-                            scratch[w + j] = j < columns ? scratch[w + j] + mask[m + j] : Float.NEGATIVE_INFINITY;
-                        }
-                        s0 = FloatVector.fromArray(F, scratch, w);
-                        s1 = FloatVector.fromArray(F, scratch, w + L);
-                    }
+                    FloatVector s0 = FloatVector.fromArray(F, scratch, w).mul(scale).add(FloatVector.fromArray(F, maskValues, m));
+                    FloatVector s1 = FloatVector.fromArray(F, scratch, w + L).mul(scale).add(FloatVector.fromArray(F, maskValues, m + L));
                     float tileMax = s0.max(s1).reduceLanes(VectorOperators.MAX);
                     if (tileMax > max[i]) {
                         float correction = max[i] == Float.NEGATIVE_INFINITY ? 0f : VectorExp.exp(max[i] - tileMax);
@@ -183,6 +214,7 @@ public final class PromptAttention {
 
         /** scratch[w + i·TILE + j] = q_i · k_(j0 + j) for the four rows at qa..qd and the tile at kt. */
         private void scores(int qa, int qb, int qc, int qd, int kt, float[] scratch, int w) {
+            int padded = mask.padded;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
             for (int d = 0; d < headDim; d++) {
                 int at = kt + d * padded;
@@ -249,6 +281,7 @@ public final class PromptAttention {
         }
 
         private void meanOfValues(int vBase, int o) {
+            int total = mask.total;
             for (int d = 0; d < headDim; d++) {
                 double s = 0;
                 for (int j = 0; j < total; j++) {

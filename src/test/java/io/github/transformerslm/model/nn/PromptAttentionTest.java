@@ -58,8 +58,8 @@ class PromptAttentionTest {
         }
         float scale = (float) (1 / Math.sqrt(headDim));
 
-        float[] actual = PromptAttention.attend(q, k, v, mask, batch, heads, kvHeads, seq, seq, headDim, scale,
-                TestPools.of(split), null);
+        float[] actual = PromptAttention.attend(q, k, v, new PromptAttention.Mask(mask, batch, seq, seq), heads, kvHeads, headDim,
+                scale, TestPools.of(split), new PromptAttention.Buffers());
 
         try (NDManager m = manager.newSubManager()) {
             float[] expected = Attention.scaledDotProduct(m.create(q, new Shape(batch, heads, seq, headDim)),
