@@ -24,6 +24,9 @@ public final class KvCache implements AttentionCache, AutoCloseable {
     /** The mask a prompt's layers share, read once per forward pass: [batch, seq, total]. */
     private NDArray promptMask;
     private PromptAttention.Mask promptMaskValues;
+    /** The ALiBi bias a prompt's layers share, read once per forward pass. */
+    private NDArray promptBias;
+    private PromptAttention.Bias promptBiasValues;
     /** A prompt's queries, keys, values and the attention's arrays, reused by its layers. */
     private float[] query = new float[0];
     private float[] key = new float[0];
@@ -88,7 +91,8 @@ public final class KvCache implements AttentionCache, AutoCloseable {
         int seq = (int) qs.get(2);
         int headDim = (int) qs.get(3);
         int kvHeads = (int) k.getShape().get(1);
-        if (length != 0 || seq < 2 || bias != null || !q.getDevice().equals(Device.cpu()) || heads % kvHeads != 0
+        if (length != 0 || seq < 2 || (bias != null && bias.size() != (long) batch * heads * seq)
+                || !q.getDevice().equals(Device.cpu()) || heads % kvHeads != 0
                 || k.getShape().get(2) != seq || mask.size() != (long) batch * seq * seq || !PromptAttention.available()) {
             return AttentionCache.super.attend(layer, q, k, v, mask, scale, bias, biasBeforeScale);
         }
@@ -97,11 +101,15 @@ public final class KvCache implements AttentionCache, AutoCloseable {
             promptMask = mask;
             promptMaskValues = new PromptAttention.Mask(HostCopies.read(mask), batch, seq, seq); // [batch, 1, seq, seq]
         }
+        if (bias != null && (bias != promptBias || biasBeforeScale != promptBiasValues.beforeScale())) {
+            promptBias = bias;
+            promptBiasValues = new PromptAttention.Bias(HostCopies.read(bias), batch, heads, seq, biasBeforeScale); // [batch, heads, 1, seq]
+        }
         query = HostCopies.read(q, query, batch * heads * seq * headDim);
         key = HostCopies.read(k, key, batch * kvHeads * seq * headDim);
         value = HostCopies.read(v, value, batch * kvHeads * seq * headDim);
-        float[] attended = PromptAttention.attend(query, key, value, promptMaskValues, heads, kvHeads, headDim, scale, pool,
-                buffers); // [batch, heads, seq, headDim]
+        float[] attended = PromptAttention.attend(query, key, value, promptMaskValues, bias == null ? null : promptBiasValues,
+                heads, kvHeads, headDim, scale, pool, buffers); // [batch, heads, seq, headDim]
         NDArray out = HostCopies.write(q.getManager(), attended, batch * heads * seq * headDim, qs);
         return q.getDataType() == DataType.FLOAT32 ? out : out.toType(q.getDataType(), false);
     }

@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * the weight exactly 0 in libtorch's softmax (e^-10^8 underflows), so leaving the key out gives the same sum.
  * A row that sees no key at all (a left-padding row) gets, as in libtorch, the mean of every value.
  *
- * <p>Loaded only when the {@code jdk.incubator.vector} module is present (see {@link VectorProduct}).
+ * <p>An ALiBi bias ({@link Bias}) is added to the scores where transformers adds it. Loaded only when the {@code jdk.incubator.vector} module is present (see {@link VectorProduct}).
  */
 public final class PromptAttention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -72,6 +72,28 @@ public final class PromptAttention {
         }
     }
 
+    /**
+     * An additive score bias per head and key ([batch, heads, total]: ALiBi), padded like {@link Mask}'s rows,
+     * added after the scores are scaled (BLOOM) or before ({@code beforeScale}: Falcon), as transformers does.
+     */
+    public static final class Bias {
+        final float[] values; // [batch, heads, padded]
+        final boolean beforeScale;
+
+        public Bias(float[] bias, int batch, int heads, int total, boolean beforeScale) {
+            int padded = (total + TILE - 1) / TILE * TILE;
+            this.values = new float[batch * heads * padded];
+            this.beforeScale = beforeScale;
+            for (int r = 0; r < batch * heads; r++) {
+                System.arraycopy(bias, r * total, values, r * padded, total);
+            }
+        }
+
+        public boolean beforeScale() {
+            return beforeScale;
+        }
+    }
+
     /** Arrays a caller keeps between layers, so that a prompt's layers reuse them: grown as needed. */
     public static final class Buffers {
         private float[] keysT = new float[0];
@@ -81,11 +103,12 @@ public final class PromptAttention {
 
     /**
      * q: [batch, heads, seq, headDim]; k, v: [batch, kvHeads, total, headDim]; mask as {@link Mask} holds it;
-     * heads a multiple of kvHeads (each group of heads / kvHeads query heads reads one key head). Returns
-     * [batch, heads, seq, headDim], in an array of {@code buffers} that the next call overwrites.
+     * bias null or as {@link Bias} holds it; heads a multiple of kvHeads (each group of heads / kvHeads query
+     * heads reads one key head). Returns [batch, heads, seq, headDim], in an array of {@code buffers} that the
+     * next call overwrites.
      */
-    public static float[] attend(float[] q, float[] k, float[] v, Mask mask, int heads, int kvHeads, int headDim, float scale,
-            MatmulPool pool, Buffers buffers) {
+    public static float[] attend(float[] q, float[] k, float[] v, Mask mask, Bias bias, int heads, int kvHeads, int headDim,
+            float scale, MatmulPool pool, Buffers buffers) {
         int batch = mask.batch;
         int seq = mask.seq;
         int total = mask.total;
@@ -112,7 +135,7 @@ public final class PromptAttention {
         int groups = (seq + ROWS - 1) / ROWS;
         int units = batch * heads;
         int tasks = units * groups;
-        Job job = new Job(q, keysT, values, v, mask, heads, kvHeads, headDim, width, scale, out);
+        Job job = new Job(q, keysT, values, v, mask, bias, heads, kvHeads, headDim, width, scale, out);
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         pool.forEach(Math.min(pool.parallelism(), tasks), t -> {
             float[] scratch = new float[ROWS * (width + TILE)];
@@ -137,8 +160,8 @@ public final class PromptAttention {
         }
     }
 
-    private record Job(float[] q, float[] keysT, float[] values, float[] v, Mask mask, int heads, int kvHeads, int headDim,
-            int width, float scale, float[] out) {
+    private record Job(float[] q, float[] keysT, float[] values, float[] v, Mask mask, Bias bias, int heads, int kvHeads,
+            int headDim, int width, float scale, float[] out) {
 
         /**
          * Query rows [r0, r0 + ROWS) of head h of row b; rows past the last stand in as the last and are not
@@ -177,8 +200,20 @@ public final class PromptAttention {
                 for (int i = 0; i < ROWS; i++) {
                     int m = (b * seq + rows[i]) * padded + j0;
                     int w = wBase + i * TILE;
-                    FloatVector s0 = FloatVector.fromArray(F, scratch, w).mul(scale).add(FloatVector.fromArray(F, maskValues, m));
-                    FloatVector s1 = FloatVector.fromArray(F, scratch, w + L).mul(scale).add(FloatVector.fromArray(F, maskValues, m + L));
+                    FloatVector s0 = FloatVector.fromArray(F, scratch, w);
+                    FloatVector s1 = FloatVector.fromArray(F, scratch, w + L);
+                    if (bias == null) {
+                        s0 = s0.mul(scale);
+                        s1 = s1.mul(scale);
+                    } else {
+                        int at = (b * heads + h) * padded + j0;
+                        FloatVector b0 = FloatVector.fromArray(F, bias.values, at);
+                        FloatVector b1 = FloatVector.fromArray(F, bias.values, at + L);
+                        s0 = bias.beforeScale ? s0.add(b0).mul(scale) : s0.mul(scale).add(b0);
+                        s1 = bias.beforeScale ? s1.add(b1).mul(scale) : s1.mul(scale).add(b1);
+                    }
+                    s0 = s0.add(FloatVector.fromArray(F, maskValues, m));
+                    s1 = s1.add(FloatVector.fromArray(F, maskValues, m + L));
                     float tileMax = s0.max(s1).reduceLanes(VectorOperators.MAX);
                     if (tileMax > max[i]) {
                         float correction = max[i] == Float.NEGATIVE_INFINITY ? 0f : VectorExp.exp(max[i] - tileMax);
