@@ -161,10 +161,7 @@ public final class DecodeAttention {
                 } else {
                     scores(keys, base, headDim, query, u * headDim, columns, weights);
                 }
-                for (int j = 0; j < columns; j++) {
-                    weights[j] = adjusted(weights[j], scale, mask[r * total + j], bias, bias == null ? 0 : u * total + j,
-                            biasBeforeScale);
-                }
+                adjust(weights, columns, scale, mask, r * total, bias, u * total, biasBeforeScale);
                 softmax(weights, columns);
                 if (half) {
                     weightedSumHalf(values, base, headDim, weights, columns, target, u * headDim, scratch);
@@ -222,6 +219,24 @@ public final class DecodeAttention {
     }
 
     /** A score scaled, biased (before or after the scale) and masked, as libtorch's operations order it. */
+    /**
+     * weights[j] = scores scaled, biased and masked, as transformers orders it: (s + bias)·scale (Falcon) or
+     * s·scale + bias (BLOOM), then + mask. Whole vectors, then the same operations one value at a time.
+     */
+    private static void adjust(float[] weights, int columns, float scale, float[] mask, int m0, float[] bias, int b0,
+            boolean biasBeforeScale) {
+        int vectorEnd = columns - columns % L;
+        int j = 0;
+        if (bias == null) {
+            for (; j < vectorEnd; j += L) {
+                FloatVector.fromArray(F, weights, j).mul(scale).add(FloatVector.fromArray(F, mask, m0 + j)).intoArray(weights, j);
+            }
+        }
+        for (; j < columns; j++) {
+            weights[j] = adjusted(weights[j], scale, mask[m0 + j], bias, bias == null ? 0 : b0 + j, biasBeforeScale);
+        }
+    }
+
     private static float adjusted(float s, float scale, float mask, float[] bias, int b, boolean biasBeforeScale) {
         if (bias == null) {
             s *= scale;
@@ -247,8 +262,12 @@ public final class DecodeAttention {
      */
     static void softmax(float[] weights, int columns) {
         int vectorEnd = columns - columns % L;
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < columns; j++) {
+        FloatVector maxima = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < vectorEnd; j += L) {
+            maxima = maxima.max(FloatVector.fromArray(F, weights, j));
+        }
+        float max = maxima.reduceLanes(VectorOperators.MAX);
+        for (int j = vectorEnd; j < columns; j++) {
             max = Math.max(max, weights[j]);
         }
         FloatVector sums = FloatVector.zero(F);
@@ -264,7 +283,13 @@ public final class DecodeAttention {
             sum += weights[j];
         }
         float inverse = 1f / sum; // sum ≥ 1: the largest score's term is exp(0)
-        for (j = 0; j < columns; j++) {
+        for (j = 0; j < vectorEnd; j += L) {
+            FloatVector e = FloatVector.fromArray(F, weights, j);
+            FloatVector w = e.mul(inverse);
+            w.blend(0f, e.compare(VectorOperators.LT, Float.MIN_NORMAL).or(w.compare(VectorOperators.LT, Float.MIN_NORMAL)))
+                    .intoArray(weights, j);
+        }
+        for (; j < columns; j++) {
             float w = weights[j] < Float.MIN_NORMAL ? 0f : weights[j] * inverse;
             weights[j] = w < Float.MIN_NORMAL ? 0f : w;
         }
