@@ -99,7 +99,7 @@ public final class KvCache implements AttentionCache, AutoCloseable {
         append(layer, k, v);
         if (mask != promptMask) {
             promptMask = mask;
-            promptMaskValues = new PromptAttention.Mask(HostCopies.read(mask), batch, seq, seq); // [batch, 1, seq, seq]
+            promptMaskValues = new PromptAttention.Mask(HostCopies.floats(mask), batch, seq, seq); // [batch, 1, seq, seq]
         }
         if (bias != null && (bias != promptBias || biasBeforeScale != promptBiasValues.beforeScale())) {
             promptBias = bias;

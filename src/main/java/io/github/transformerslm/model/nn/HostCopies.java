@@ -19,12 +19,18 @@ public final class HostCopies {
 
     /** x's first {@code size} values, as float32, into {@code into} (grown if short); returns the array used. */
     public static float[] read(NDArray x, float[] into, int size) {
-        NDArray x32 = x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
         float[] target = into != null && into.length >= size ? into : new float[size];
-        // A view of the tensor's memory where libtorch allows one (contiguous, on the CPU), else a copy.
-        x32.toByteBuffer(x32.getDevice().equals(Device.cpu())).order(ByteOrder.nativeOrder()).asFloatBuffer()
-                .get(target, 0, size);
+        floats(x).get(target, 0, size);
         return target;
+    }
+
+    /**
+     * x's values as float32, in row-major order: a view of the tensor's memory where libtorch allows one
+     * (float32, contiguous, on the CPU), else a copy.
+     */
+    public static FloatBuffer floats(NDArray x) {
+        NDArray x32 = x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+        return x32.toByteBuffer(x32.getDevice().equals(Device.cpu())).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
     /** All of x's values as a new float32 array. */

@@ -50,6 +50,11 @@ public final class PromptAttention {
         final int padded;
 
         public Mask(float[] mask, int batch, int seq, int total) {
+            this(java.nio.FloatBuffer.wrap(mask), batch, seq, total);
+        }
+
+        /** mask: [batch, seq, total] from index 0, read once (a view of the tensor libtorch holds). */
+        public Mask(java.nio.FloatBuffer mask, int batch, int seq, int total) {
             this.batch = batch;
             this.seq = seq;
             this.total = total;
@@ -58,11 +63,11 @@ public final class PromptAttention {
             this.first = new int[batch * seq];
             this.end = new int[batch * seq];
             for (int r = 0; r < batch * seq; r++) {
-                System.arraycopy(mask, r * total, values, r * padded, total);
+                mask.get(r * total, values, r * padded, total);
                 java.util.Arrays.fill(values, r * padded + total, (r + 1) * padded, Float.NEGATIVE_INFINITY);
                 int lo = -1;
                 for (int j = 0; j < total; j++) {
-                    if (mask[r * total + j] >= MASKED_BELOW) {
+                    if (values[r * padded + j] >= MASKED_BELOW) {
                         lo = lo < 0 ? j : lo;
                         end[r] = j + 1;
                     }
