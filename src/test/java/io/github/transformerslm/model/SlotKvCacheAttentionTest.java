@@ -9,13 +9,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.serving.TestEngine;
+import io.github.transformerslm.serving.EngineTest;
 import io.github.transformerslm.model.nn.Attention;
 import io.github.transformerslm.model.nn.Linear;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -25,20 +23,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * that is not a whole number of vectors, ALiBi-style bias before and after the scale, a sliding window,
  * across the cache's growth, alone and split across two threads.
  */
-class SlotKvCacheAttentionTest {
+class SlotKvCacheAttentionTest extends EngineTest {
     static final float MASKED = -1e9f;
-    static NDManager manager;
-
-    @BeforeAll
-    static void start() {
-        manager = TestEngine.startOnThisThread();
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
-
     @ParameterizedTest(name = "heads={0} kvHeads={1} headDim={2} bias={3} before={4} window={5} split={6} {7} head1Scale={8}")
     @CsvSource({
         "4, 4, 64, false, false, 0, 1, FLOAT32, 1",

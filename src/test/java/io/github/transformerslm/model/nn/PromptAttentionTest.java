@@ -5,10 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.github.transformerslm.runtime.TestPools;
-import io.github.transformerslm.serving.TestEngine;
+import io.github.transformerslm.serving.EngineTest;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -18,19 +16,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * visible key is not the first key), grouped key heads, head sizes that are no multiple of the vector,
  * prompts that end inside a tile and inside a group of rows, and ALiBi biases.
  */
-class PromptAttentionTest {
-    static NDManager manager;
-
-    @BeforeAll
-    static void start() {
-        manager = TestEngine.startOnThisThread();
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
-
+class PromptAttentionTest extends EngineTest {
     @ParameterizedTest(name = "batch={0} heads={1} kvHeads={2} seq={3} headDim={4} padding={5} window={6} split={7}")
     @CsvSource({
         "1, 4, 4, 64, 16, 0, 0, 1",

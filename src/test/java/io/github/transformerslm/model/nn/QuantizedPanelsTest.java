@@ -8,9 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.serving.TestEngine;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.transformerslm.serving.EngineTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -23,19 +21,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * lie) and for many (panels widened once), with tails of inputs and outputs, both weight layouts, a bias,
  * and split across two threads.
  */
-class QuantizedPanelsTest {
-    static NDManager manager;
-
-    @BeforeAll
-    static void start() {
-        manager = TestEngine.startOnThisThread();
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
-
+class QuantizedPanelsTest extends EngineTest {
     @ParameterizedTest(name = "{0} in={1} out={2}")
     @CsvSource({"INT8, 768, 100", "INT4, 768, 100", "INT8, 172, 37", "INT4, 172, 37"})
     void everyWeightIsWithinTheRoundingOfItsBlocksScale(Quantization quantization, int in, int out) {

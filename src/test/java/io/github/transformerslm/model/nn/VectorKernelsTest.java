@@ -9,9 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.transformerslm.serving.TestEngine;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.transformerslm.serving.EngineTest;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,19 +21,7 @@ import org.junit.jupiter.api.Test;
  * not a multiple of the vector pairs, outputs not a multiple of the thread blocks), both weight layouts,
  * float16 weights, with and without bias, alone and split across two threads.
  */
-class VectorKernelsTest {
-    static NDManager manager;
-
-    @BeforeAll
-    static void start() {
-        manager = TestEngine.startOnThisThread();
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
-
+class VectorKernelsTest extends EngineTest {
     @Test
     void theTestJvmUsesTheVectorKernels() {
         // Surefire, spring-boot:run, the benchmark and the Docker image all pass --add-modules
