@@ -120,8 +120,8 @@ public final class PromptAttention {
         int padded = mask.padded;
         int size = batch * heads * seq * headDim;
         float[] out = buffers.out = buffers.out.length >= size ? buffers.out : new float[size];
-        // Keys transposed per head, [headDim, padded], zeros past total: a tile's scores are then multiply-adds
-        // of whole vectors. Values as rows of whole vector pairs, [total, width], zeros past headDim.
+        // Keys transposed per head and tile, [padded / TILE, headDim, TILE], zeros past total: a tile's scores
+        // are then multiply-adds of whole vectors. Values as rows of whole vector pairs, [total, width], zeros past headDim.
         int width = (headDim + 2 * L - 1) / (2 * L) * (2 * L);
         int keysSize = batch * kvHeads * headDim * padded;
         float[] keysT = buffers.keysT = buffers.keysT.length >= keysSize ? buffers.keysT : new float[keysSize];
@@ -143,7 +143,7 @@ public final class PromptAttention {
         Job job = new Job(q, keysT, values, v, mask, bias, heads, kvHeads, headDim, width, scale, out);
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         pool.forEach(Math.min(pool.parallelism(), tasks), t -> {
-            float[] scratch = new float[ROWS * (width + TILE)];
+            float[] scratch = new float[ROWS * (width + TILE + L)];
             // Claimed as threads come free, the last groups of rows (which see the most keys) first: the
             // threads then end on small pieces of work, within one of each other.
             for (int task = next.getAndIncrement(); task < tasks; task = next.getAndIncrement()) {
@@ -154,14 +154,23 @@ public final class PromptAttention {
         return out;
     }
 
+    /**
+     * One head's keys ([total, headDim] from {@code from}) into {@code to} tile by tile: each tile of TILE keys
+     * as [headDim, TILE], so that a tile's scores read one contiguous block (row by row across the whole
+     * prompt they read headDim streams a prompt's length apart, more than the prefetchers follow).
+     */
     private static void transpose(float[] k, int from, int total, int headDim, float[] keysT, int to, int padded) {
         for (int j = 0; j < total; j++) {
+            int tile = to + j / TILE * TILE * headDim + j % TILE;
             for (int d = 0; d < headDim; d++) {
-                keysT[to + d * padded + j] = k[from + j * headDim + d];
+                keysT[tile + d * TILE] = k[from + j * headDim + d];
             }
         }
-        for (int d = 0; d < headDim; d++) { // a reused array's columns past total: finite, as the mask assumes
-            java.util.Arrays.fill(keysT, to + d * padded + total, to + (d + 1) * padded, 0f);
+        for (int j = total; j < padded; j++) { // a reused array's keys past total: finite, as the mask assumes
+            int tile = to + j / TILE * TILE * headDim + j % TILE;
+            for (int d = 0; d < headDim; d++) {
+                keysT[tile + d * TILE] = 0f;
+            }
         }
     }
 
@@ -170,7 +179,8 @@ public final class PromptAttention {
 
         /**
          * Query rows [r0, r0 + ROWS) of head h of row b; rows past the last stand in as the last and are not
-         * written. scratch: [ROWS, width] outputs, then [ROWS, TILE] weights of the current tile.
+         * written. scratch: [ROWS, width] outputs, [ROWS, TILE] weights of the current tile, then [ROWS, L] the
+         * rows' sums of weights lane by lane (added across lanes once, at the end).
          */
         void group(int b, int h, int r0, float[] scratch) {
             int seq = mask.seq;
@@ -193,14 +203,15 @@ public final class PromptAttention {
             }
             java.util.Arrays.fill(scratch, 0, ROWS * width, 0f);
             float[] max = {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY};
-            float[] sum = new float[ROWS];
+            int sBase = ROWS * (width + TILE);
+            java.util.Arrays.fill(scratch, sBase, sBase + ROWS * L, 0f);
             int qBase = (b * heads + h) * seq * headDim;
             int kBase = (b * kvHeads + g) * headDim * padded;
             int vBase = (b * kvHeads + g) * total;
             int wBase = ROWS * width;
             for (int j0 = from == Integer.MAX_VALUE ? to : from / TILE * TILE; j0 < to; j0 += TILE) {
                 scores(qBase + rows[0] * headDim, qBase + rows[1] * headDim, qBase + rows[2] * headDim,
-                        qBase + rows[3] * headDim, kBase + j0, scratch, wBase);
+                        qBase + rows[3] * headDim, kBase + j0 * headDim, scratch, wBase);
                 int columns = Math.min(TILE, total - j0);
                 for (int i = 0; i < ROWS; i++) {
                     int m = (b * seq + rows[i]) * padded + j0;
@@ -222,7 +233,7 @@ public final class PromptAttention {
                     float tileMax = s0.max(s1).reduceLanes(VectorOperators.MAX);
                     if (tileMax > max[i]) {
                         float correction = max[i] == Float.NEGATIVE_INFINITY ? 0f : VectorExp.exp(max[i] - tileMax);
-                        sum[i] *= correction;
+                        FloatVector.fromArray(F, scratch, sBase + i * L).mul(correction).intoArray(scratch, sBase + i * L);
                         for (int d = 0; d < width; d += L) {
                             FloatVector.fromArray(F, scratch, i * width + d).mul(correction).intoArray(scratch, i * width + d);
                         }
@@ -232,7 +243,7 @@ public final class PromptAttention {
                     FloatVector e1 = VectorExp.exp(s1.sub(max[i]));
                     e0.intoArray(scratch, w);
                     e1.intoArray(scratch, w + L);
-                    sum[i] += e0.add(e1).reduceLanes(VectorOperators.ADD);
+                    FloatVector.fromArray(F, scratch, sBase + i * L).add(e0.add(e1)).intoArray(scratch, sBase + i * L);
                 }
                 weighted((vBase + j0) * width, columns, scratch, wBase);
             }
@@ -245,19 +256,18 @@ public final class PromptAttention {
                     meanOfValues(vBase * headDim, o);
                     continue;
                 }
-                float inverse = 1f / sum[i];
+                float inverse = 1f / FloatVector.fromArray(F, scratch, sBase + i * L).reduceLanes(VectorOperators.ADD);
                 for (int d = 0; d < headDim; d++) {
                     out[o + d] = scratch[i * width + d] * inverse;
                 }
             }
         }
 
-        /** scratch[w + i·TILE + j] = q_i · k_(j0 + j) for the four rows at qa..qd and the tile at kt. */
+        /** scratch[w + i·TILE + j] = q_i · k_(j0 + j) for the four rows at qa..qd and the tile of keys at kt. */
         private void scores(int qa, int qb, int qc, int qd, int kt, float[] scratch, int w) {
-            int padded = mask.padded;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
             for (int d = 0; d < headDim; d++) {
-                int at = kt + d * padded;
+                int at = kt + d * TILE;
                 FloatVector k0 = FloatVector.fromArray(F, keysT, at);
                 FloatVector k1 = FloatVector.fromArray(F, keysT, at + L);
                 FloatVector u = FloatVector.broadcast(F, q[qa + d]);
