@@ -137,9 +137,9 @@ public final class Benchmark {
         static final List<Mode> ALL = List.of(
                 new Mode("fp32", DataType.FLOAT32, Quantization.NONE, Quantization.NONE, 4),
                 new Mode("fp16", DataType.FLOAT16, Quantization.NONE, Quantization.NONE, 2),
-                new Mode("int8", DataType.FLOAT32, Quantization.INT8, Quantization.INT8, 1 + 4.0 / 32),
-                new Mode("int4", DataType.FLOAT32, Quantization.INT4, Quantization.INT8, 0.5 + 4.0 / 32),
-                new Mode("int4-pure", DataType.FLOAT32, Quantization.INT4, Quantization.INT4, 0.5 + 4.0 / 32));
+                new Mode("int8", DataType.FLOAT32, Quantization.INT8, Quantization.INT8, 1 + 2.0 / 32),
+                new Mode("int4", DataType.FLOAT32, Quantization.INT4, Quantization.INT8, 0.5 + 2.0 / 32),
+                new Mode("int4-pure", DataType.FLOAT32, Quantization.INT4, Quantization.INT4, 0.5 + 2.0 / 32));
     }
 
     static void run(String name, Path dir, Mode mode, double bandwidth, double gflops) {

@@ -156,7 +156,7 @@ public final class ServiceBenchmark {
 
     /**
      * The bytes the service holds for the checkpoint's weights: matrices at 4 bytes (2 for float16), or at
-     * 1.125 (int8) and 0.625 (int4) with their scales, the head and embedding tables at 1.125 under QUANTIZE;
+     * 1.0625 (int8) and 0.5625 (int4) with their float16 scales, the head and embedding tables at 1.0625 under QUANTIZE;
      * position tables and vectors as loaded.
      */
     static long heldWeightBytes(Path model, boolean half, String quantize) {
@@ -171,7 +171,7 @@ public final class ServiceBenchmark {
                 boolean table = name.contains("wte") || name.contains("embed_tokens") || name.contains("lm_head");
                 double bytes = half ? 2 : 4;
                 if (shape.length == 2 && !name.contains("wpe") && !quantize.isEmpty()) {
-                    bytes = quantize.equals("int4") && !table ? 0.625 : 1.125;
+                    bytes = quantize.equals("int4") && !table ? 0.5625 : 1.0625;
                 }
                 total += n * bytes;
             }

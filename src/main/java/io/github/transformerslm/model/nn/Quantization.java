@@ -4,7 +4,7 @@ import java.util.Locale;
 
 /**
  * How matrix weights are held in memory (QUANTIZE): as loaded (float32 or float16), or quantized at load
- * to 8 or 4 bits with one float32 scale per block of {@link #BLOCK} inputs of each output (the scheme of
+ * to 8 or 4 bits with one float16 scale per block of {@link #BLOCK} inputs of each output (the scheme of
  * llama.cpp's Q8_0 and Q4_0). Norms and the KV cache stay in floating point; int8 products take float32
  * inputs, and int4 products round their inputs to 8 bits per block of 32 as llama.cpp's Q4_0 products do.
  */

@@ -11,13 +11,16 @@ import java.nio.FloatBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A weight matrix quantized at load to 8 or 4 bits with one float32 scale per output and block of
+ * A weight matrix quantized at load to 8 or 4 bits with one float16 scale per output and block of
  * {@link Quantization#BLOCK} inputs, in the panel order of {@link PanelWeights}: panel after panel, and in
- * each panel block after block, a block being its PANEL scales followed by its codes.
+ * each panel block after block, a block being its PANEL scales (int lane j holding those of columns j and
+ * L + j) followed by its codes.
  *
  * <p>The quantization is llama.cpp's: int8 as Q8_0 (scale = largest magnitude / 127, code = the rounded
- * quotient), int4 as Q4_0 (scale = the weight of largest magnitude / -8, so that it is exactly -8, code =
- * the rounded quotient clamped to [-8, 7]). Codes are stored offset to unsigned (int8 + 128, int4 + 8).
+ * quotient), int4 as Q4_0 (scale = the weight of largest magnitude / -8, code = the rounded quotient clamped
+ * to [-8, 7]), the codes computed with the float32 scale and the scale stored as float16, as llama.cpp
+ * stores it (a weight is then code × the float16 scale: 1.0625 and 0.5625 bytes a weight, as there). Codes
+ * are stored offset to unsigned (int8 + 128, int4 + 8).
  *
  * <p>Codes are laid out for {@link QuantizedKernels}: each int lane j of a block's row of L ints holds
  * columns j and L + j of 32 / (2·bits) consecutive inputs, byte (int8) or nibble (int4) n = 2m + h holding
@@ -35,7 +38,7 @@ final class QuantizedPanels implements PackedMatrix {
     final int panels;
     /** Blocks of {@link Quantization#BLOCK} inputs per panel, the last one padded. */
     final int blocks;
-    /** Bytes of one block of one panel: PANEL float32 scales, then BLOCK·PANEL codes. */
+    /** Bytes of one block of one panel: PANEL float16 scales, then BLOCK·PANEL codes. */
     final int blockBytes;
     /** One float per panel column, zero past {@code out} and where the layer has no bias. */
     final float[] bias;
@@ -56,7 +59,7 @@ final class QuantizedPanels implements PackedMatrix {
     }
 
     static int blockBytes(Quantization quantization) {
-        return 4 * VectorKernels.PANEL + Quantization.BLOCK * VectorKernels.PANEL * quantization.bits() / 8;
+        return 2 * VectorKernels.PANEL + Quantization.BLOCK * VectorKernels.PANEL * quantization.bits() / 8;
     }
 
     /**
@@ -144,7 +147,8 @@ final class QuantizedPanels implements PackedMatrix {
         for (int j = 0; j < width; j++) {
             int from = j * stride + b * Quantization.BLOCK;
             float scale = scale(columns, from, quantization);
-            out.putFloat(4 * j, scale);
+            // Stored as float16, as llama.cpp stores it; the codes come from the float32 scale, as there.
+            out.putShort(4 * (j % lanes) + 2 * (j / lanes), Float16Bits.fromFloat(scale));
             float inverse = scale == 0f ? 0f : 1f / scale;
             for (int k = 0; k < Quantization.BLOCK; k++) {
                 codes[k * width + j] = code(columns[from + k] * inverse, quantization);
@@ -161,7 +165,7 @@ final class QuantizedPanels implements PackedMatrix {
                         lane |= codes[(t * perInt + m) * width + h * lanes + j] << (bits * n);
                     }
                 }
-                out.putInt(4 * width + 4 * (t * lanes + j), lane);
+                out.putInt(2 * width + 4 * (t * lanes + j), lane);
             }
         }
     }
@@ -257,10 +261,10 @@ final class QuantizedPanels implements PackedMatrix {
         int b = i / Quantization.BLOCK;
         int k = i % Quantization.BLOCK;
         int at = (p * blocks + b) * blockBytes;
-        float scale = w.getFloat(at + 4 * j);
+        float scale = Float16Bits.toFloat(w.getShort(at + 4 * (j % lanes) + 2 * (j / lanes)));
         int bits = quantization.bits();
         int perInt = 32 / (2 * bits);
-        int lane = w.getInt(at + 4 * width + 4 * ((k / perInt) * lanes + j % lanes));
+        int lane = w.getInt(at + 2 * width + 4 * ((k / perInt) * lanes + j % lanes));
         int n = 2 * (k % perInt) + j / lanes;
         int code = (lane >>> (bits * n)) & ((1 << bits) - 1);
         return (code - offset) * scale;

@@ -40,15 +40,19 @@ class QuantizedPanelsTest extends EngineTest {
                         }
                     }
                     // int8: steps of largest/127, error at most half a step. int4: steps of largest/8; the
-                    // largest is exact at -8 steps, and values of the other sign past 7 steps are clamped to 7.
+                    // largest is -8 steps, and values of the other sign past 7 steps are clamped to 7. The
+                    // step is stored as float16 (11 significant bits): a code of at most 127 (8) steps moves
+                    // by at most that many times 2^-11 of a step more.
                     float step = quantization == Quantization.INT8 ? largest / 127f : largest / 8f;
-                    float bound = quantization == Quantization.INT8 ? step / 2 : step;
+                    float codes = quantization == Quantization.INT8 ? 127 : 8;
+                    float bound = (quantization == Quantization.INT8 ? step / 2 : step) + codes * step * 0x1p-11f;
                     for (int i = b * 32; i < Math.min(in, b * 32 + 32); i++) {
                         float error = Math.abs(q.weight(o, i) - values[o * in + i]);
                         assertThat(error).as("o=%d i=%d", o, i).isLessThanOrEqualTo(bound * 1.0001f + 1e-12f);
                     }
                     if (quantization == Quantization.INT4) {
-                        assertThat(q.weight(o, at)).as("the block's largest weight").isEqualTo(values[o * in + at]);
+                        assertThat(q.weight(o, at)).as("the block's largest weight: -8 float16 steps")
+                                .isCloseTo(values[o * in + at], org.assertj.core.data.Offset.offset(8 * step * 0x1p-11f));
                     }
                 }
             }
@@ -126,14 +130,14 @@ class QuantizedPanelsTest extends EngineTest {
     }
 
     @Test
-    void theCodesTakeABitOrHalfAByteAWeightPlusOneScalePerBlock() {
+    void theCodesTakeAByteOrHalfAByteAWeightPlusAFloat16ScalePerBlock() {
         try (NDManager m = manager.newSubManager()) {
             NDArray w = m.randomNormal(new Shape(768, 768));
             long int8 = QuantizedPanels.pack(w, null, false, Quantization.INT8, m, MatmulPool.CALLER_ONLY).bytes();
             long int4 = QuantizedPanels.pack(w, null, false, Quantization.INT4, m, MatmulPool.CALLER_ONLY).bytes();
             long weights = 768L * 768;
-            assertThat(int8).isEqualTo(weights + weights / 32 * 4 + 768 * 4); // codes, scales, bias slots
-            assertThat(int4).isEqualTo(weights / 2 + weights / 32 * 4 + 768 * 4);
+            assertThat(int8).isEqualTo(weights + weights / 32 * 2 + 768 * 4); // codes, float16 scales, bias slots
+            assertThat(int4).isEqualTo(weights / 2 + weights / 32 * 2 + 768 * 4);
         }
     }
 
