@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * the weight exactly 0 in libtorch's softmax (e^-10^8 underflows), so leaving the key out gives the same sum.
  * A row that sees no key at all (a left-padding row) gets, as in libtorch, the mean of every value.
  *
- * <p>An ALiBi bias ({@link Bias}) is added to the scores where transformers adds it. Loaded only when the {@code jdk.incubator.vector} module is present (see {@link VectorProduct}).
+ * <p>An ALiBi bias ({@link Bias}) is added to the scores where transformers adds it. Loaded only when the
+ * {@code jdk.incubator.vector} module is present (see {@link VectorProduct}).
  */
 public final class PromptAttention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
