@@ -174,24 +174,12 @@ class SlotKvCacheAttentionTest extends EngineTest {
             NDArray mask = m.zeros(new Shape(2, 1, 1, total));
             float[] split = slots.attend(0, q, k, k, mask, 0.2f, null, false).toFloatArray();
 
-            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
-            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-            java.util.function.IntConsumer holding = worker -> {
-                held.countDown();
-                try {
-                    release.await(60, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            };
-            pool.share(holding);
-            assertThat(held.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-            // The same step again (the new column is written over with the same values): no worker to share with.
-            float[] alone = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
-                    () -> slots.attend(0, q, k, k, mask, 0.2f, null, false).toFloatArray());
-            assertThat(alone).containsExactly(split);
-
-            release.countDown();
+            try (TestPools.HeldWorker held = TestPools.holdWorker(pool)) {
+                // The same step again (the new column is written over with the same values): no worker to share with.
+                float[] alone = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+                        () -> slots.attend(0, q, k, k, mask, 0.2f, null, false).toFloatArray());
+                assertThat(alone).containsExactly(split);
+            }
         }
     }
 

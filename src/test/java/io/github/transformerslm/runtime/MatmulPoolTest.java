@@ -53,23 +53,15 @@ class MatmulPoolTest {
 
     @Test
     void runDoesNotWaitForAWorkerStillBusyWithASharedBody() throws InterruptedException {
-        CountDownLatch held = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
         String me = Thread.currentThread().getName();
         Set<String> threads = ConcurrentHashMap.newKeySet();
 
         try (MatmulPool pool = new MatmulPool(2)) {
-            IntConsumer holding = worker -> {
-                held.countDown();
-                await(release);
-            };
-            pool.share(holding);
-            assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
-            // The worker is stuck in the shared body: both blocks run here instead of waiting for it.
-            pool.forEach(4, t -> threads.add(Thread.currentThread().getName()));
-            assertThat(threads).containsExactly(me);
-
-            release.countDown();
+            try (TestPools.HeldWorker held = TestPools.holdWorker(pool)) {
+                // The worker is stuck in the shared body: both blocks run here instead of waiting for it.
+                pool.forEach(4, t -> threads.add(Thread.currentThread().getName()));
+                assertThat(threads).containsExactly(me);
+            }
             threads.clear();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); // the worker first wakes from its latch
             while (System.nanoTime() < deadline && threads.size() < 2) {

@@ -17,4 +17,33 @@ public final class TestPools {
         }
         return split == 1 ? MatmulPool.CALLER_ONLY : TWO_THREADS;
     }
+
+    /** A worker held inside a shared body until {@link #close}: a virtual CPU the host has stopped. */
+    public static final class HeldWorker implements AutoCloseable {
+        private final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+
+        @Override
+        public void close() {
+            release.countDown();
+        }
+    }
+
+    /** Hands {@code pool}'s worker a body that holds it until the result is closed; returns once it is inside. */
+    public static HeldWorker holdWorker(MatmulPool pool) throws InterruptedException {
+        HeldWorker held = new HeldWorker();
+        java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+        pool.share(worker -> {
+            inside.countDown();
+            try {
+                held.release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        if (!inside.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            held.close();
+            throw new AssertionError("the worker did not take the body within 10 s");
+        }
+        return held;
+    }
 }

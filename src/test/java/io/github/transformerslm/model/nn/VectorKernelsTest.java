@@ -146,21 +146,11 @@ class VectorKernelsTest extends EngineTest {
             float[] split = linear.apply(x).toFloatArray();
 
             // A worker the host stopped in an earlier product's chunk: this product goes on without it.
-            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
-            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-            IntConsumer holding = worker -> {
-                held.countDown();
-                try {
-                    release.await(60, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            };
-            pool.share(holding);
-            assertThat(held.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-            float[] alone = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
-                    () -> linear.apply(x).toFloatArray());
-            release.countDown();
+            float[] alone;
+            try (TestPools.HeldWorker held = TestPools.holdWorker(pool)) {
+                alone = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+                        () -> linear.apply(x).toFloatArray());
+            }
             float[] after = linear.apply(x).toFloatArray();
 
             assertThat(alone).containsExactly(split);
