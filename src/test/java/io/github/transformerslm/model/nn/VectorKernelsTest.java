@@ -13,7 +13,6 @@ import io.github.transformerslm.serving.EngineTest;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import java.util.function.IntConsumer;
 import org.junit.jupiter.api.Test;
 
 /**
