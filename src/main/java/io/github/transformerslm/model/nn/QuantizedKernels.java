@@ -141,7 +141,12 @@ final class QuantizedKernels {
                 int to = Math.min((row + 1) * in, from + BLOCK);
                 float d = int8Scale(x, from, to);
                 float inverse = d == 0f ? 0f : 1f / d;
-                for (int k = from; k < to; k++) {
+                int k = from;
+                for (; k + L <= to; k += L) { // as nearest(): the integer part of (v + 1.5·2^23) - 1.5·2^23
+                    FloatVector v = FloatVector.fromArray(F, x, k).mul(inverse);
+                    v.add(ROUNDING).sub(ROUNDING).mul(d).intoArray(r, k);
+                }
+                for (; k < to; k++) {
                     r[k] = nearest(x[k] * inverse) * d;
                 }
             }
