@@ -144,12 +144,13 @@ public final class PromptAttention {
         Job job = new Job(q, keysT, values, v, mask, bias, heads, kvHeads, headDim, width, scale, out);
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         pool.forEach(Math.min(pool.parallelism(), tasks), t -> {
-            float[] scratch = new float[ROWS * (width + TILE + L)];
+            float[] scratch = new float[ROWS * (width + TILE + L + 1)];
+            int[] rows = new int[ROWS];
             // Claimed as threads come free, the last groups of rows (which see the most keys) first: the
             // threads then end on small pieces of work, within one of each other.
             for (int task = next.getAndIncrement(); task < tasks; task = next.getAndIncrement()) {
                 int unit = task % units;
-                job.group(unit / heads, unit % heads, (groups - 1 - task / units) * ROWS, scratch);
+                job.group(unit / heads, unit % heads, (groups - 1 - task / units) * ROWS, scratch, rows);
             }
         });
         return out;
@@ -181,9 +182,10 @@ public final class PromptAttention {
         /**
          * Query rows [r0, r0 + ROWS) of head h of row b; rows past the last stand in as the last and are not
          * written. scratch: [ROWS, width] outputs, [ROWS, TILE] weights of the current tile, then [ROWS, L] the
-         * rows' sums of weights lane by lane (added across lanes once, at the end).
+         * rows' sums of weights lane by lane (added across lanes once, at the end), then [ROWS] their running
+         * maxima; rows: the four rows' indices. Both are the calling thread's, kept across groups.
          */
-        void group(int b, int h, int r0, float[] scratch) {
+        void group(int b, int h, int r0, float[] scratch, int[] rows) {
             int seq = mask.seq;
             int total = mask.total;
             int padded = mask.padded;
@@ -192,7 +194,9 @@ public final class PromptAttention {
             float[] maskValues = mask.values;
             int g = h / (heads / kvHeads);
             int last = seq - 1;
-            int[] rows = {Math.min(r0, last), Math.min(r0 + 1, last), Math.min(r0 + 2, last), Math.min(r0 + 3, last)};
+            for (int i = 0; i < ROWS; i++) {
+                rows[i] = Math.min(r0 + i, last);
+            }
             int from = Integer.MAX_VALUE;
             int to = 0;
             for (int i = 0; i < ROWS; i++) {
@@ -203,9 +207,10 @@ public final class PromptAttention {
                 }
             }
             java.util.Arrays.fill(scratch, 0, ROWS * width, 0f);
-            float[] max = {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY};
             int sBase = ROWS * (width + TILE);
             java.util.Arrays.fill(scratch, sBase, sBase + ROWS * L, 0f);
+            int mBase = sBase + ROWS * L;
+            java.util.Arrays.fill(scratch, mBase, mBase + ROWS, Float.NEGATIVE_INFINITY);
             int qBase = (b * heads + h) * seq * headDim;
             int kBase = (b * kvHeads + g) * headDim * padded;
             int vBase = (b * kvHeads + g) * total;
@@ -232,16 +237,17 @@ public final class PromptAttention {
                     s0 = s0.add(FloatVector.fromArray(F, maskValues, m));
                     s1 = s1.add(FloatVector.fromArray(F, maskValues, m + L));
                     float tileMax = s0.max(s1).reduceLanes(VectorOperators.MAX);
-                    if (tileMax > max[i]) {
-                        float correction = max[i] == Float.NEGATIVE_INFINITY ? 0f : VectorExp.exp(max[i] - tileMax);
+                    float max = scratch[mBase + i];
+                    if (tileMax > max) {
+                        float correction = max == Float.NEGATIVE_INFINITY ? 0f : VectorExp.exp(max - tileMax);
                         FloatVector.fromArray(F, scratch, sBase + i * L).mul(correction).intoArray(scratch, sBase + i * L);
                         for (int d = 0; d < width; d += L) {
                             FloatVector.fromArray(F, scratch, i * width + d).mul(correction).intoArray(scratch, i * width + d);
                         }
-                        max[i] = tileMax;
+                        scratch[mBase + i] = tileMax;
                     }
-                    FloatVector e0 = VectorExp.exp(s0.sub(max[i]));
-                    FloatVector e1 = VectorExp.exp(s1.sub(max[i]));
+                    FloatVector e0 = VectorExp.exp(s0.sub(scratch[mBase + i]));
+                    FloatVector e1 = VectorExp.exp(s1.sub(scratch[mBase + i]));
                     e0.intoArray(scratch, w);
                     e1.intoArray(scratch, w + L);
                     FloatVector.fromArray(F, scratch, sBase + i * L).add(e0.add(e1)).intoArray(scratch, sBase + i * L);
