@@ -13,6 +13,11 @@ interface PackedMatrix {
 
     int panels();
 
+    /** Panels a one-row product reads side by side: a block of panels split off for a thread is best a multiple. */
+    default int panelsPerPass() {
+        return 1;
+    }
+
     /** "float32", "float16", "int8" or "int4": what a log line calls this storage. */
     String format();
 

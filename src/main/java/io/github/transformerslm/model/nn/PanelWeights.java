@@ -220,6 +220,11 @@ final class PanelWeights implements PackedMatrix {
     }
 
     @Override
+    public int panelsPerPass() {
+        return VectorKernels.ONE_ROW_PANELS;
+    }
+
+    @Override
     public int panels() {
         return panels;
     }

@@ -242,6 +242,9 @@ final class VectorKernels {
      * streams), the one to three left over one at a time: four chains keep more reads in flight than two,
      * which measured faster.
      */
+    /** Panels {@link #oneRow} and {@link #oneRowHalf} read side by side. */
+    static final int ONE_ROW_PANELS = 4;
+
     private static void oneRow(ByteBuffer w, float[] bias, int in, float[] x, float[] y, int p0, int p1) {
         int p = p0;
         int panelBytes = 4 * in * PANEL;
