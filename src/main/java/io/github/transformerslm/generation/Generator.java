@@ -20,6 +20,17 @@ public final class Generator {
 
     /** One list of sequences per request, in order: num_return_sequences of them each. */
     public List<List<GeneratedSequence>> generate(NDManager parent, List<GenerationRow> requests) {
+        return generate(parent, requests, (request, sequence, token) -> {});
+    }
+
+    /** Hears of each token as the batcher produces it, on the calling thread: request index, sequence, token. */
+    @FunctionalInterface
+    public interface TokenObserver {
+        void onToken(int request, int sequence, int token);
+    }
+
+    /** As {@link #generate(NDManager, List)}, telling {@code observer} of every token as it comes. */
+    public List<List<GeneratedSequence>> generate(NDManager parent, List<GenerationRow> requests, TokenObserver observer) {
         int rows = requests.stream().mapToInt(GenerationRow::rows).sum();
         List<List<GeneratedSequence>> out = new ArrayList<>();
         List<Throwable> errors = new ArrayList<>();
@@ -29,6 +40,11 @@ public final class Generator {
                 int index = out.size();
                 out.add(null);
                 batcher.submit(r, new SequenceListener() {
+                    @Override
+                    public void onToken(int sequence, int token, float logprob, List<TokenLogprob> top) {
+                        observer.onToken(index, sequence, token);
+                    }
+
                     @Override
                     public void onFinish(List<GeneratedSequence> sequences) {
                         out.set(index, sequences);
