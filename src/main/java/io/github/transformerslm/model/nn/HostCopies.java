@@ -33,6 +33,18 @@ public final class HostCopies {
         return x32.toByteBuffer(x32.getDevice().equals(Device.cpu())).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
+    /**
+     * x's own memory as float32, to write into, or null where libtorch gives no view of it (not float32, not
+     * contiguous, not on the CPU): writes through the buffer change x.
+     */
+    public static FloatBuffer memory(NDArray x) {
+        if (x.getDataType() != DataType.FLOAT32 || !x.getDevice().equals(Device.cpu())) {
+            return null;
+        }
+        ByteBuffer memory = x.toByteBuffer(true);
+        return memory.isDirect() ? memory.order(ByteOrder.nativeOrder()).asFloatBuffer() : null;
+    }
+
     /** All of x's values as a new float32 array. */
     public static float[] read(NDArray x) {
         return read(x, null, Math.toIntExact(x.size()));
