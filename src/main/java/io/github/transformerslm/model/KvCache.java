@@ -186,6 +186,16 @@ public final class KvCache implements AttentionCache, AutoCloseable {
         return keys[layer].get(new NDIndex("{}, :, {}:{}, :", row, from, from + columns));
     }
 
+    /** Keys of one layer in their own memory ([batch, kvHeads, capacity, headDim] float32), or null where not viewable. */
+    java.nio.FloatBuffer keyMemory(int layer) {
+        return HostCopies.memory(keys[layer]);
+    }
+
+    /** As {@link #keyMemory}, the values. */
+    java.nio.FloatBuffer valueMemory(int layer) {
+        return HostCopies.memory(values[layer]);
+    }
+
     NDArray values(int layer, int row, int from, int columns) {
         return values[layer].get(new NDIndex("{}, :, {}:{}, :", row, from, from + columns));
     }
