@@ -220,37 +220,8 @@ public final class PromptAttention {
                         qBase + rows[3] * headDim, kBase + j0 * headDim, scratch, wBase);
                 int columns = Math.min(TILE, total - j0);
                 for (int i = 0; i < ROWS; i++) {
-                    int m = (b * seq + rows[i]) * padded + j0;
-                    int w = wBase + i * TILE;
-                    FloatVector s0 = FloatVector.fromArray(F, scratch, w);
-                    FloatVector s1 = FloatVector.fromArray(F, scratch, w + L);
-                    if (bias == null) {
-                        s0 = s0.mul(scale);
-                        s1 = s1.mul(scale);
-                    } else {
-                        int at = (b * heads + h) * padded + j0;
-                        FloatVector b0 = FloatVector.fromArray(F, bias.values, at);
-                        FloatVector b1 = FloatVector.fromArray(F, bias.values, at + L);
-                        s0 = bias.beforeScale ? s0.add(b0).mul(scale) : s0.mul(scale).add(b0);
-                        s1 = bias.beforeScale ? s1.add(b1).mul(scale) : s1.mul(scale).add(b1);
-                    }
-                    s0 = s0.add(FloatVector.fromArray(F, maskValues, m));
-                    s1 = s1.add(FloatVector.fromArray(F, maskValues, m + L));
-                    float tileMax = s0.max(s1).reduceLanes(VectorOperators.MAX);
-                    float max = scratch[mBase + i];
-                    if (tileMax > max) {
-                        float correction = max == Float.NEGATIVE_INFINITY ? 0f : VectorExp.exp(max - tileMax);
-                        FloatVector.fromArray(F, scratch, sBase + i * L).mul(correction).intoArray(scratch, sBase + i * L);
-                        for (int d = 0; d < width; d += L) {
-                            FloatVector.fromArray(F, scratch, i * width + d).mul(correction).intoArray(scratch, i * width + d);
-                        }
-                        scratch[mBase + i] = tileMax;
-                    }
-                    FloatVector e0 = VectorExp.exp(s0.sub(scratch[mBase + i]));
-                    FloatVector e1 = VectorExp.exp(s1.sub(scratch[mBase + i]));
-                    e0.intoArray(scratch, w);
-                    e1.intoArray(scratch, w + L);
-                    FloatVector.fromArray(F, scratch, sBase + i * L).add(e0.add(e1)).intoArray(scratch, sBase + i * L);
+                    weigh(scratch, i, wBase + i * TILE, (b * seq + rows[i]) * padded + j0, (b * heads + h) * padded + j0,
+                            sBase, mBase);
                 }
                 weighted((vBase + j0) * width, columns, scratch, wBase);
             }
@@ -268,6 +239,50 @@ public final class PromptAttention {
                     out[o + d] = scratch[i * width + d] * inverse;
                 }
             }
+        }
+
+        /**
+         * Row i's scores of the tile (scratch[w, w + TILE)) scaled, biased and masked into weights e^(s - max)
+         * in place, its running maximum (scratch[mBase + i]) raised to the tile's, its sums (scratch[sBase +
+         * i·L]) and outputs (scratch[i·width]) rescaled to it, and the tile's weights added to its sums.
+         * m: the row's mask at the tile; at: the bias's. One exponential in a loop over the tile's two vectors,
+         * in a method of its own: written out twice inside {@link #group}, the JIT inlined one and left the other
+         * a call (its node budget spent), which boxed a vector per row and tile.
+         */
+        private void weigh(float[] scratch, int i, int w, int m, int at, int sBase, int mBase) {
+            FloatVector s0 = FloatVector.fromArray(F, scratch, w);
+            FloatVector s1 = FloatVector.fromArray(F, scratch, w + L);
+            if (bias == null) {
+                s0 = s0.mul(scale);
+                s1 = s1.mul(scale);
+            } else {
+                FloatVector b0 = FloatVector.fromArray(F, bias.values, at);
+                FloatVector b1 = FloatVector.fromArray(F, bias.values, at + L);
+                s0 = bias.beforeScale ? s0.add(b0).mul(scale) : s0.mul(scale).add(b0);
+                s1 = bias.beforeScale ? s1.add(b1).mul(scale) : s1.mul(scale).add(b1);
+            }
+            s0 = s0.add(FloatVector.fromArray(F, mask.values, m));
+            s1 = s1.add(FloatVector.fromArray(F, mask.values, m + L));
+            s0.intoArray(scratch, w);
+            s1.intoArray(scratch, w + L);
+            float tileMax = s0.max(s1).reduceLanes(VectorOperators.MAX);
+            float max = scratch[mBase + i];
+            if (tileMax > max) {
+                float correction = max == Float.NEGATIVE_INFINITY ? 0f : VectorExp.exp(max - tileMax);
+                FloatVector.fromArray(F, scratch, sBase + i * L).mul(correction).intoArray(scratch, sBase + i * L);
+                for (int d = 0; d < width; d += L) {
+                    FloatVector.fromArray(F, scratch, i * width + d).mul(correction).intoArray(scratch, i * width + d);
+                }
+                scratch[mBase + i] = tileMax;
+                max = tileMax;
+            }
+            FloatVector sums = FloatVector.fromArray(F, scratch, sBase + i * L);
+            for (int half = 0; half < TILE; half += L) {
+                FloatVector e = VectorExp.exp(FloatVector.fromArray(F, scratch, w + half).sub(max));
+                e.intoArray(scratch, w + half);
+                sums = sums.add(e);
+            }
+            sums.intoArray(scratch, sBase + i * L);
         }
 
         /** scratch[w + i·TILE + j] = q_i · k_(j0 + j) for the four rows at qa..qd and the tile of keys at kt. */
