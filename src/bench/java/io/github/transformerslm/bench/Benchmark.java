@@ -247,6 +247,7 @@ public final class Benchmark {
         batches = new int[] {1}; // what warmUp runs: the shapes measured here
         System.out.printf("side by side with llama.cpp (%d threads, %d alternated rounds each)%n", threads, rounds);
         List<String> lines = new ArrayList<>();
+        List<String> summary = new ArrayList<>();
         for (Mode mode : modes) {
             String type = LlamaCppPeer.typeOf(mode.name());
             java.util.Optional<Path> gguf = peer.model(type);
@@ -259,6 +260,8 @@ public final class Benchmark {
                 int saved = runs;
                 runs = 3;
                 warmUp(model);
+                List<Double> decodeRatios = new ArrayList<>();
+                List<Double> prefillRatios = new ArrayList<>();
                 for (int round = 1; round <= rounds; round++) {
                     double decode = repeat(() -> tokensAfterTheFirst(model, 16, 128)).median();
                     double prefill = repeat(() -> {
@@ -272,13 +275,28 @@ public final class Benchmark {
                             theirs.prefill(), prefill / theirs.prefill());
                     System.out.println(line);
                     lines.add(line);
+                    decodeRatios.add(decode / theirs.decode());
+                    prefillRatios.add(prefill / theirs.prefill());
                 }
+                summary.add(String.format("%-10s %-10s decode b1 ratio %s   prefill 512 ratio %s", mode.name(), type,
+                        ratios(decodeRatios), ratios(prefillRatios)));
                 runs = saved;
             }
         }
         System.out.println();
         System.out.println("ours vs llama.cpp, tokens/s (ratio > 1: ours faster)");
         lines.forEach(System.out::println);
+        System.out.println();
+        System.out.println("ratios over the rounds: median (lowest-highest)");
+        summary.forEach(System.out::println);
+    }
+
+    /** "median (lowest-highest)" of a format's ratios over the rounds. */
+    private static String ratios(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        int n = sorted.size();
+        double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+        return String.format("%.2f (%.2f-%.2f)", median, sorted.get(0), sorted.get(n - 1));
     }
 
     /**
