@@ -159,17 +159,18 @@ public final class SlotKvCache implements AttentionCache, AutoCloseable {
     private void copyPrompt(java.nio.FloatBuffer from, int capacity, int fromRow, int padding, int length, ByteBuffer to,
             int row) {
         ByteBuffer target = to.duplicate().order(ByteOrder.nativeOrder());
+        java.nio.ShortBuffer halves = storage == DataType.FLOAT16 ? target.asShortBuffer() : null;
+        java.nio.FloatBuffer floats = halves == null ? target.asFloatBuffer() : null;
         int n = length * headDim;
         for (int h = 0; h < kvHeads; h++) {
             int source = ((fromRow * kvHeads + h) * capacity + padding) * headDim;
             int at = (row * kvHeads + h) * columns * headDim;
-            if (storage == DataType.FLOAT16) {
-                java.nio.ShortBuffer halves = target.asShortBuffer();
+            if (halves != null) {
                 for (int i = 0; i < n; i++) {
                     halves.put(at + i, Float16Bits.fromFloat(from.get(source + i)));
                 }
             } else {
-                target.asFloatBuffer().put(at, from, source, n);
+                floats.put(at, from, source, n);
             }
         }
     }

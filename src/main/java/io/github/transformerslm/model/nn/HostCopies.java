@@ -54,9 +54,9 @@ public final class HostCopies {
     public static NDArray write(NDManager manager, float[] y, int size, Shape shape) {
         if (manager.getDevice().equals(Device.cpu())) {
             NDArray out = manager.create(shape, DataType.FLOAT32); // uninitialised
-            ByteBuffer memory = out.toByteBuffer(true);
-            if (memory.isDirect()) {
-                memory.order(ByteOrder.nativeOrder()).asFloatBuffer().put(y, 0, size);
+            FloatBuffer memory = memory(out);
+            if (memory != null) {
+                memory.put(y, 0, size);
                 return out;
             }
             out.close();
